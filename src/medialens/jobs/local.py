@@ -1,0 +1,109 @@
+"""The default executor: a pool of worker threads in the serving process, sized to the cores.
+
+Threads suit our work: decoding (PyAV), OpenCV, NumPy and ONNX Runtime release the GIL. New jobs arrive through
+``notify``; a janitor also scans the store, so jobs written by another process or left behind by a crash are
+picked up too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import socket
+import threading
+
+from medialens.config import Settings
+from medialens.jobs.runner import run_job
+from medialens.store import jobs as job_store
+from medialens.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def dead_local_workers(workers: list[str], host: str) -> list[str]:
+    """Worker ids (``host:pid:n``) of this host whose process no longer exists."""
+    dead = []
+    for w in workers:
+        parts = w.split(":")
+        if len(parts) == 3 and parts[0] == host and parts[1].isdigit() and not _pid_alive(int(parts[1])):
+            dead.append(w)
+    return dead
+
+
+class LocalPoolExecutor:
+    def __init__(self, db: Database, settings: Settings, size: int | None = None) -> None:
+        self.db, self.settings = db, settings
+        self.size = size or settings.worker_count
+        self.host = socket.gethostname()
+        self._queue: queue.Queue[int] = queue.Queue()
+        self._queued: set[int] = set()
+        self._queued_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # --- Executor interface -------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._stop.clear()
+        self._recover(startup=True)
+        for n in range(self.size):
+            t = threading.Thread(target=self._work, args=(f"{self.host}:{os.getpid()}:{n}",), daemon=True)
+            t.name = f"medialens-worker-{n}"
+            t.start()
+            self._threads.append(t)
+        janitor = threading.Thread(target=self._janitor, daemon=True, name="medialens-janitor")
+        janitor.start()
+        self._threads.append(janitor)
+
+    def notify(self, job_ids: list[int]) -> None:
+        with self._queued_lock:
+            for job_id in job_ids:
+                if job_id not in self._queued:
+                    self._queued.add(job_id)
+                    self._queue.put(job_id)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=5)
+        self._threads.clear()
+
+    # --- internals --------------------------------------------------------------------------------------------------
+    def _work(self, worker: str) -> None:
+        while not self._stop.is_set():
+            try:
+                job_id = self._queue.get(timeout=self.settings.job_poll_interval_s)
+            except queue.Empty:
+                continue
+            with self._queued_lock:
+                self._queued.discard(job_id)
+            try:
+                run_job(self.db, self.settings, job_id, worker)
+            except Exception:  # the store itself failed; keep the worker alive, the janitor will retry
+                log.exception("worker %s could not run job %s", worker, job_id)
+
+    def _janitor(self) -> None:
+        while not self._stop.wait(max(1.0, self.settings.job_poll_interval_s * 10)):
+            try:
+                self._recover(startup=False)
+            except Exception:
+                log.exception("job recovery scan failed")
+
+    def _recover(self, *, startup: bool) -> None:
+        if startup:
+            dead = dead_local_workers(job_store.running_workers(self.db), self.host)
+            job_store.expire_leases_of(self.db, dead)
+        job_store.recover_expired(
+            self.db, max_attempts=self.settings.job_max_attempts, deadline_s=self.settings.job_timeout_s
+        )
+        self.notify(job_store.pending_job_ids(self.db, limit=1000))

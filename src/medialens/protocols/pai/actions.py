@@ -1,0 +1,17 @@
+"""Which task serves each PAI (endpoint, action, model_name); anything else is "model not found".
+
+Only analyses that really exist are listed: an action whose analysis is not built yet answers 404 model not found
+rather than a made-up result.
+"""
+
+from __future__ import annotations
+
+ACTIONS: dict[tuple[str, str, str], str] = {
+    ("images", "ImageQA", ""): "image_quality",
+    ("videos", "VideoQA", ""): "video_quality",
+    ("batch_videos", "VideoQA", ""): "video_quality",
+}
+
+
+def task_for(endpoint: str, action: str, model_name: str) -> str | None:
+    return ACTIONS.get((endpoint, action, model_name or ""))

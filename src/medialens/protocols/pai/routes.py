@@ -1,0 +1,180 @@
+"""The PAI multimedia-analysis endpoints (WIRE.md §A.5): authenticate, decode, hand to the core, format.
+
+Order of checks follows the service: credentials (400 unknown AppId / 401 sign error) before the body is decoded,
+then types (400 Unmarshal), then required fields, then the model lookup (404), then the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from medialens.core import Core, JobRequest
+from medialens.media.errors import FetchError, MediaError
+from medialens.models.errors import ModelNotInstalledError
+from medialens.protocols.pai import errors
+from medialens.protocols.pai.actions import task_for
+from medialens.protocols.pai.auth import signature_matches, split_authorization
+from medialens.protocols.pai.errors import PaiError
+from medialens.protocols.pai.format import format_result, job_view
+from medialens.protocols.pai.gojson import GoJSONError, Struct, decode
+from medialens.protocols.pai.schemas import BATCH_VIDEO_REQUEST, IMAGE_REQUEST, VIDEO_REQUEST
+from medialens.store.apps import get_app
+from medialens.tasks import result_payload
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/v1", include_in_schema=False)
+
+MAX_BATCH_VIDEOS = 100
+
+
+def envelope(data: Any = None, *, status: int = 200, code: str = "OK", message: str = "success") -> JSONResponse:
+    body = {"request_id": str(uuid.uuid4()), "code": code, "message": message, "data": data}
+    return JSONResponse(body, status_code=status)
+
+
+def error_response(err: PaiError) -> JSONResponse:
+    return envelope(None, status=err.status, code=err.code, message=err.message)
+
+
+def _core(request: Request) -> Core:
+    return request.app.state.core
+
+
+async def _read_body(request: Request) -> bytes:
+    limit = _core(request).settings.max_request_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise errors.parameter_error("request body too large", status=413)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise errors.parameter_error("request body too large", status=413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _signed_path(request: Request) -> str:
+    """The path the client signed: without a reverse-proxy prefix (root_path) and without a query."""
+    path = request.scope["path"]
+    root = request.scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+async def authenticate(request: Request, endpoint: str) -> tuple[str, bytes]:
+    """Check the Authorization header against the raw body; returns (AppId, body)."""
+    body = await _read_body(request)
+    parsed = split_authorization(request.headers.get("authorization"))
+    if parsed is None:
+        raise errors.sign_error()
+    app_id, sig = parsed
+    app = await run_in_threadpool(get_app, _core(request).db, app_id)
+    if app is None:
+        raise errors.unknown_app(endpoint)
+    if not signature_matches(app.token, request.method, _signed_path(request), body, sig):
+        raise errors.sign_error()
+    return app_id, body
+
+
+def _decode(body: bytes, struct: Struct) -> dict[str, Any]:
+    try:
+        return decode(body, struct)
+    except GoJSONError as err:
+        raise errors.parameter_error(str(err)) from err
+
+
+def _task(request: Request, endpoint: str, req: dict[str, Any]) -> str:
+    task = task_for(endpoint, req.get("action", ""), req.get("model_name", ""))
+    if task is None or not _core(request).available(task):
+        raise errors.model_not_found()
+    return task
+
+
+@router.post("/images")
+async def images(request: Request) -> JSONResponse:
+    _, body = await authenticate(request, "images")
+    req = _decode(body, IMAGE_REQUEST)
+    if not req.get("image"):
+        raise errors.parameter_error("image is empty")
+    task = _task(request, "images", req)
+    inputs = {"url": req["image"], "options": req.get("configure") or {}}
+    try:
+        result = await run_in_threadpool(_core(request).run_now, task, inputs)
+    except FetchError as err:
+        raise errors.parameter_error(f"failed to download image, err={err}") from err
+    except MediaError as err:
+        raise errors.parameter_error(str(err)) from err
+    except ModelNotInstalledError as err:
+        raise errors.model_not_found() from err
+    except Exception as err:
+        log.exception("%s failed", task)
+        raise errors.server_error(f"model service error: {type(err).__name__}: {err}"[:500]) from err
+    return envelope(format_result(task, result_payload(result)))
+
+
+@router.post("/videos")
+async def videos(request: Request) -> JSONResponse:
+    app_id, body = await authenticate(request, "videos")
+    req = _decode(body, VIDEO_REQUEST)
+    if not req.get("video_url") and not req.get("images"):
+        raise errors.parameter_error("video_url is empty")
+    task = _task(request, "videos", req)
+    inputs = {
+        "url": req.get("video_url", ""),
+        "title": req.get("video_title", ""),
+        "text": req.get("text", ""),
+        "images": req.get("images", []),
+        "options": req.get("configure") or {},
+    }
+    _, ids = await run_in_threadpool(
+        _core(request).submit, app_id, [JobRequest(task, inputs, req.get("video_url"))]
+    )
+    return envelope({"job_id": ids[0]})
+
+
+@router.post("/batch_videos")
+async def batch_videos(request: Request) -> JSONResponse:
+    app_id, body = await authenticate(request, "batch_videos")
+    req = _decode(body, BATCH_VIDEO_REQUEST)
+    videos = req.get("videos") or []
+    if not videos:
+        raise errors.parameter_error("videos is empty")
+    if len(videos) > MAX_BATCH_VIDEOS:
+        raise errors.parameter_error(f"too many videos: at most {MAX_BATCH_VIDEOS} per batch")
+    if any(not v.get("url") for v in videos):
+        raise errors.parameter_error("video url is empty")
+    task = _task(request, "batch_videos", req)
+    options = req.get("configure") or {}
+    jobs = [JobRequest(task, {"url": v["url"], "title": v.get("title", ""), "options": options}, v["url"]) for v in videos]
+    batch_id, _ = await run_in_threadpool(_core(request).submit, app_id, jobs, batch=True)
+    return envelope({"batch_id": batch_id})
+
+
+def _int_id(raw: str, what: str) -> int:
+    if not raw.isdigit() or len(raw) > 18:
+        raise errors.parameter_error(f"invalid {what}: {raw[:40]}")
+    return int(raw)
+
+
+@router.post("/async_jobs/{job_id}")
+async def async_job(request: Request, job_id: str) -> JSONResponse:
+    app_id, _ = await authenticate(request, "async_jobs")
+    job = await run_in_threadpool(_core(request).job, _int_id(job_id, "job id"), app_id)
+    if job is None:
+        raise errors.parameter_error("job not found", status=404)
+    return envelope({"job": job_view(job)})
+
+
+@router.get("/batch_jobs/{batch_id}")
+async def batch_job(request: Request, batch_id: str) -> JSONResponse:
+    app_id, _ = await authenticate(request, "batch_jobs")
+    jobs = await run_in_threadpool(_core(request).batch, _int_id(batch_id, "batch id"), app_id)
+    if jobs is None:
+        raise errors.parameter_error("batch not found", status=404)
+    return envelope({"jobs": [job_view(j, in_batch=True) for j in jobs]})
