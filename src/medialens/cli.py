@@ -49,9 +49,7 @@ def serve(
     from medialens.app import create_app
 
     settings = get_settings()
-    uvicorn.run(
-        create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info"
-    )
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
 
 
 @apps_app.command("create")
@@ -114,7 +112,11 @@ def jobs_list(
     table = Table("id", "batch", "task", "state", "message", "created")
     for j in rows:
         table.add_row(
-            str(j.id), str(j.batch_id or ""), j.task, STATE_NAMES.get(j.state, str(j.state)), j.message[:60],
+            str(j.id),
+            str(j.batch_id or ""),
+            j.task,
+            STATE_NAMES.get(j.state, str(j.state)),
+            j.message[:60],
             j.create_time.isoformat(timespec="seconds"),
         )
     console.print(table)
@@ -132,7 +134,7 @@ def jobs_show(job_id: int) -> None:
     typer.echo(json.dumps(_job_dict(job), indent=2, ensure_ascii=False))
 
 
-def _job_dict(j) -> dict:  # noqa: ANN001 - store Job
+def _job_dict(j) -> dict:
     return {
         "id": j.id,
         "app_id": j.app_id,

@@ -138,9 +138,7 @@ def recover_expired(db: Database, *, max_attempts: int, deadline_s: float, now: 
     """
     now = now or utcnow()
     with db.session() as s:
-        stale = list(
-            s.scalars(select(Job).where(and_(Job.state == JobState.RUNNING, Job.lease_until < now)))
-        )
+        stale = list(s.scalars(select(Job).where(and_(Job.state == JobState.RUNNING, Job.lease_until < now))))
         requeued: list[int] = []
         for job in stale:
             created = as_utc(job.create_time)
@@ -152,8 +150,10 @@ def recover_expired(db: Database, *, max_attempts: int, deadline_s: float, now: 
                 values = dict(state=JobState.INITIALIZING, message="", worker=None, lease_until=None)
                 requeued.append(job.id)
             s.execute(
-                update(Job).where(and_(Job.id == job.id, Job.state == JobState.RUNNING, Job.lease_until < now))
+                update(Job)
+                .where(and_(Job.id == job.id, Job.state == JobState.RUNNING, Job.lease_until < now))
                 .values(**values)
+                .execution_options(synchronize_session=False)
             )
         return requeued
 

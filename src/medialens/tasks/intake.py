@@ -19,9 +19,7 @@ def download_video(ctx: TaskContext, url: str) -> tuple[Path, VideoInfo]:
     """Fetch the video into the job's scratch folder and probe it."""
     ctx.report("video downloading")
     try:
-        path = fetch_to_file(
-            url, ctx.workdir / "video", max_bytes=ctx.settings.video_max_bytes, settings=ctx.settings
-        )
+        path = fetch_to_file(url, ctx.workdir / "video", max_bytes=ctx.settings.video_max_bytes, settings=ctx.settings)
     except FetchError as err:
         raise VideoDownloadError(f"failed to download video, err={err}", status=err.status) from err
     return path, probe_video(path, settings=ctx.settings)

@@ -131,7 +131,7 @@ def decode(raw: bytes, struct: Struct) -> dict[str, Any]:
 
     def fail(expected: Any, node: Node, path: str, owner: str) -> GoJSONError:
         got = go_kind(node.value)
-        where = f"Go struct field {owner}.{path}" if path else f"Go value"
+        where = f"Go struct field {owner}.{path}" if path else "Go value"
         internal = f"json: cannot unmarshal {got} into {where} of type {_go_type(expected)}"
         return GoJSONError(
             f"Unmarshal type error: expected={_go_type(expected)}, got={got}, field={path}, "

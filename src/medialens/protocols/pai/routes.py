@@ -132,9 +132,7 @@ async def videos(request: Request) -> JSONResponse:
         "images": req.get("images", []),
         "options": req.get("configure") or {},
     }
-    _, ids = await run_in_threadpool(
-        _core(request).submit, app_id, [JobRequest(task, inputs, req.get("video_url"))]
-    )
+    _, ids = await run_in_threadpool(_core(request).submit, app_id, [JobRequest(task, inputs, req.get("video_url"))])
     return envelope({"job_id": ids[0]})
 
 
@@ -151,7 +149,9 @@ async def batch_videos(request: Request) -> JSONResponse:
         raise errors.parameter_error("video url is empty")
     task = _task(request, "batch_videos", req)
     options = req.get("configure") or {}
-    jobs = [JobRequest(task, {"url": v["url"], "title": v.get("title", ""), "options": options}, v["url"]) for v in videos]
+    jobs = [
+        JobRequest(task, {"url": v["url"], "title": v.get("title", ""), "options": options}, v["url"]) for v in videos
+    ]
     batch_id, _ = await run_in_threadpool(_core(request).submit, app_id, jobs, batch=True)
     return envelope({"batch_id": batch_id})
 

@@ -1,0 +1,40 @@
+# Two entry points for a fresh machine: `make serve` and `make test`. Everything else is a step of those.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TEST_MODEL_DIR ?= $(CURDIR)/.medialens/models
+# Models every built analysis needs; `make serve` and `make test` install them.
+MODELS ?= niqe
+
+.PHONY: install models serve test lint bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+models: install
+	$(BIN)/medialens models pull $(MODELS)
+
+serve: models
+	$(BIN)/medialens serve
+
+lint: install
+	$(BIN)/ruff check src tests bench
+
+test: install
+	MEDIALENS_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/medialens models pull $(MODELS)
+	$(BIN)/ruff check src tests bench
+	MEDIALENS_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: install
+	MEDIALENS_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/medialens models pull $(MODELS)
+	MEDIALENS_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/python bench/quality.py
+
+clean:
+	rm -rf $(VENV) .medialens

@@ -1,0 +1,202 @@
+"""Probe and sample videos with PyAV, streaming: only the frames that are kept become arrays.
+
+Sampling is by presentation time, not by frame index, so variable-frame-rate video is sampled evenly, and
+frames are scaled by swscale inside FFmpeg (``frame.reformat``) rather than in numpy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+
+from medialens.config import Settings
+from medialens.media.errors import DecodeError, TooLargeError, TooSmallError
+from medialens.media.types import Frame, VideoInfo
+
+_MAX_SANE_FPS = 1000.0
+_OPEN_ERRORS = (av.FFmpegError, OSError, ValueError, UnicodeDecodeError)
+
+
+def probe_video(path: Path, *, settings: Settings) -> VideoInfo:
+    """Read what the container says (and decode one frame to prove it is usable), then apply the limits.
+
+    ``fps`` is 0.0 when the file gives no usable rate; ``frame_count`` is None when the container does not
+    record it. Width and height are the coded size; the minimum is checked on the shorter and longer side
+    so a portrait (rotated) video is judged like its landscape twin.
+    """
+    size_bytes = _file_size(path)
+    if size_bytes > settings.video_max_bytes:
+        raise TooLargeError(f"video is larger than the limit of {settings.video_max_bytes} bytes")
+    with _open(path) as container:
+        if not container.streams.video:
+            raise DecodeError("video could not be decoded: no video stream")
+        stream = container.streams.video[0]
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if width <= 0 or height <= 0:
+            raise DecodeError("video could not be decoded: no frame size")
+        fps = _fps(stream)
+        duration = _duration(container, stream)
+        frame_count = stream.frames if stream.frames and stream.frames > 0 else None
+        if duration is None and frame_count and fps:
+            duration = frame_count / fps
+        _check_resolution(width, height, settings)
+        if duration is not None and duration > settings.video_max_duration_s:
+            raise TooLargeError(
+                f"video duration {duration:.1f}s is above the limit of {settings.video_max_duration_s:.0f}s"
+            )
+        if not _decodes_a_frame(container, stream):
+            raise DecodeError("video could not be decoded: no decodable frame")
+        return VideoInfo(
+            width=width,
+            height=height,
+            duration_s=duration if duration is not None else 0.0,
+            fps=fps,
+            frame_count=frame_count,
+            codec=stream.codec_context.name,
+            has_audio=bool(container.streams.audio),
+            size_bytes=size_bytes,
+        )
+
+
+def iter_frames(
+    path: Path,
+    *,
+    sample_fps: float | None = None,
+    keyframes_only: bool = False,
+    max_frames: int | None = None,
+    max_side: int | None = None,
+) -> Iterator[Frame]:
+    """Yield RGB uint8 frames, about ``sample_fps`` per second of video time (all frames when None).
+
+    ``keyframes_only`` makes the decoder skip non-key frames entirely (much faster, irregular spacing).
+    Frames are turned upright when the stream carries a display rotation. Corrupt packets are skipped;
+    a file that yields no frame at all raises DecodeError. ``t`` is seconds from the stream start.
+    """
+    if sample_fps is not None and sample_fps <= 0:
+        raise ValueError("sample_fps must be positive")
+    if max_frames is not None and max_frames < 1:
+        raise ValueError("max_frames must be at least 1")
+    step = 1.0 / sample_fps if sample_fps else 0.0
+    yielded = 0
+    with _open(path) as container:
+        if not container.streams.video:
+            raise DecodeError("video could not be decoded: no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        if keyframes_only:
+            stream.codec_context.skip_frame = "NONKEY"
+        known_start = stream.start_time is not None and stream.time_base is not None
+        start = float(stream.start_time * stream.time_base) if known_start else None
+        fps = _fps(stream) or 25.0
+        next_t: float | None = None
+        for index, frame in enumerate(_decoded(container, stream)):
+            t = float(frame.time) if frame.time is not None else index / fps
+            if start is None:
+                start = t
+            t = max(0.0, t - start)
+            if next_t is not None and t < next_t - 1e-6:
+                continue
+            if step:
+                next_t = (next_t if next_t is not None else t) + step
+                if next_t <= t:  # after a gap (or a seek-less jump) restart the grid here
+                    next_t = t + step
+            yield Frame(t=t, rgb=_to_rgb(frame, max_side))
+            yielded += 1
+            if max_frames is not None and yielded >= max_frames:
+                return
+    if yielded == 0:
+        raise DecodeError("video could not be decoded: no decodable frame")
+
+
+def _decoded(container: av.container.InputContainer, stream: av.VideoStream) -> Iterator[av.VideoFrame]:
+    """Decode packet by packet so one corrupt packet is skipped instead of ending the stream."""
+    try:
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                continue
+            yield from frames
+    except av.FFmpegError:
+        return  # the container itself broke off (truncated file): keep what was decoded
+
+
+def _to_rgb(frame: av.VideoFrame, max_side: int | None) -> np.ndarray:
+    width, height = frame.width, frame.height
+    if max_side and max(width, height) > max_side:
+        scale = max_side / max(width, height)
+        width, height = max(1, round(width * scale)), max(1, round(height * scale))
+    rgb = frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+    rotation = _rotation(frame)
+    return np.ascontiguousarray(np.rot90(rgb, k=rotation // 90)) if rotation else rgb
+
+
+def _rotation(frame: av.VideoFrame) -> int:
+    """Counter-clockwise display rotation in multiples of 90 degrees (0 when absent or odd)."""
+    try:
+        degrees = frame.rotation
+    except (AttributeError, ValueError):
+        return 0
+    if not degrees or not math.isfinite(degrees):
+        return 0
+    return round(degrees / 90.0) % 4 * 90
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    try:
+        return av.open(str(path), mode="r")
+    except _OPEN_ERRORS as err:
+        raise DecodeError(f"video could not be decoded: {_reason(err)}") from err
+
+
+def _file_size(path: Path) -> int:
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise DecodeError(f"video could not be read: {_reason(err)}") from err
+    if size == 0:
+        raise DecodeError("video could not be decoded: empty file")
+    return size
+
+
+def _fps(stream: av.VideoStream) -> float:
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate and 0 < float(rate) <= _MAX_SANE_FPS:
+            return float(rate)
+    return 0.0
+
+
+def _duration(container: av.container.InputContainer, stream: av.VideoStream) -> float | None:
+    candidates: list[float] = []
+    if stream.duration and stream.time_base:
+        candidates.append(float(stream.duration * stream.time_base))
+    if container.duration:
+        candidates.append(container.duration / av.time_base)
+    for value in candidates:
+        if math.isfinite(value) and value > 0:
+            return value
+    return None
+
+
+def _check_resolution(width: int, height: int, settings: Settings) -> None:
+    short_min = min(settings.video_min_width, settings.video_min_height)
+    long_min = max(settings.video_min_width, settings.video_min_height)
+    if min(width, height) < short_min or max(width, height) < long_min:
+        raise TooSmallError(
+            f"video resolution {width}x{height} is below the minimum "
+            f"{settings.video_min_width}x{settings.video_min_height}"
+        )
+
+
+def _decodes_a_frame(container: av.container.InputContainer, stream: av.VideoStream) -> bool:
+    return next(_decoded(container, stream), None) is not None
+
+
+def _reason(err: BaseException) -> str:
+    """FFmpeg's/the OS's own short reason, without the file path (messages reach clients)."""
+    text = getattr(err, "strerror", None) or str(err).strip() or type(err).__name__
+    return str(text).splitlines()[0][:200]

