@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from medialens.models.catalog import SPECS
+from medialens.models.catalog_hub import HUB_SPECS
 from medialens.models.errors import UnknownModelError
 from medialens.models.spec import ModelSpec
 
-REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in SPECS}
+REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (*SPECS, *HUB_SPECS)}
 
 
 def get_spec(name: str) -> ModelSpec:
