@@ -29,7 +29,9 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; default is SQLite (WAL) at <data_dir>/medialens.db."
     )
     model_dir: Path | None = Field(default=None, description="Model weights; default <data_dir>/models.")
-    blob_dir: Path | None = Field(default=None, description="Stored media and outputs; default <data_dir>/blobs.")
+    blob_dir: Path | None = Field(
+        default=None, description="Downloaded media and job scratch files; default <data_dir>/blobs."
+    )
 
     # --- serving --------------------------------------------------------------------------------------------
     host: str = Field(default="127.0.0.1", description="Address `medialens serve` binds to.")
@@ -87,6 +89,13 @@ class Settings(BaseSettings):
     @property
     def resolved_blob_dir(self) -> Path:
         return self.blob_dir or self.data_dir / "blobs"
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Where jobs download media while they run (removed when each job ends)."""
+        path = self.resolved_blob_dir / "tmp"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     @property
     def worker_count(self) -> int:

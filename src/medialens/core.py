@@ -44,7 +44,7 @@ class Core:
 
     def run_now(self, task: str, inputs: dict[str, Any]) -> Any:
         """Run a task synchronously (image requests); raises what the task raises."""
-        workdir = Path(tempfile.mkdtemp(prefix="sync-", dir=self._scratch()))
+        workdir = Path(tempfile.mkdtemp(prefix="sync-", dir=self.settings.scratch_dir))
         try:
             return get_task(task).run(TaskContext(settings=self.settings, workdir=workdir), inputs)
         finally:
@@ -55,8 +55,3 @@ class Core:
 
     def batch(self, batch_id: int, app_id: str) -> list[Job] | None:
         return job_store.get_batch_jobs(self.db, batch_id, app_id)
-
-    def _scratch(self) -> Path:
-        path = self.settings.data_dir / "tmp"
-        path.mkdir(parents=True, exist_ok=True)
-        return path

@@ -61,7 +61,7 @@ def run_job(db: Database, settings: Settings, job_id: int, worker: str) -> bool:
         return False
     beat = _Heartbeat(db, job_id, worker, settings.job_lease_s)
     beat.start()
-    workdir = Path(tempfile.mkdtemp(prefix=f"job-{job_id}-", dir=_scratch(settings)))
+    workdir = Path(tempfile.mkdtemp(prefix=f"job-{job_id}-", dir=settings.scratch_dir))
     ctx = TaskContext(settings=settings, workdir=workdir, report=lambda m: job_store.set_message(db, job_id, worker, m))
     try:
         result = get_task(job.task).run(ctx, job.inputs)
@@ -75,9 +75,3 @@ def run_job(db: Database, settings: Settings, job_id: int, worker: str) -> bool:
         shutil.rmtree(workdir, ignore_errors=True)
     job_store.finish_job(db, job_id, worker, **outcome)
     return True
-
-
-def _scratch(settings: Settings) -> Path:
-    path = settings.data_dir / "tmp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path

@@ -1,16 +1,22 @@
-"""Runtime sessions: ONNX Runtime with configurable execution providers and thread counts.
+"""Runtime sessions: ONNX Runtime with configurable execution providers and thread counts, and LiteRT.
 
-CUDA is used when onnxruntime reports it and the settings allow it; otherwise CPU. Other runtimes (dlib,
-CTranslate2, LiteRT) are opened by their pipelines, with the thread count from the same settings.
+CUDA is used when onnxruntime reports it and the settings allow it; otherwise CPU. ``settings.model_threads``
+is the thread count of one session; 0 leaves the choice to the runtime (ORT then uses one thread per physical
+core). Other runtimes (dlib, CTranslate2) are opened by their pipelines with the thread count from the same
+settings; TFLite files go through :func:`litert_interpreter`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import onnxruntime as ort
 
 from medialens.config import Settings
+
+if TYPE_CHECKING:
+    from ai_edge_litert.interpreter import Interpreter
 
 
 def onnx_providers(settings: Settings) -> list[str]:
@@ -21,10 +27,28 @@ def onnx_providers(settings: Settings) -> list[str]:
     return [*chosen, "CPUExecutionProvider"]
 
 
-def onnx_session(path: Path, settings: Settings) -> ort.InferenceSession:
+def session_options(settings: Settings) -> ort.SessionOptions:
+    """Options every medialens ONNX session shares; ``model_threads == 0`` leaves intra-op threads to ORT."""
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = settings.model_threads
+    if settings.model_threads > 0:
+        opts.intra_op_num_threads = settings.model_threads
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), sess_options=opts, providers=onnx_providers(settings))
+    return opts
+
+
+def onnx_session(path: Path, settings: Settings) -> ort.InferenceSession:
+    return ort.InferenceSession(str(path), sess_options=session_options(settings), providers=onnx_providers(settings))
+
+
+def litert_interpreter(path: Path, settings: Settings) -> Interpreter:
+    """A LiteRT (TFLite) interpreter with tensors allocated; ``model_threads == 0`` lets LiteRT decide."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    kwargs: dict[str, Any] = {"model_path": str(path)}
+    if settings.model_threads > 0:
+        kwargs["num_threads"] = settings.model_threads
+    interpreter = Interpreter(**kwargs)
+    interpreter.allocate_tensors()
+    return interpreter

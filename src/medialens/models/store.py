@@ -186,7 +186,7 @@ def _fetch_spec(spec: ModelSpec, stage: Path, ctx: FetchContext) -> tuple[Any, d
     for source in spec.sources:
         try:
             origin = source.fetch(stage, ctx)
-            missing = [rel for rel in spec.files if not (stage / rel).is_file()]
+            missing = [rel for rel in spec.fetched_files if not (stage / rel).is_file()]
             if missing:
                 raise SourceError(f"{source.describe()} did not provide {', '.join(missing)}")
             return source, origin
@@ -197,6 +197,23 @@ def _fetch_spec(spec: ModelSpec, stage: Path, ctx: FetchContext) -> tuple[Any, d
     if len(errors) == 1:
         raise errors[0]
     raise SourceError(f"{spec.name}: every source failed: " + "; ".join(str(e) for e in errors))
+
+
+def _convert(spec: ModelSpec, stage: Path) -> None:
+    """Run the spec's pull-time conversion in the stage; drop the raw inputs once the final files exist."""
+    assert spec.convert is not None
+    try:
+        spec.convert(stage)
+    except ModelError:
+        raise
+    except Exception as err:
+        raise ModelError(f"{spec.name}: conversion failed: {type(err).__name__}: {err}") from err
+    missing = [rel for rel in spec.files if not (stage / rel).is_file()]
+    if missing:
+        raise ModelError(f"{spec.name}: conversion did not produce {', '.join(missing)}")
+    for rel in spec.raw_files:
+        if rel not in spec.files:
+            (stage / rel).unlink(missing_ok=True)
 
 
 def _pull(spec: ModelSpec, settings: Settings, ctx: FetchContext, force: bool) -> Path:
@@ -210,6 +227,8 @@ def _pull(spec: ModelSpec, settings: Settings, ctx: FetchContext, force: bool) -
         try:
             os.chmod(stage, DIR_MODE)
             source, origin = _fetch_spec(spec, stage, ctx)
+            if spec.convert is not None:
+                _convert(spec, stage)
             _write_manifest(spec, stage, source, origin)
             _swap_in(stage, target)
         finally:
