@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import time
 
 import httpx
@@ -151,5 +153,27 @@ def test_jobs_survive_a_killed_server(tmp_path, media_url, models) -> None:
         srv.start()
         jobs = poll_batch(client, batch_id)
         assert [j["state"] for j in jobs] == [2, 2, 2, 2], jobs
+    finally:
+        srv.stop()
+
+
+def test_a_failing_model_is_a_422_and_a_failed_job(tmp_path, media_url, models) -> None:
+    """A damaged model file (same size, so it still looks installed) makes the analysis itself fail."""
+    broken = tmp_path / "models"
+    shutil.copytree(models, broken)
+    mat = broken / "niqe" / "niqe_image_params.mat"
+    mat.write_bytes(os.urandom(mat.stat().st_size))
+    srv = live_server(tmp_path / "broken", allow_private_urls="true", model_dir=str(broken))
+    srv.start()
+    try:
+        client = ApiClient(srv.base_url, *srv.create_app("broken"))
+        with pytest.raises(ApiException) as exc:
+            AiServiceImageApi(client).image_qa(f"{media_url}/shared/image/skimage_cat_chelsea.png", "", {})
+        status, body = _error(exc)
+        assert (status, body["code"]) == (422, "SERVER_ERROR") and body["message"].startswith("model service error")
+        job_id = AiServiceVideoApi(client).video_qa(f"{media_url}/shared/video/asl_no.mkv", "", "", {}).data["job_id"]
+        job = poll_job(client, job_id)
+        assert job["state"] == 3 and job["message"].startswith("analysis failed")
+        assert "Traceback" not in job["message"]
     finally:
         srv.stop()

@@ -14,7 +14,7 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def data_dir(monkeypatch, tmp_path):  # noqa: ANN001, ANN201
+def data_dir(monkeypatch, tmp_path):
     monkeypatch.setenv("MEDIALENS_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
     yield tmp_path

@@ -14,7 +14,7 @@ def test_every_setting_is_documented() -> None:
     assert not missing, f"add these to docs/configuration.md: {missing}"
 
 
-def test_environment_overrides_and_derived_paths(monkeypatch, tmp_path: Path) -> None:  # noqa: ANN001
+def test_environment_overrides_and_derived_paths(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MEDIALENS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("MEDIALENS_ALLOW_PRIVATE_URLS", "true")
     monkeypatch.setenv("MEDIALENS_IMAGE_MAX_BYTES", "1234")

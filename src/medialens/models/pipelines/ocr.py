@@ -89,6 +89,8 @@ class OcrOptions:
     fills the whole detector input and its borders are lost."""
     det_threshold: float = 0.3
     box_threshold: float = 0.5
+    score_mode: str = "rect"
+    """Box score region: ``rect`` (the minimum-area rectangle, DB's fast mode) or ``contour`` (the contour itself)."""
     unclip_ratio: float = 1.6
     min_box_side: float = 3.0
     max_candidates: int = 1000
@@ -262,7 +264,9 @@ class PPOCRv4Pipeline(Pipeline[Any, OcrPre, OcrResult]):
             (cx, cy), (rw, rh), angle = cv2.minAreaRect(contour)
             if min(rw, rh) < o.min_box_side:
                 continue
-            if _box_score(prob, cv2.boxPoints(((cx, cy), (rw, rh), angle))) < o.box_threshold:
+            rect_pts = cv2.boxPoints(((cx, cy), (rw, rh), angle))
+            region = contour.reshape(-1, 2).astype(np.float32) if o.score_mode == "contour" else rect_pts
+            if _box_score(prob, region) < o.box_threshold:
                 continue
             d = rw * rh * o.unclip_ratio / (2.0 * (rw + rh))
             rw, rh = rw + 2 * d, rh + 2 * d

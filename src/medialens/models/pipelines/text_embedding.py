@@ -15,6 +15,7 @@ Inputs longer than 512 tokens are windowed by the engine and averaged. Vectors a
 from __future__ import annotations
 
 import ctypes
+import os
 import platform
 import sys
 import threading
@@ -70,6 +71,17 @@ def _cpu_flags() -> set[str] | None:
     return None
 
 
+def _default_threads() -> int:
+    """What libgomp itself would start with: OMP_NUM_THREADS, else the CPUs this process may run on."""
+    first = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if first.isdigit() and int(first) > 0:
+        return int(first)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def _check_platform() -> None:
     if not sys.platform.startswith("linux") or platform.machine().lower() not in ("x86_64", "amd64"):
         raise RuntimeError(f"the e5-small-q4 engine is built for linux x86_64, not {sys.platform} {platform.machine()}")
@@ -120,8 +132,7 @@ class _Engine:
 
     def set_threads(self, n: int) -> None:
         """OpenMP threads for parallel regions started from the calling thread (an OpenMP per-thread setting)."""
-        if n > 0:
-            self._omp_set_num_threads(n)
+        self._omp_set_num_threads(max(1, n))
 
     def embed(self, texts: Sequence[bytes], is_query: bool) -> np.ndarray:
         if self._m is None:
@@ -162,6 +173,8 @@ class E5SmallQ4Pipeline(Pipeline[str | EmbeddingInput, _Prepared, np.ndarray]):
     def __init__(self, model_dir: Path, settings: Settings) -> None:
         super().__init__(model_dir, settings)
         self._engine = _Engine(model_dir)
+        # Set on every call: the OpenMP setting belongs to the calling thread, and callers' threads vary.
+        self._threads = settings.model_threads if settings.model_threads > 0 else _default_threads()
         self._lock = threading.Lock()  # one engine call at a time: each already uses every OpenMP thread
 
     def preprocess(self, item: str | EmbeddingInput) -> _Prepared:
@@ -180,7 +193,7 @@ class E5SmallQ4Pipeline(Pipeline[str | EmbeddingInput, _Prepared, np.ndarray]):
     def forward(self, batch: Sequence[_Prepared]) -> list[np.ndarray]:
         out = np.zeros((len(batch), DIM), dtype=np.float32)
         with self._lock:
-            self._engine.set_threads(self.settings.model_threads)
+            self._engine.set_threads(self._threads)
             for is_query in (True, False):
                 idx = [i for i, p in enumerate(batch) if p.is_query is is_query]
                 if idx:
@@ -202,12 +215,11 @@ class E5SmallQ4Pipeline(Pipeline[str | EmbeddingInput, _Prepared, np.ndarray]):
         items = [texts] if single else list(texts)
         if kind is not None and kind not in KINDS:
             raise ValueError(f"kind must be 'query' or 'passage', not {kind!r}")
-        inputs = [
-            EmbeddingInput(split_prefix(t)[0], kind) if kind is not None else split_prefix(t)[1:] and t
-            for t in items
-        ]
         if not items:
             return np.zeros((0, DIM), dtype=np.float32)
+        inputs: list[str | EmbeddingInput] = (
+            list(items) if kind is None else [EmbeddingInput(split_prefix(t)[0], kind) for t in items]
+        )
         rows = self.run_batch(inputs)
         matrix = np.stack(rows).astype(np.float32, copy=False)
         return matrix[0] if single else matrix
