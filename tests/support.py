@@ -20,12 +20,13 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL_DIR = REPO / ".medialens" / "models"
 
 
 def test_model_dir() -> Path:
-    """Models for tests live in the checkout (installed by `make test`), or where MEDIALENS_MODEL_DIR says."""
-    return Path(os.environ.get("MEDIALENS_MODEL_DIR", DEFAULT_MODEL_DIR))
+    """Models for tests live in the checkout (installed by `make test`), or where MEDIALENS_TEST_MODEL_DIR says."""
+    from tests.conftest import TEST_MODEL_DIR
+
+    return TEST_MODEL_DIR
 
 
 def ensure_models(*names: str) -> Path:

@@ -7,13 +7,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medialens import __version__
 from medialens.config import Settings, get_settings
 from medialens.core import Core
 from medialens.jobs.local import LocalPoolExecutor
+from medialens.observability.health import check_readiness
+from medialens.observability.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
 from medialens.protocols.pai.errors import PaiError
 from medialens.protocols.pai.routes import error_response
 from medialens.protocols.pai.routes import router as pai_router
@@ -29,13 +32,18 @@ def _is_pai(request: Request) -> bool:
 def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> FastAPI:
     """Build the app; ``run_workers=False`` serves the API only (jobs are run by other processes)."""
     settings = settings or get_settings()
+    workers_expected = run_workers and settings.executor == "local"
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url)
         db.migrate()
-        executor = LocalPoolExecutor(db, settings) if run_workers and settings.executor == "local" else None
+        executor = LocalPoolExecutor(db, settings) if workers_expected else None
+        if settings.executor == "celery":
+            from medialens.jobs.celery_executor import CeleryExecutor
+
+            executor = CeleryExecutor(db, settings)  # publishes only: `medialens worker` processes run the jobs
         app.state.core = Core(settings, db, executor)
         if executor is not None:
             executor.start()
@@ -48,6 +56,14 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
 
     app = FastAPI(title="medialens", version=__version__, lifespan=lifespan)
     app.include_router(pai_router)
+
+    def _db() -> Database | None:
+        core = getattr(app.state, "core", None)
+        return core.db if core is not None else None
+
+    metrics = Metrics(_db)
+    app.state.metrics = metrics
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(PaiError)
     async def _pai_error(_request: Request, err: PaiError) -> JSONResponse:
@@ -68,6 +84,24 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
+        """The process is up and serving (no dependency is checked: see /readyz)."""
         return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> JSONResponse:
+        """Database reachable, schema at the newest migration, job executor running; else 503 with reasons."""
+        core = getattr(app.state, "core", None)
+        result = await run_in_threadpool(
+            check_readiness,
+            core.db if core is not None else None,
+            core.executor if core is not None else None,
+            workers_expected=workers_expected,
+        )
+        return JSONResponse(result.as_json(), status_code=200 if result.ready else 503)
+
+    @app.get("/metrics", tags=["ops"])
+    async def prometheus_metrics() -> Response:
+        """Prometheus text exposition (queue depth is read from the store on each scrape)."""
+        return Response(await run_in_threadpool(metrics.exposition), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -52,6 +52,45 @@ def serve(
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
 
 
+@app.command()
+def worker(
+    queues: Annotated[
+        str | None, typer.Option(help="Queues to consume, comma-separated (default MEDIALENS_WORKER_QUEUES).")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Job threads in this process (default MEDIALENS_WORKER_CONCURRENCY).")
+    ] = None,
+    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+) -> None:
+    """Run a Celery worker (MEDIALENS_BROKER_URL) that runs jobs submitted to an API with executor=celery."""
+    import os
+    import socket
+
+    from medialens.jobs.celery_app import QUEUES
+    from medialens.jobs.celery_app import app as celery_app
+
+    settings = get_settings()
+    chosen = [q.strip() for q in (queues or settings.worker_queues).split(",") if q.strip()]
+    unknown = sorted(set(chosen) - set(QUEUES))
+    if not chosen or unknown:
+        console.print(f"[red]unknown queue(s) {unknown or chosen}; choose from {', '.join(QUEUES)}[/red]")
+        raise typer.Exit(2)
+    threads = concurrency or settings.worker_concurrency or settings.worker_count
+    # One process, a pool of threads: models load once per process and stay loaded; the work releases the GIL.
+    celery_app.worker_main(
+        [
+            "worker",
+            "--pool=threads",
+            f"--concurrency={threads}",
+            f"--queues={','.join(chosen)}",
+            f"--hostname=medialens-{os.getpid()}@{socket.gethostname()}",
+            f"--loglevel={loglevel}",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
+
+
 @apps_app.command("create")
 def apps_create(
     name: Annotated[str, typer.Option("--name", help="A name to recognise the app by.")],

@@ -44,6 +44,32 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=3, description="Tries before a job whose worker keeps dying fails.")
     max_request_bytes: int = Field(default=1_048_576, description="Largest JSON request body accepted.")
 
+    # --- cluster (MEDIALENS_EXECUTOR=celery) ----------------------------------------------------------------
+    broker_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        description="Celery broker for `executor=celery` and `medialens worker` (redis:// or amqp://).",
+    )
+    blob_url: str | None = Field(
+        default=None,
+        description="Shared blob store: a local folder (default <blob_dir>) or `s3://bucket/prefix` via fsspec.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="Endpoint of an S3-compatible server (MinIO, moto) for `s3://` blob URLs."
+    )
+    worker_queues: str = Field(
+        default="image,video,index,gpu", description="Queues `medialens worker` consumes, comma-separated."
+    )
+    worker_concurrency: int = Field(
+        default=0, description="Job threads per `medialens worker` process; 0 means one per CPU core."
+    )
+    broker_visibility_timeout_s: float = Field(
+        default=3600.0,
+        description="Redis broker: an unacknowledged message is redelivered after this long (worker lost).",
+    )
+    recovery_interval_s: float = Field(
+        default=5.0, description="How often each worker scans the store for expired leases and unqueued jobs."
+    )
+
     # --- media intake -----------------------------------------------------------------------------------------
     allow_private_urls: bool = Field(
         default=False, description="Allow fetching from private, loopback and link-local addresses."

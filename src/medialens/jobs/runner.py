@@ -16,6 +16,7 @@ from typing import Any
 from medialens.config import Settings
 from medialens.media.errors import MediaError
 from medialens.models.errors import ModelNotInstalledError
+from medialens.observability.metrics import record_job_outcome
 from medialens.store import jobs as job_store
 from medialens.store.db import Database
 from medialens.store.tables import JobState
@@ -73,5 +74,6 @@ def run_job(db: Database, settings: Settings, job_id: int, worker: str) -> bool:
     finally:
         beat.stopped.set()
         shutil.rmtree(workdir, ignore_errors=True)
-    job_store.finish_job(db, job_id, worker, **outcome)
+    if job_store.finish_job(db, job_id, worker, **outcome):
+        record_job_outcome(job.task, outcome["state"])
     return True

@@ -32,6 +32,8 @@ def probe_video(path: Path, *, settings: Settings) -> VideoInfo:
     if size_bytes > settings.video_max_bytes:
         raise TooLargeError(f"video is larger than the limit of {settings.video_max_bytes} bytes")
     with _open(path) as container:
+        if _is_still_image(container):
+            raise DecodeError("video could not be decoded: the file is a still image, not a video")
         if not container.streams.video:
             raise DecodeError("video could not be decoded: no video stream")
         stream = container.streams.video[0]
@@ -151,6 +153,15 @@ def _open(path: Path) -> av.container.InputContainer:
         return av.open(str(path), mode="r")
     except _OPEN_ERRORS as err:
         raise DecodeError(f"video could not be decoded: {_reason(err)}") from err
+
+
+def _is_still_image(container: av.container.InputContainer) -> bool:
+    """FFmpeg reads a PNG or JPEG as a one-frame "video" (``png_pipe``, ``jpeg_pipe``, ``image2``); refuse those.
+
+    Animated formats with their own demuxer (GIF, APNG) are still accepted.
+    """
+    names = (container.format.name or "").split(",")
+    return any(n.endswith("_pipe") or n == "image2" for n in names)
 
 
 def _file_size(path: Path) -> int:

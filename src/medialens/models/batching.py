@@ -8,6 +8,10 @@ and hands every caller its own raw output; ``postprocess`` then runs back in the
 
 The wait bounds the latency a lone request pays (``max_wait_ms``, 5 ms by default); a pipeline whose
 ``max_batch_size`` is 1 skips the wait and only gains the serialisation of its calls.
+
+One dispatcher runs one ``forward`` at a time, so on a CPU the batcher pays off only when that one call keeps
+every core busy (``model_threads`` 0) or when per-call overhead dominates; ``workers=N`` runs N dispatchers on
+the same queue (N batches in flight) for CPU sessions limited to a few threads each.
 """
 
 from __future__ import annotations
@@ -46,7 +50,9 @@ class _Request:
 class MicroBatcher(Generic[In, Pre, Out]):
     """Gathers concurrent ``submit`` calls on one pipeline into batched ``forward`` calls (see module doc)."""
 
-    def __init__(self, pipeline: Pipeline[In, Pre, Out], *, max_batch_size: int = 8, max_wait_ms: float = 5.0) -> None:
+    def __init__(
+        self, pipeline: Pipeline[In, Pre, Out], *, max_batch_size: int = 8, max_wait_ms: float = 5.0, workers: int = 1
+    ) -> None:
         self.pipeline = pipeline
         self.max_batch_size = max(1, min(max_batch_size, pipeline.max_batch_size))
         self.max_wait_s = max(0.0, max_wait_ms) / 1000.0
@@ -56,14 +62,23 @@ class MicroBatcher(Generic[In, Pre, Out]):
         """Items that went through ``forward`` (successfully or not)."""
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._state = threading.Lock()
+        self._counts = threading.Lock()
         self._closed = False
         name = getattr(pipeline, "model_name", type(pipeline).__name__)
-        self._thread = threading.Thread(target=self._run, name=f"medialens-batcher-{name}", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"medialens-batcher-{name}-{i}", daemon=True)
+            for i in range(max(1, workers))
+        ]
+        for thread in self._threads:
+            thread.start()
 
     @classmethod
-    def from_settings(cls, pipeline: Pipeline[In, Pre, Out], settings: Settings) -> MicroBatcher[In, Pre, Out]:
-        return cls(pipeline, max_batch_size=settings.batch_max_size, max_wait_ms=settings.batch_max_wait_ms)
+    def from_settings(
+        cls, pipeline: Pipeline[In, Pre, Out], settings: Settings, *, workers: int = 1
+    ) -> MicroBatcher[In, Pre, Out]:
+        return cls(
+            pipeline, max_batch_size=settings.batch_max_size, max_wait_ms=settings.batch_max_wait_ms, workers=workers
+        )
 
     @property
     def closed(self) -> bool:
@@ -102,9 +117,11 @@ class MicroBatcher(Generic[In, Pre, Out]):
         with self._state:
             if not self._closed:
                 self._closed = True
-                self._queue.put(_STOP)
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
+                for _ in self._threads:  # one stop marker per dispatcher, behind every queued request
+                    self._queue.put(_STOP)
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout)
 
     def __enter__(self) -> MicroBatcher[In, Pre, Out]:
         return self
@@ -139,8 +156,9 @@ class MicroBatcher(Generic[In, Pre, Out]):
         return batch, False
 
     def _forward(self, batch: list[_Request]) -> None:
-        self.forward_calls += 1
-        self.items_processed += len(batch)
+        with self._counts:
+            self.forward_calls += 1
+            self.items_processed += len(batch)
         try:
             raws = self.pipeline.forward([r.pre for r in batch])
             if len(raws) != len(batch):

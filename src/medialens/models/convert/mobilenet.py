@@ -14,10 +14,11 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from medialens.models.convert import MOBILENET_V2_ONNX
 from medialens.models.convert.torch_pickle import load_state_dict
 
 CHECKPOINT = "mobilenet_v2-b0353104.pth"
-ONNX_FILE = "mobilenet_v2.onnx"
+ONNX_FILE = MOBILENET_V2_ONNX
 OPSET = 13
 BN_EPS = 1e-5  # torch.nn.BatchNorm2d default, as torchvision's MobileNetV2 uses
 #: torchvision's inverted-residual settings (expansion t, channels c, repeats n, first stride s).

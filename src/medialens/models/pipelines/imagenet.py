@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from medialens.config import Settings
-from medialens.models.convert.mobilenet import ONNX_FILE
+from medialens.models.convert import MOBILENET_V2_ONNX
 from medialens.models.pipeline import Pipeline
 from medialens.models.pipelines import register_pipeline
 from medialens.models.runtime import onnx_session
@@ -88,7 +88,7 @@ class MobileNetV2Pipeline(Pipeline[Image.Image, np.ndarray, ImageNetResult]):
 
     def __init__(self, model_dir: Path, settings: Settings) -> None:
         super().__init__(model_dir, settings)
-        self.session = onnx_session(model_dir / ONNX_FILE, settings)
+        self.session = onnx_session(model_dir / MOBILENET_V2_ONNX, settings)
         self._input = self.session.get_inputs()[0].name
 
     def preprocess(self, item: Image.Image) -> np.ndarray:

@@ -6,8 +6,9 @@ ours and follows the published PaddleOCR formats:
 * **Detection** (DB, Liao et al. 2020): the BGR image is resized so both sides are multiples of 32 (longest side
   at most ``det_max_side``; very small images are scaled up and padded so a lone text line still has room to be
   found), normalised with the ImageNet mean/std, and the network returns a text-probability map. The map is
-  thresholded and dilated, each connected contour's minimum-area rectangle is scored by the mean probability
-  inside it, and the rectangle is "unclipped" (grown by ``area * ratio / perimeter`` on every side, which is what a
+  thresholded and dilated, each connected contour is scored by the mean probability inside it (DB's "slow"
+  mode by default: on a low-contrast scan the rectangle's mean, the "fast" mode, dropped three of seven lines), and
+  its minimum-area rectangle is "unclipped" (grown by ``area * ratio / perimeter`` on every side, which is what a
   polygon offset followed by a new minimum-area rectangle gives for a rectangle) back to the full text extent.
 * **Crops**: each quadrilateral is cut out with a perspective transform; tall crops (height ≥ 1.5 × width) are
   turned 90° so vertical text is read along its length.
@@ -25,7 +26,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -78,7 +79,6 @@ class OcrPre:
     det_input: np.ndarray  # 1 x 3 x h x w float32
     scale: float  # det-input pixels per image pixel
     margin: int  # padding added on the top and left of the det input
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class OcrOptions:
     fills the whole detector input and its borders are lost."""
     det_threshold: float = 0.3
     box_threshold: float = 0.5
-    score_mode: str = "rect"
+    score_mode: str = "contour"
     """Box score region: ``rect`` (the minimum-area rectangle, DB's fast mode) or ``contour`` (the contour itself)."""
     unclip_ratio: float = 1.6
     min_box_side: float = 3.0

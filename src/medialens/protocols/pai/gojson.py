@@ -9,6 +9,7 @@ offset after the offending value).
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from json.decoder import scanstring
@@ -69,6 +70,18 @@ def _span(s: str, idx: int) -> Node:
     return Node(value, end)
 
 
+def _non_finite(node: Node) -> Node | None:
+    """The first NaN/Infinity (or overflowing 1e999) number inside ``node``, if any."""
+    if isinstance(node.value, float):
+        return None if math.isfinite(node.value) else node
+    children = node.children.values() if isinstance(node.children, dict) else node.children
+    for child in children:
+        found = _non_finite(child)
+        if found is not None:
+            return found
+    return None
+
+
 def go_kind(value: Any) -> str:
     """The JSON kind as Go's UnmarshalTypeError names it."""
     if isinstance(value, bool):
@@ -97,6 +110,15 @@ def _go_type(t: Any) -> str:
     if isinstance(t, list):
         return "[]" + _go_type(t[0])
     return t.name
+
+
+def _zero(t: Any) -> Any:
+    """Go's zero value of a field type, as decoded data."""
+    if t == "string":
+        return ""
+    if isinstance(t, list):
+        return []
+    return {} if isinstance(t, Struct) else None
 
 
 def _lookup(children: dict[str, Node], name: str) -> Node | None:
@@ -148,11 +170,19 @@ def decode(raw: bytes, struct: Struct) -> dict[str, Any]:
         if t == "object":
             if not isinstance(node.value, dict):
                 raise fail(t, node, path, owner)
+            # Python's json takes NaN, Infinity and 1e999 (as inf); Go refuses them, and PostgreSQL's json cannot
+            # store them, so they must not get as far as a job's inputs.
+            bad = _non_finite(node)
+            if bad is not None:
+                why = "number is not finite (NaN, Infinity and 1e999 are not valid JSON)"
+                raise GoJSONError(f"Syntax error: offset={byte_offset(bad)}, error={why}")
             return node.value
         if isinstance(t, list):
             if not isinstance(node.value, list):
                 raise fail(t, node, path, owner)
-            return [check(t[0], child, path, owner) for child in node.children]  # type: ignore[union-attr]
+            # Go leaves a null element at its zero value: "" in a []string, an empty struct in a []Struct
+            items = [check(t[0], child, path, owner) for child in node.children]  # type: ignore[union-attr]
+            return [_zero(t[0]) if item is None else item for item in items]
         if not isinstance(node.value, dict):
             raise fail(t, node, path, owner)
         out = {}

@@ -124,6 +124,8 @@ async def videos(request: Request) -> JSONResponse:
     req = _decode(body, VIDEO_REQUEST)
     if not req.get("video_url") and not req.get("images"):
         raise errors.parameter_error("video_url is empty")
+    if "\x00" in req.get("video_url", ""):  # no URL holds a NUL, and PostgreSQL text cannot store one
+        raise errors.parameter_error("video_url is not a valid url")
     task = _task(request, "videos", req)
     inputs = {
         "url": req.get("video_url", ""),
@@ -147,6 +149,8 @@ async def batch_videos(request: Request) -> JSONResponse:
         raise errors.parameter_error(f"too many videos: at most {MAX_BATCH_VIDEOS} per batch")
     if any(not v.get("url") for v in videos):
         raise errors.parameter_error("video url is empty")
+    if any("\x00" in v["url"] for v in videos):
+        raise errors.parameter_error("video url is not a valid url")
     task = _task(request, "batch_videos", req)
     options = req.get("configure") or {}
     jobs = [
@@ -157,7 +161,8 @@ async def batch_videos(request: Request) -> JSONResponse:
 
 
 def _int_id(raw: str, what: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
+    # isascii: str.isdigit() is also true for "²" (int() then raises) and "١٢" (Arabic-Indic digits)
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise errors.parameter_error(f"invalid {what}: {raw[:40]}")
     return int(raw)
 

@@ -1,0 +1,195 @@
+"""Bounded load test of the cluster on loopback: PostgreSQL + Redis (the machine's), moto as S3, an API with
+executor=celery and `medialens worker` processes, driven through the official PAI SDK.
+
+  python bench/load.py [--videos 200] [--images 50] [--concurrency 50] [--max-seconds 300]
+
+Phase 1 runs the video jobs with 1 worker, then with 2 (one job thread each), and reports the throughput ratio.
+Phase 2 sends the image requests all at once (50 concurrent) to the API with 2 workers busy on videos.
+Each phase prints throughput, p50, p99, errors and lost jobs (a job not finished when the phase's time is up).
+Nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+from ai_service_python_sdk.client.api.ai_service_image_api import AiServiceImageApi
+from ai_service_python_sdk.client.api.ai_service_video_api import AiServiceVideoApi
+from ai_service_python_sdk.client.api_client import ApiClient
+from ai_service_python_sdk.client.models.batch_video_request_videos import BatchVideoRequestVideos
+from sqlalchemy import select
+from tests.conftest import MEDIA, POSTGRES_URL, _port_open
+from tests.integration.cluster import S3_ENV, Cluster, MotoServer, make_clip, media_server, postgres_schema
+from tests.support import ensure_models
+
+from medialens.store.db import Database
+from medialens.store.tables import Job
+
+BATCH = 20
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def report(name: str, n: int, wall: float, latencies: list[float], errors: int, lost: int) -> float:
+    rate = (n - errors - lost) / wall if wall > 0 else 0.0
+    print(
+        f"{name:<28} n={n:<4} wall={wall:7.2f}s  throughput={rate:7.2f}/s  "
+        f"p50={pct(latencies, 50):6.3f}s  p99={pct(latencies, 99):6.3f}s  errors={errors}  lost={lost}",
+        flush=True,
+    )
+    return rate
+
+
+def fresh_redis_db() -> str:
+    import redis
+
+    for db in range(15, 0, -1):
+        client = redis.Redis(host="127.0.0.1", port=6379, db=db)
+        if client.dbsize() == 0:
+            return f"redis://127.0.0.1:6379/{db}"
+    raise SystemExit("no empty Redis database on 127.0.0.1:6379")
+
+
+def run_videos(cluster: Cluster, db_url: str, client: ApiClient, urls: list[str], max_s: float) -> float:
+    api = AiServiceVideoApi(client)
+    started = time.monotonic()
+    batch_ids: list[int] = []
+    errors = 0
+    for i in range(0, len(urls), BATCH):
+        try:
+            response = api.batch_video_qa([BatchVideoRequestVideos(u, "") for u in urls[i : i + BATCH]], "", {})
+            batch_ids.append(response.data["batch_id"])
+        except Exception:
+            errors += len(urls[i : i + BATCH])
+    db = Database(db_url)
+    query = select(Job.state, Job.create_time, Job.finished_at).where(Job.batch_id.in_(batch_ids))
+    try:
+        while time.monotonic() - started < max_s:
+            with db.session() as s:
+                rows = list(s.execute(query))
+            if len(rows) == len(urls) - errors and all(r.state in (2, 3) for r in rows):
+                break
+            time.sleep(0.2)
+        wall = time.monotonic() - started
+        with db.session() as s:
+            rows = list(s.execute(query))
+    finally:
+        db.dispose()
+    latencies = [(r.finished_at - r.create_time).total_seconds() for r in rows if r.state == 2]
+    errors += sum(1 for r in rows if r.state == 3)
+    lost = len(urls) - errors - len(latencies)
+    return report(f"video jobs, {len(cluster.workers)} worker(s)", len(urls), wall, latencies, errors, lost)
+
+
+def run_images(client_factory, url: str, n: int, concurrency: int) -> None:
+    def one(_i: int) -> tuple[float, bool]:
+        t0 = time.monotonic()
+        try:
+            response = AiServiceImageApi(client_factory()).image_qa(url, "", {})
+            ok = response.code == "OK" and 0 <= response.data["iqa_result"] <= 100
+        except Exception:
+            ok = False
+        return time.monotonic() - t0, ok
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(one, range(n)))
+    wall = time.monotonic() - started
+    report(
+        f"image requests, {concurrency} concurrent",
+        n,
+        wall,
+        [t for t, ok in results if ok],
+        sum(not ok for _, ok in results),
+        0,
+    )
+
+
+def cluster_run(workdir: Path, s3: MotoServer, media: str, workers: int, args) -> float:
+    with postgres_schema(POSTGRES_URL) as db_url:
+        cluster = Cluster(
+            workdir,
+            database_url=db_url,
+            broker_url=fresh_redis_db(),
+            blob_url=f"s3://{s3.bucket}/bench-{uuid.uuid4().hex[:6]}",
+            s3_endpoint_url=s3.endpoint,
+            job_poll_interval_s="0.2",
+            recovery_interval_s="2",
+        )
+        try:
+            cluster.api.start()
+            for _ in range(workers):
+                cluster.start_worker(concurrency=1)
+            cluster.wait_workers_ready()
+            app_id, token = cluster.api.create_app("bench")
+            client = ApiClient(cluster.api.base_url, app_id, token)
+            rate = run_videos(
+                cluster, db_url, client, [f"{media}/clip.mp4?n={i}" for i in range(args.videos)], args.max_seconds
+            )
+            if workers == 2 and args.images:
+                image_url = f"{media}/shared/image/skimage_cat_chelsea.png"
+                # the images arrive while the workers chew on a fresh video backlog
+                run_videos_bg = ThreadPoolExecutor(1).submit(
+                    run_videos,
+                    cluster,
+                    db_url,
+                    client,
+                    [f"{media}/clip.mp4?m={i}" for i in range(args.videos)],
+                    args.max_seconds,
+                )
+                run_images(
+                    lambda: ApiClient(cluster.api.base_url, app_id, token), image_url, args.images, args.concurrency
+                )
+                run_videos_bg.result()
+            return rate
+        finally:
+            cluster.stop()
+            import redis
+
+            redis.Redis.from_url(cluster.api.env["MEDIALENS_BROKER_URL"]).flushdb()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--videos", type=int, default=200)
+    parser.add_argument("--images", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--clip-seconds", type=float, default=4.0, help="Length of the 320x240 test clip.")
+    parser.add_argument("--max-seconds", type=float, default=300.0, help="Time bound of each phase.")
+    args = parser.parse_args()
+    for host, port, what in (("127.0.0.1", 5432, "PostgreSQL"), ("127.0.0.1", 6379, "Redis")):
+        if not _port_open(host, port):
+            raise SystemExit(f"{what} is not reachable on {host}:{port}")
+    os.environ.setdefault("MEDIALENS_MODEL_DIR", str(Path(__file__).resolve().parents[1] / ".medialens" / "models"))
+    ensure_models("niqe")
+    with tempfile.TemporaryDirectory(prefix="medialens-load-") as tmp:
+        root = Path(tmp)
+        (root / "media").mkdir()
+        (root / "media" / "shared").symlink_to(MEDIA)
+        make_clip(root / "media" / "clip.mp4", seconds=args.clip_seconds)
+        s3 = MotoServer(root / "moto")
+        s3.start()
+        os.environ.update(S3_ENV)
+        try:
+            with media_server(root / "media") as media:
+                one = cluster_run(root / "one", s3, media, 1, args)
+                two = cluster_run(root / "two", s3, media, 2, args)
+        finally:
+            s3.stop()
+    print(f"throughput 2 workers / 1 worker = {two / one:.2f}x (target >= 1.8x; {os.cpu_count()} CPU cores here)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Operational surface: Prometheus metrics (``/metrics``) and health/readiness checks (``/healthz``, ``/readyz``)."""

@@ -1,0 +1,133 @@
+"""Blob storage shared by the API and every worker: a local folder by default, any fsspec URL (``s3://``) for
+a cluster.
+
+Keys are ``/``-separated relative names (``jobs/42/video``). Writes are whole objects: on S3 a PUT is atomic, on a
+local folder we write a temporary file and rename it, so a reader never sees half an object. ``stage`` is the
+building block for idempotent job steps: the first worker to finish a step uploads its output once, and a retry
+of the job (on this machine or another) downloads it instead of doing the step again.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import fsspec
+
+from medialens.config import Settings
+
+__all__ = ["BlobStore", "open_blob_store"]
+
+
+class BlobStore:
+    """Objects under one root URL (``file:///…`` or ``s3://bucket/prefix``)."""
+
+    def __init__(self, url: str, **storage_options: Any) -> None:
+        self.url = url.rstrip("/")
+        fs, root = fsspec.core.url_to_fs(self.url, **storage_options)
+        self.fs: fsspec.AbstractFileSystem = fs
+        self.root = root.rstrip("/")
+        self.is_local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+        if self.is_local:
+            Path(self.root).mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> str:
+        clean = posixpath.normpath(key.strip("/"))
+        if clean in ("", ".") or clean.startswith(".."):
+            raise ValueError(f"bad blob key: {key!r}")
+        return f"{self.root}/{clean}"
+
+    # --- whole objects ------------------------------------------------------------------------------------------
+    def put_bytes(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        if self.is_local:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=".put-")
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, path)
+        else:
+            self.fs.pipe_file(path, data)
+
+    def put_file(self, key: str, src: Path) -> None:
+        path = self._path(key)
+        if self.is_local:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            tmp = f"{path}.{uuid.uuid4().hex}.part"
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, path)
+        else:
+            self.fs.put_file(str(src), path)
+
+    def get_bytes(self, key: str) -> bytes:
+        """The object's bytes; FileNotFoundError when there is none."""
+        return self.fs.cat_file(self._path(key))
+
+    def get_file(self, key: str, dest: Path) -> Path:
+        """Download to ``dest`` (via a temp file beside it, so ``dest`` is never half-written)."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+        try:
+            self.fs.get_file(self._path(key), str(tmp))
+            tmp.replace(dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return dest
+
+    def exists(self, key: str) -> bool:
+        self._invalidate()
+        return self.fs.exists(self._path(key))
+
+    def delete(self, key: str) -> None:
+        """Remove one object or everything under a prefix; absent keys are fine."""
+        path = self._path(key)
+        self._invalidate()
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
+
+    def list(self, prefix: str = "") -> list[str]:
+        """Keys under ``prefix`` (recursively), sorted."""
+        base = self._path(prefix) if prefix.strip("/") else self.root
+        self._invalidate()
+        try:
+            found = self.fs.find(base)
+        except FileNotFoundError:
+            return []
+        return sorted(p[len(self.root) + 1 :] for p in found)
+
+    # --- idempotent steps ----------------------------------------------------------------------------------------
+    def stage(self, key: str, dest: Path, produce: Callable[[Path], Path]) -> Path:
+        """Give ``dest`` the step's output: from the store when a previous try made it, else ``produce(dest)``
+        and upload it once for later tries."""
+        if self.exists(key):
+            return self.get_file(key, dest)
+        out = produce(dest)
+        if not self.exists(key):
+            self.put_file(key, out)
+        return out
+
+    def _invalidate(self) -> None:
+        # s3fs caches listings; another worker may have written since.
+        invalidate = getattr(self.fs, "invalidate_cache", None)
+        if invalidate is not None:
+            invalidate()
+
+
+def open_blob_store(settings: Settings) -> BlobStore:
+    """The configured store: ``MEDIALENS_BLOB_URL`` (``s3://`` honours ``MEDIALENS_S3_ENDPOINT_URL``), else the
+    local blob folder."""
+    url = settings.blob_url or str(settings.resolved_blob_dir / "store")
+    if url.startswith(("s3://", "s3a://")):
+        options: dict[str, Any] = {}
+        if settings.s3_endpoint_url:
+            options["endpoint_url"] = settings.s3_endpoint_url
+        return BlobStore(url, **options)
+    if "://" not in url:
+        url = Path(url).expanduser().resolve().as_uri()
+    return BlobStore(url)
