@@ -35,6 +35,7 @@ test: install
 bench: install
 	MEDIALENS_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/medialens models pull $(MODELS)
 	MEDIALENS_TEST_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/python bench/quality.py
+	MEDIALENS_TEST_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/python bench/models.py
 
 clean:
 	rm -rf $(VENV) .medialens

@@ -34,7 +34,7 @@ from medialens.analyses.video_quality import assess_video
 from medialens.config import Settings
 from medialens.media.images import load_image
 from medialens.media.video import iter_frames, probe_video
-from medialens.tasks.quality import QUALITY_FRAME_SIDE, sample_rate
+from medialens.tasks.intake import FRAME_SIDE, sample_rate
 
 IMAGES = [
     "skimage_cat_chelsea.png",
@@ -88,7 +88,7 @@ def bench_images(client: ApiClient, media_url: str, model: NiqeModel, settings: 
 def bench_video(client: ApiClient, media_url: str, clip: Path, model: NiqeModel, settings: Settings) -> None:
     info = probe_video(clip, settings=settings)
     start = time.perf_counter()
-    frames = iter_frames(clip, sample_fps=sample_rate(info.duration_s, settings), max_side=QUALITY_FRAME_SIDE)
+    frames = iter_frames(clip, sample_fps=sample_rate(info.duration_s, settings), max_side=FRAME_SIDE)
     assess_video(info, frames, model)
     bare = time.perf_counter() - start
     start = time.perf_counter()

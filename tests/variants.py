@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 
 def blurred(img: Image.Image, radius: float = 4.0) -> Image.Image:
@@ -85,3 +85,13 @@ def slideshow(images: list[Path], out: Path, seconds_each: float = 2.0, fps: int
     stills = [np.asarray(Image.open(p).convert("RGB").resize(size)) for p in images]
     frames = (still for still in stills for _ in range(int(seconds_each * fps)))
     return write_video(out, frames, fps)
+
+
+def stamp_watermark(src: Path, out: Path, text: str = "WATERMARK 2026") -> Path:
+    """A photo with overlaid semi-transparent text in a corner, as social platforms stamp them."""
+    img = Image.open(src).convert("RGBA")
+    layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
+    font = ImageFont.load_default(size=max(16, img.height // 12))
+    ImageDraw.Draw(layer).text((10, img.height - img.height // 6), text, fill=(255, 255, 255, 170), font=font)
+    Image.alpha_composite(img, layer).convert("RGB").save(out)
+    return out

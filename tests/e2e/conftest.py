@@ -10,12 +10,23 @@ import pytest
 
 from tests.conftest import MEDIA
 from tests.support import LiveServer, ensure_models, live_server, media_server
-from tests.variants import blur_frame, degraded_video, image_variants, noise_frame, slideshow
+from tests.variants import blur_frame, degraded_video, image_variants, noise_frame, slideshow, stamp_watermark
+
+# Every model the PAI analyses under test use (installed by `make test` with the offline bundle).
+E2E_MODELS = (
+    "niqe",
+    "mobilenet-v2",
+    "nanodet",
+    "e5-small-q4",
+    "ppocr-v4",
+    "mediapipe-pose",
+    "mediapipe-selfie-segmentation",
+)
 
 
 @pytest.fixture(scope="session")
 def models() -> Path:
-    return ensure_models("niqe")
+    return ensure_models(*E2E_MODELS)
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +41,7 @@ def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     basketball = MEDIA / "video" / "basketball_gym.mp4"
     degraded_video(basketball, gen / "basketball_blur.mp4", blur_frame)
     degraded_video(basketball, gen / "basketball_noise.mp4", noise_frame)
+    stamp_watermark(MEDIA / "image" / "skimage_cat_chelsea.png", gen / "cat_watermarked.png")
     slideshow(
         [MEDIA / "image" / n for n in ("skimage_cat_chelsea.png", "skimage_motorcycle.png", "skimage_coins.png")],
         gen / "slideshow.mp4",

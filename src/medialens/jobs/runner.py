@@ -21,6 +21,7 @@ from medialens.store import jobs as job_store
 from medialens.store.db import Database
 from medialens.store.tables import JobState
 from medialens.tasks import TaskContext, get_task, result_payload
+from medialens.tasks.base import UnprocessableError
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def result_to_json(result: Any) -> str:
 
 def failure_message(err: BaseException) -> str:
     """A short, client-safe message for a failed job (no traceback, no internals)."""
-    if isinstance(err, MediaError):
+    if isinstance(err, MediaError | UnprocessableError):
         return str(err)
     if isinstance(err, ModelNotInstalledError):
         return "model not found"
@@ -68,7 +69,7 @@ def run_job(db: Database, settings: Settings, job_id: int, worker: str) -> bool:
         result = get_task(job.task).run(ctx, job.inputs)
         outcome = dict(state=JobState.COMPLETED, message="success", result=result_to_json(result))
     except Exception as err:  # every failure ends the job, never the worker
-        if not isinstance(err, MediaError | ModelNotInstalledError):
+        if not isinstance(err, MediaError | ModelNotInstalledError | UnprocessableError):
             log.exception("job %s (%s) failed", job_id, job.task)
         outcome = dict(state=JobState.FAILED, message=failure_message(err), result=None)
     finally:

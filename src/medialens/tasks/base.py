@@ -29,6 +29,13 @@ class TaskSpec:
     requires: tuple[str, ...] = ()
 
 
+class UnprocessableError(Exception):
+    """The input is valid but the analysis cannot produce an answer for it (e.g. no person to reshape).
+
+    ``str()`` is shown to the client as is (PAI: 422 SERVER_ERROR; jobs: state 3).
+    """
+
+
 _REGISTRY: dict[str, TaskSpec] = {}
 
 

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 ACTIONS: dict[tuple[str, str, str], str] = {
     ("images", "ImageQA", ""): "image_quality",
+    ("images", "MultiLabelImageV2", ""): "image_tags",
+    ("images", "MultiLabelImageV2", "tagger"): "anime_tags",
+    ("images", "MultiLabelImageV2", "body_reshaping"): "body_reshape",
+    ("images", "MultiLabelImageV2", "watermark_remover"): "watermark_remove",
     ("videos", "VideoQA", ""): "video_quality",
     ("batch_videos", "VideoQA", ""): "video_quality",
+    ("videos", "ClassifyLabelVideo", ""): "video_classify",
+    ("batch_videos", "ClassifyLabelVideo", ""): "video_classify",
+    ("videos", "MultiModalClassify", "multi_modal_tag"): "multimodal",
 }
 
 

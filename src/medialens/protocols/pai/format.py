@@ -22,14 +22,62 @@ def _as_is(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def embedding_string(values: list[float]) -> str:
+    """PAI prints embeddings as one comma-separated string; 6 decimals keep unit vectors' cosines intact."""
+    return ",".join(repr(round(v, 6)) for v in values)
+
+
+def _labels(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    return [{"score": round(i["score"], 3), key: i["name"]} for i in items]
+
+
+def _image_tags(result: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {"image_height": result["height"], "image_width": result["width"]}
+    data["tag_result"] = _labels(result["tags"], "tag")
+    if result.get("embedding") is not None:
+        data["embedding_result"] = embedding_string(result["embedding"])
+    return data
+
+
+def _classification(result: dict[str, Any]) -> dict[str, Any]:
+    """ClassifyLabelVideo / MultiModalClassify ``Result``: parts switched off by configure are left out."""
+    data: dict[str, Any] = {}
+    if result.get("classes") is not None:
+        data["classification_result"] = [{"class": c["name"], "score": round(c["score"], 3)} for c in result["classes"]]
+    if result.get("tags") is not None:
+        data["tag_result"] = _labels(result["tags"], "tag")
+    if result.get("embedding") is not None:
+        data["embedding_result"] = embedding_string(result["embedding"])
+    # The seed: video sizes and duration are "" when the post has no video.
+    data["duration"] = result["duration"] if result.get("duration") is not None else ""
+    data["video_height"] = result["height"] if result.get("height") is not None else ""
+    data["video_width"] = result["width"] if result.get("width") is not None else ""
+    return data
+
+
+def _image_only(result: dict[str, Any]) -> str:
+    """Edited images: ``data`` is the base64 image itself."""
+    return result["image"]
+
+
+def _tagger(result: dict[str, Any]) -> dict[str, Any]:
+    return {"caption": result["caption"], "probs": result["probs"]}
+
+
 # task → formatter of its stored result into PAI's ``data`` / ``Result`` object
 RESULT_FORMATTERS = {
     "image_quality": _image_quality,
     "video_quality": _as_is,
+    "image_tags": _image_tags,
+    "video_classify": _classification,
+    "multimodal": _classification,
+    "body_reshape": _image_only,
+    "watermark_remove": _image_only,
+    "anime_tags": _tagger,
 }
 
 
-def format_result(task: str, result: dict[str, Any]) -> dict[str, Any]:
+def format_result(task: str, result: dict[str, Any]) -> Any:
     return RESULT_FORMATTERS.get(task, _as_is)(result)
 
 

@@ -15,9 +15,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from medialens.core import Core, JobRequest
-from medialens.media.errors import FetchError, MediaError
+from medialens.media.errors import MediaError
 from medialens.models.errors import ModelNotInstalledError
-from medialens.protocols.pai import errors
+from medialens.protocols.pai import errors, options
 from medialens.protocols.pai.actions import task_for
 from medialens.protocols.pai.auth import signature_matches, split_authorization
 from medialens.protocols.pai.errors import PaiError
@@ -26,11 +26,13 @@ from medialens.protocols.pai.gojson import GoJSONError, Struct, decode
 from medialens.protocols.pai.schemas import BATCH_VIDEO_REQUEST, IMAGE_REQUEST, VIDEO_REQUEST
 from medialens.store.apps import get_app
 from medialens.tasks import result_payload
+from medialens.tasks.base import UnprocessableError
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", include_in_schema=False)
 
 MAX_BATCH_VIDEOS = 100
+MAX_POST_IMAGES = 20
 
 
 def envelope(data: Any = None, *, status: int = 200, code: str = "OK", message: str = "success") -> JSONResponse:
@@ -103,15 +105,15 @@ async def images(request: Request) -> JSONResponse:
     if not req.get("image"):
         raise errors.parameter_error("image is empty")
     task = _task(request, "images", req)
-    inputs = {"url": req["image"], "options": req.get("configure") or {}}
+    inputs = {"url": req["image"], "options": options.parse(task, req.get("configure"))}
     try:
         result = await run_in_threadpool(_core(request).run_now, task, inputs)
-    except FetchError as err:
-        raise errors.parameter_error(f"failed to download image, err={err}") from err
-    except MediaError as err:
+    except MediaError as err:  # tasks word download failures as "failed to download image, err=..."
         raise errors.parameter_error(str(err)) from err
     except ModelNotInstalledError as err:
         raise errors.model_not_found() from err
+    except UnprocessableError as err:
+        raise errors.server_error(str(err)) from err
     except Exception as err:
         log.exception("%s failed", task)
         raise errors.server_error(f"model service error: {type(err).__name__}: {err}"[:500]) from err
@@ -127,12 +129,20 @@ async def videos(request: Request) -> JSONResponse:
     if "\x00" in req.get("video_url", ""):  # no URL holds a NUL, and PostgreSQL text cannot store one
         raise errors.parameter_error("video_url is not a valid url")
     task = _task(request, "videos", req)
+    images = req.get("images") or []
+    if len(images) > MAX_POST_IMAGES:
+        raise errors.parameter_error(f"too many images: at most {MAX_POST_IMAGES}")
+    if any(not isinstance(u, str) or not u for u in images):
+        raise errors.parameter_error("image url is empty")
+    # The official client sends the video title again as "text" (WIRE.md A.8): a post's text is the title when
+    # only that came, never both glued together.
+    title, text = req.get("video_title", ""), req.get("text", "")
     inputs = {
         "url": req.get("video_url", ""),
-        "title": req.get("video_title", ""),
-        "text": req.get("text", ""),
-        "images": req.get("images", []),
-        "options": req.get("configure") or {},
+        "title": title,
+        "text": text if text and text != title else title,
+        "images": images,
+        "options": options.parse(task, req.get("configure")),
     }
     _, ids = await run_in_threadpool(_core(request).submit, app_id, [JobRequest(task, inputs, req.get("video_url"))])
     return envelope({"job_id": ids[0]})
@@ -152,10 +162,8 @@ async def batch_videos(request: Request) -> JSONResponse:
     if any("\x00" in v["url"] for v in videos):
         raise errors.parameter_error("video url is not a valid url")
     task = _task(request, "batch_videos", req)
-    options = req.get("configure") or {}
-    jobs = [
-        JobRequest(task, {"url": v["url"], "title": v.get("title", ""), "options": options}, v["url"]) for v in videos
-    ]
+    opts = options.parse(task, req.get("configure"))
+    jobs = [JobRequest(task, {"url": v["url"], "title": v.get("title", ""), "options": opts}, v["url"]) for v in videos]
     batch_id, _ = await run_in_threadpool(_core(request).submit, app_id, jobs, batch=True)
     return envelope({"batch_id": batch_id})
 
