@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     video_min_height: int = Field(default=240, description="Smallest video height accepted (pixels).")
     video_max_duration_s: float = Field(default=3 * 3600.0, description="Longest video accepted (seconds).")
     video_sample_fps: float = Field(default=2.0, description="Frames sampled per second of video for analysis.")
+    video_classify_fps: float = Field(
+        default=1.0, description="Frames sampled per second for video classification and tagging."
+    )
     video_max_frames: int = Field(default=240, description="Most frames sampled from one video.")
 
     # --- models -------------------------------------------------------------------------------------------------

@@ -21,6 +21,9 @@ E2E_MODELS = (
     "ppocr-v4",
     "mediapipe-pose",
     "mediapipe-selfie-segmentation",
+    "dlib-face",
+    "age-gender",
+    "mediapipe-face-landmark",
 )
 
 

@@ -51,12 +51,12 @@ def test_unknown_app_id(server, media_url) -> None:
     "call",
     [
         lambda pai, url: AiServiceImageApi(pai).image_qa(url, "no-such-model", {}),
-        lambda pai, url: AiServiceImageApi(pai).face_attr_image(url, "fairface", {}),
+        lambda pai, url: AiServiceImageApi(pai).face_attr_image(url, "no-such-face-model", {}),
         lambda pai, url: AiServiceImageApi(pai).ocr_image(url, "", {}),
         lambda pai, url: AiServiceVideoApi(pai).classify_label_video(url, "", "custom-model", {}),
         lambda pai, url: AiServiceVideoApi(pai).video_qa(url, "", "custom-model", {}),
     ],
-    ids=["image-model", "fairface", "ocr", "classify-video-model", "video-model"],
+    ids=["image-model", "face-model", "ocr", "classify-video-model", "video-model"],
 )
 def test_unknown_or_unbuilt_model_is_model_not_found(pai, media_url, call) -> None:
     with pytest.raises(ApiException) as exc:

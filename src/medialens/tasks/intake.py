@@ -47,18 +47,20 @@ def download_video(ctx: TaskContext, url: str) -> tuple[Path, VideoInfo]:
     return path, probe_video(path, settings=ctx.settings)
 
 
-def sample_rate(duration_s: float, settings: Settings) -> float:
-    """Frames per second to sample so that at most ``video_max_frames`` frames span the whole video."""
+def sample_rate(duration_s: float, settings: Settings, fps: float | None = None) -> float:
+    """Frames per second to sample (``fps`` or the default rate), so that at most ``video_max_frames`` frames span
+    the whole video."""
+    fps = fps or settings.video_sample_fps
     if duration_s <= 0:
-        return settings.video_sample_fps
-    return min(settings.video_sample_fps, settings.video_max_frames / duration_s)
+        return fps
+    return min(fps, settings.video_max_frames / duration_s)
 
 
-def sampled_frames(path: Path, info: VideoInfo, settings: Settings) -> Iterator[Frame]:
+def sampled_frames(path: Path, info: VideoInfo, settings: Settings, fps: float | None = None) -> Iterator[Frame]:
     """The one sampling of a video that every output of a task shares."""
     return iter_frames(
         path,
-        sample_fps=sample_rate(info.duration_s, settings),
+        sample_fps=sample_rate(info.duration_s, settings, fps),
         max_frames=settings.video_max_frames,
         max_side=FRAME_SIDE,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from medialens.tasks.base import TaskSpec, register
 from medialens.tasks.edits import anime_tags, body_reshape, watermark_remove
+from medialens.tasks.faces import AGE_MODELS, FACE_MODELS, face_age, face_attributes
 from medialens.tasks.quality import image_quality, video_quality
 from medialens.tasks.tags import TAG_MODELS, image_tags, multimodal, video_classify
 
@@ -13,6 +14,8 @@ TASKS = {
         register(TaskSpec("image_quality", "image", image_quality, requires=("niqe",))),
         register(TaskSpec("video_quality", "video", video_quality, requires=("niqe",))),
         register(TaskSpec("image_tags", "image", image_tags, requires=TAG_MODELS)),
+        register(TaskSpec("face_attributes", "image", face_attributes, requires=FACE_MODELS)),
+        register(TaskSpec("face_age", "image", face_age, requires=AGE_MODELS)),
         register(TaskSpec("video_classify", "video", video_classify, requires=TAG_MODELS)),
         register(TaskSpec("multimodal", "video", multimodal, requires=TAG_MODELS)),
         register(

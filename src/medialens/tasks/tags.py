@@ -54,7 +54,11 @@ def video_classify(ctx: TaskContext, inputs: dict[str, Any]) -> dict[str, Any]:
     path, info = download_video(ctx, inputs["url"])
     ctx.report("video analyzing")
     result = classify_video(
-        sampled_frames(path, info, ctx.settings), info, inputs.get("title", ""), ctx.settings, **opts
+        sampled_frames(path, info, ctx.settings, ctx.settings.video_classify_fps),
+        info,
+        inputs.get("title", ""),
+        ctx.settings,
+        **opts,
     )
     return {
         "classes": _labels(result.classes) if opts["want_classes"] else None,
@@ -72,7 +76,7 @@ def multimodal(ctx: TaskContext, inputs: dict[str, Any]) -> dict[str, Any]:
     video = None
     if inputs.get("url"):
         path, info = download_video(ctx, inputs["url"])
-        video = (info, sampled_frames(path, info, ctx.settings))
+        video = (info, sampled_frames(path, info, ctx.settings, ctx.settings.video_classify_fps))
     ctx.report("images downloading")
     images = [fetch_image(url, ctx.settings) for url in inputs.get("images", [])]
     ctx.report("post analyzing")

@@ -9,6 +9,8 @@ from __future__ import annotations
 ACTIONS: dict[tuple[str, str, str], str] = {
     ("images", "ImageQA", ""): "image_quality",
     ("images", "MultiLabelImageV2", ""): "image_tags",
+    ("images", "FaceAttrImage", ""): "face_attributes",
+    ("images", "FaceAttrImage", "fairface"): "face_age",
     ("images", "MultiLabelImageV2", "tagger"): "anime_tags",
     ("images", "MultiLabelImageV2", "body_reshaping"): "body_reshape",
     ("images", "MultiLabelImageV2", "watermark_remover"): "watermark_remove",

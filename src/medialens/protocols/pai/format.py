@@ -64,6 +64,14 @@ def _tagger(result: dict[str, Any]) -> dict[str, Any]:
     return {"caption": result["caption"], "probs": result["probs"]}
 
 
+def _faces(result: dict[str, Any]) -> dict[str, Any]:
+    return {"attr": result["faces"]}
+
+
+def _age(result: dict[str, Any]) -> dict[str, Any]:
+    return {"age_range": result["age_range"], "age_range_prob": round(result["age_range_prob"], 4)}
+
+
 # task → formatter of its stored result into PAI's ``data`` / ``Result`` object
 RESULT_FORMATTERS = {
     "image_quality": _image_quality,
@@ -74,6 +82,8 @@ RESULT_FORMATTERS = {
     "body_reshape": _image_only,
     "watermark_remove": _image_only,
     "anime_tags": _tagger,
+    "face_attributes": _faces,
+    "face_age": _age,
 }
 
 

@@ -24,7 +24,6 @@ from medialens.protocols.pai.errors import PaiError
 from medialens.protocols.pai.format import format_result, job_view
 from medialens.protocols.pai.gojson import GoJSONError, Struct, decode
 from medialens.protocols.pai.schemas import BATCH_VIDEO_REQUEST, IMAGE_REQUEST, VIDEO_REQUEST
-from medialens.store.apps import get_app
 from medialens.tasks import result_payload
 from medialens.tasks.base import UnprocessableError
 
@@ -76,10 +75,10 @@ async def authenticate(request: Request, endpoint: str) -> tuple[str, bytes]:
     if parsed is None:
         raise errors.sign_error()
     app_id, sig = parsed
-    app = await run_in_threadpool(get_app, _core(request).db, app_id)
-    if app is None:
+    token = await run_in_threadpool(_core(request).app_token, app_id)
+    if token is None:
         raise errors.unknown_app(endpoint)
-    if not signature_matches(app.token, request.method, _signed_path(request), body, sig):
+    if not signature_matches(token, request.method, _signed_path(request), body, sig):
         raise errors.sign_error()
     return app_id, body
 
