@@ -95,7 +95,6 @@ class EmotionPipeline(Pipeline[Any, np.ndarray, list[Emotion]]):
         grey = cv2.cvtColor(as_rgb_array(req.image), cv2.COLOR_RGB2GRAY).astype(np.float32)
         boxes = req.boxes
         if boxes is None:
-            h, w = grey.shape
             crops = [cv2.resize(grey, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_LINEAR)]
         else:
             crops = [grey_face_crop(grey, b.bbox if isinstance(b, Face) else b) for b in boxes]
