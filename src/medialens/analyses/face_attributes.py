@@ -50,11 +50,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from medialens.analyses.errors import UnprocessableError
 from medialens.config import Settings
 from medialens.models import store
 from medialens.models.loader import get_pipeline
 from medialens.models.pipelines.faces import Face, as_rgb_array
-from medialens.tasks.base import UnprocessableError
 
 METHOD_HEURISTIC = "geometry+pixel-heuristics"
 METHOD_CLIP = "clip-vit-b32"

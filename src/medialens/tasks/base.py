@@ -7,7 +7,10 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from medialens.analyses.errors import UnprocessableError
 from medialens.config import Settings
+
+__all__ = ["TaskContext", "TaskSpec", "UnprocessableError", "get_task", "register", "result_payload", "task_available"]
 
 
 @dataclass
@@ -27,13 +30,6 @@ class TaskSpec:
     media_kind: str  # "image" | "video"
     run: Callable[[TaskContext, dict[str, Any]], Any]
     requires: tuple[str, ...] = ()
-
-
-class UnprocessableError(Exception):
-    """The input is valid but the analysis cannot produce an answer for it (e.g. no person to reshape).
-
-    ``str()`` is shown to the client as is (PAI: 422 SERVER_ERROR; jobs: state 3).
-    """
 
 
 _REGISTRY: dict[str, TaskSpec] = {}
