@@ -308,7 +308,7 @@ def test_decode_nanodet_nms_and_letterbox_mapping() -> None:
         out["cls0"][cell, 0] = score
         out["reg0"][cell].reshape(4, bins)[:, 4] = 20.0
     out["cls0"][cells[1], 2] = 0.75  # a car at the second cell survives (class-wise NMS)
-    geo = Letterbox(scale=0.5, pad_x=8.0, pad_y=0.0, width=800, height=832)
+    geo = Letterbox(scale=0.5, pad_x=8.0, pad_y=0.0, width=800, height=832, size=416)
     dets = decode_nanodet(out, geo, threshold=0.3, iou=0.5)
     assert [d.label for d in dets] == ["person", "car"]
     x1, y1, x2, y2 = dets[0].box

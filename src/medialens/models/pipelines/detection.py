@@ -19,21 +19,10 @@ import numpy as np
 from PIL import Image
 
 from medialens.config import Settings
+from medialens.models.imaging import COCO80, Letterbox, letterbox
 from medialens.models.pipeline import Pipeline
 from medialens.models.pipelines import register_pipeline
 from medialens.models.runtime import onnx_session
-
-COCO80: tuple[str, ...] = (
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
-    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
-    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
-    "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
-    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
-    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
-    "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone",
-    "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear",
-    "hair drier", "toothbrush",
-)  # fmt: skip
 
 NANODET_ONNX = "nanodet.onnx"
 INPUT_SIZE = 416
@@ -54,17 +43,6 @@ class Detection:
         return {"label": self.label, "class_id": self.class_id, "score": self.score, "box": list(self.box)}
 
 
-@dataclass(frozen=True)
-class Letterbox:
-    """How the model input maps back to the original image: ``orig = (model - pad) / scale``."""
-
-    scale: float
-    pad_x: float
-    pad_y: float
-    width: int
-    height: int
-
-
 def to_rgb_array(item: Image.Image | np.ndarray) -> np.ndarray:
     """PIL image or RGB uint8 array (H, W, 3) / grey (H, W) -> RGB uint8 array."""
     if isinstance(item, Image.Image):
@@ -77,20 +55,8 @@ def to_rgb_array(item: Image.Image | np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(arr[:, :, :3], dtype=np.uint8)
 
 
-def letterbox(rgb: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray, Letterbox]:
-    """Resize keeping the aspect ratio into a ``size`` square (centred, grey padding); returns RGB + geometry."""
-    h, w = rgb.shape[:2]
-    scale = min(size / w, size / h)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    resized = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    out = np.full((size, size, 3), PAD_VALUE, np.uint8)
-    px, py = (size - nw) // 2, (size - nh) // 2
-    out[py : py + nh, px : px + nw] = resized
-    return out, Letterbox(scale=scale, pad_x=px, pad_y=py, width=w, height=h)
-
-
 def preprocess_nanodet(item: Image.Image | np.ndarray) -> tuple[np.ndarray, Letterbox]:
-    boxed, geo = letterbox(to_rgb_array(item))
+    boxed, geo = letterbox(to_rgb_array(item), INPUT_SIZE, PAD_VALUE)
     bgr = boxed[:, :, ::-1].astype(np.float32)
     x = (bgr - MEAN_BGR) / STD_BGR
     return np.ascontiguousarray(x.transpose(2, 0, 1), dtype=np.float32), geo

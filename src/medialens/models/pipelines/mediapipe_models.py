@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 
 from medialens.config import Settings
+from medialens.models.imaging import Letterbox
+from medialens.models.imaging import letterbox as fit_square
 from medialens.models.pipeline import Pipeline
 from medialens.models.pipelines import register_pipeline
 from medialens.models.pipelines.faces import Face, as_rgb_array
@@ -66,34 +68,9 @@ def ssd_anchor_centres(input_size: int, strides: Sequence[int]) -> np.ndarray:
     return np.asarray(centres, dtype=np.float32)
 
 
-@dataclass(frozen=True)
-class Letterbox:
-    """A whole image fitted into a square model input keeping its aspect ratio (centred, zero border)."""
-
-    scale: float
-    pad_x: float
-    pad_y: float
-    size: int
-
-    def to_image(self, xy_norm: np.ndarray) -> np.ndarray:
-        """Normalised model-input coordinates (..., 2) → image pixels."""
-        out = np.empty_like(xy_norm, dtype=np.float64)
-        out[..., 0] = (xy_norm[..., 0] * self.size - self.pad_x) / self.scale
-        out[..., 1] = (xy_norm[..., 1] * self.size - self.pad_y) / self.scale
-        return out
-
-
 def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
-    import cv2
-
-    h, w = image.shape[:2]
-    scale = size / max(h, w)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    canvas = np.zeros((size, size, 3), dtype=np.uint8)
-    px, py = (size - nw) // 2, (size - nh) // 2
-    canvas[py : py + nh, px : px + nw] = resized
-    return canvas, Letterbox(scale=scale, pad_x=px, pad_y=py, size=size)
+    """MediaPipe pads with zeros."""
+    return fit_square(image, size, fill=0)
 
 
 @dataclass(frozen=True)

@@ -20,42 +20,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from medialens.config import Settings
+from medialens.models.imaging import COCO80, Letterbox
+from medialens.models.imaging import letterbox as fit_square
 from medialens.models.pipeline import Pipeline
 from medialens.models.pipelines import register_pipeline
 from medialens.models.pipelines.clip import ImageLike, to_pil_rgb
 from medialens.models.runtime import onnx_session
-
-COCO80 = (
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
-    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
-    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
-    "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
-    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
-    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
-    "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone",
-    "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear",
-    "hair drier", "toothbrush",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Letterbox:
-    """How an image was fitted into the square input: ``x_in = x * scale + pad_x``."""
-
-    scale: float
-    pad_x: float
-    pad_y: float
-    width: int
-    height: int
-    size: int
-
-    def to_original(self, boxes: np.ndarray) -> np.ndarray:
-        out = boxes.astype(np.float32).copy()
-        out[:, [0, 2]] = (out[:, [0, 2]] - self.pad_x) / self.scale
-        out[:, [1, 3]] = (out[:, [1, 3]] - self.pad_y) / self.scale
-        out[:, [0, 2]] = out[:, [0, 2]].clip(0, self.width)
-        out[:, [1, 3]] = out[:, [1, 3]].clip(0, self.height)
-        return out
 
 
 @dataclass
@@ -72,20 +42,8 @@ class Detection:
 
 def letterbox(image: ImageLike, size: int, fill: int = 114) -> tuple[np.ndarray, Letterbox]:
     """float32 [3, size, size] RGB 0-1 and the transform that produced it."""
-    import cv2
-
-    rgb = np.asarray(to_pil_rgb(image))
-    h, w = rgb.shape[:2]
-    scale = min(size / w, size / h)
-    nw, nh = round(w * scale), round(h * scale)
-    if (nw, nh) != (w, h):
-        rgb = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_LINEAR)
-    pad_x, pad_y = (size - nw) / 2, (size - nh) / 2
-    left, top = round(pad_x - 0.1), round(pad_y - 0.1)
-    canvas = np.full((size, size, 3), fill, dtype=np.uint8)
-    canvas[top : top + nh, left : left + nw] = rgb
-    x = np.ascontiguousarray(canvas.transpose(2, 0, 1), dtype=np.float32) / 255.0
-    return x, Letterbox(scale, float(left), float(top), w, h, size)
+    canvas, geo = fit_square(np.asarray(to_pil_rgb(image)), size, fill)
+    return np.ascontiguousarray(canvas.transpose(2, 0, 1), dtype=np.float32) / 255.0, geo
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
