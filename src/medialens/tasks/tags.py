@@ -49,6 +49,22 @@ def _classify_options(opts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _classified(
+    result: Any, opts: dict[str, Any], embedding: np.ndarray | None, video: tuple[Any, Any, Any]
+) -> dict[str, Any]:
+    """Classes, tags and embedding as switched on, plus the video's size and duration (None without a video)."""
+    width, height, duration = video
+    return {
+        "classes": _labels(result.classes) if opts["want_classes"] else None,
+        "tags": _labels(result.tags) if opts["want_tags"] else None,
+        "embedding": _vector(embedding) if opts["want_embedding"] else None,
+        "width": width,
+        "height": height,
+        "duration": duration,
+        "method": result.method,
+    }
+
+
 def video_classify(ctx: TaskContext, inputs: dict[str, Any]) -> dict[str, Any]:
     opts = _classify_options(inputs.get("options", {}))
     path, info = download_video(ctx, inputs["url"])
@@ -60,15 +76,7 @@ def video_classify(ctx: TaskContext, inputs: dict[str, Any]) -> dict[str, Any]:
         ctx.settings,
         **opts,
     )
-    return {
-        "classes": _labels(result.classes) if opts["want_classes"] else None,
-        "tags": _labels(result.tags) if opts["want_tags"] else None,
-        "embedding": _vector(result.embedding64) if opts["want_embedding"] else None,
-        "width": result.width,
-        "height": result.height,
-        "duration": result.duration,
-        "method": result.method,
-    }
+    return _classified(result, opts, result.embedding64, (result.width, result.height, result.duration))
 
 
 def multimodal(ctx: TaskContext, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -81,12 +89,4 @@ def multimodal(ctx: TaskContext, inputs: dict[str, Any]) -> dict[str, Any]:
     images = [fetch_image(url, ctx.settings) for url in inputs.get("images", [])]
     ctx.report("post analyzing")
     result = classify_post(video, images, inputs.get("text", ""), ctx.settings, **opts)
-    return {
-        "classes": _labels(result.classes) if opts["want_classes"] else None,
-        "tags": _labels(result.tags) if opts["want_tags"] else None,
-        "embedding": _vector(result.embedding32) if opts["want_embedding"] else None,
-        "width": result.video_width,
-        "height": result.video_height,
-        "duration": result.duration,
-        "method": result.method,
-    }
+    return _classified(result, opts, result.embedding32, (result.video_width, result.video_height, result.duration))
