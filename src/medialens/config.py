@@ -37,7 +37,10 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `medialens serve` binds to.")
     port: int = Field(default=8000, description="Port `medialens serve` listens on.")
     workers: int = Field(default=0, description="In-process job workers; 0 means one per CPU core.")
-    executor: str = Field(default="local", description="Job executor: `local` (in-process pool).")
+    executor: str = Field(
+        default="local",
+        description="Job executor: `local` (in-process pool) or `celery` (`medialens worker` processes).",
+    )
     job_poll_interval_s: float = Field(default=0.2, description="How often idle workers look for new jobs.")
     job_timeout_s: float = Field(default=1800.0, description="A job older than this is failed, not retried.")
     job_lease_s: float = Field(default=15.0, description="A running job whose worker is silent this long is retried.")
