@@ -177,3 +177,16 @@ def test_a_failing_model_is_a_422_and_a_failed_job(tmp_path, media_url, models) 
         assert "Traceback" not in job["message"]
     finally:
         srv.stop()
+
+
+def test_services_without_an_analysis_answer_model_not_found(pai) -> None:
+    from ai_service_python_sdk.client.api.ai_service_text_api import AiServiceTextApi
+
+    with pytest.raises(ApiException) as exc:
+        AiServiceTextApi(pai).ner_text("hello", "", {})
+    status, body = _error(exc)
+    assert (status, body["message"]) == (404, "model not found")
+    client = ApiClient(pai.host, "0000000000000000000", "whatever")
+    with pytest.raises(ApiException) as exc:
+        AiServiceTextApi(client).ner_text("hello", "", {})
+    assert _error(exc)[0] == 400

@@ -190,3 +190,11 @@ async def batch_job(request: Request, batch_id: str) -> JSONResponse:
     if jobs is None:
         raise errors.parameter_error("batch not found", status=404)
     return envelope({"jobs": [job_view(j, in_batch=True) for j in jobs]})
+
+
+@router.post("/{service:path}")
+async def other_service(request: Request, service: str) -> JSONResponse:
+    """The SDK's other services (text, AIGC images, AI creation, LLM judging): authenticated, then "model not
+    found" — no analysis behind them yet, and an unknown path answers the same way the service does."""
+    await authenticate(request, service)
+    raise errors.model_not_found()
