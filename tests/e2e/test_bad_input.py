@@ -357,7 +357,7 @@ def test_garbage_job_ids(lax: Target, media: str) -> None:
         r = signed(lax, "POST", unquote(path), b"{}", wire_path=path)
         assert r.status_code == 400 and envelope(r)["message"].startswith("invalid job id"), (raw_id, r.text)
     r = httpx.post(f"{lax.server.base_url}/api/v1/async_jobs/1/extra", content=b"{}")
-    assert r.status_code == 404 and envelope(r)["code"] == "PARAMETER_ERROR"
+    assert r.status_code == 401 and envelope(r)["code"] == "PARAMETER_ERROR"  # unsigned: credentials come first
     still_serving(lax, media)
 
 

@@ -1,0 +1,140 @@
+"""Request and response bodies of the native API (pydantic; they make up the ``/v1`` part of the OpenAPI)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+MAX_URL = 4096
+MAX_TITLE = 1000
+MAX_TEXT = 20_000
+MAX_IMAGES = 20
+MAX_BATCH = 100
+MAX_OPTIONS = 32
+MAX_ID = 2**63 - 1
+
+
+def _no_nul(value: str) -> str:
+    # No URL or title holds a NUL, and PostgreSQL text cannot store one.
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+Url = Annotated[
+    str, Field(min_length=1, max_length=MAX_URL, description="http(s) URL of the media"), AfterValidator(_no_nul)
+]
+TaskName = Annotated[str, Field(min_length=1, max_length=64, description="a task name from GET /v1/tasks")]
+Options = Annotated[
+    dict[str, Any],
+    Field(
+        default_factory=dict,
+        max_length=MAX_OPTIONS,
+        description="task options; the accepted keys and ranges depend on the task (unknown keys are refused)",
+    ),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(_Model):
+    code: str = Field(
+        description="machine-readable: unauthorized, invalid_request, invalid_options, "
+        "task_not_found, model_not_found, job_not_found, batch_not_found, bad_media, "
+        "media_too_large, request_too_large, unprocessable, analysis_failed"
+    )
+    message: str
+
+
+class ErrorResponse(_Model):
+    error: ErrorDetail
+
+
+class TaskInfo(_Model):
+    name: str
+    media_kind: str = Field(description='"image" (POST /v1/analyze/{task}) or "video" (POST /v1/jobs)')
+    available: bool = Field(description="whether every model the task needs is installed")
+
+
+class TaskList(_Model):
+    tasks: list[TaskInfo]
+
+
+class ModelInfo(_Model):
+    name: str
+    task: str
+    runtime: str
+    installed: bool
+    source: str
+    version: str
+    size_bytes: int
+    licence: str
+    bundle: str
+    path: str | None
+    hint: str | None
+    problem: str | None = None
+
+
+class ModelList(_Model):
+    models: list[ModelInfo]
+
+
+class AnalyzeRequest(_Model):
+    url: Url
+    options: Options
+
+
+class AnalyzeResponse(_Model):
+    task: str
+    result: Any = Field(description="the task's result (the same JSON a job stores)")
+
+
+class JobCreate(_Model):
+    task: TaskName
+    url: Annotated[
+        str,
+        Field(max_length=MAX_URL, description="media URL (may be empty when images are given)"),
+        AfterValidator(_no_nul),
+    ] = ""
+    title: Annotated[str, Field(max_length=MAX_TITLE), AfterValidator(_no_nul)] = ""
+    text: Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_no_nul)] = ""
+    images: Annotated[list[Url], Field(max_length=MAX_IMAGES)] = []
+    options: Options
+
+    @model_validator(mode="after")
+    def _media_given(self) -> JobCreate:
+        if not self.url and not self.images:
+            raise ValueError("url or images is required")
+        return self
+
+
+class JobAccepted(_Model):
+    id: int
+    state: int = Field(description="0: queued")
+
+
+class JobView(_Model):
+    id: int
+    task: str
+    state: int = Field(description="0 initializing, 1 running, 2 completed, 3 failed")
+    state_name: str
+    message: str
+    created_at: str = Field(description="ISO-8601, UTC")
+    result: Any = Field(description="the result once completed, else null")
+
+
+class BatchCreate(_Model):
+    items: Annotated[list[JobCreate], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class BatchAccepted(_Model):
+    id: int
+    job_ids: list[int]
+
+
+class BatchView(_Model):
+    id: int
+    jobs: list[JobView]
