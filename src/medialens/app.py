@@ -75,6 +75,11 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     async def _http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
         if _is_pai(request):
             return error_response(PaiError(err.status_code, "PARAMETER_ERROR", str(err.detail).lower()))
+        if request.url.path.startswith("/v1/"):  # the native API's error shape, also for unknown paths/methods
+            code = (
+                "not_found" if err.status_code == 404 else "method_not_allowed" if err.status_code == 405 else "error"
+            )
+            return JSONResponse({"error": {"code": code, "message": str(err.detail)}}, status_code=err.status_code)
         return JSONResponse({"detail": err.detail}, status_code=err.status_code)
 
     @app.exception_handler(Exception)

@@ -188,3 +188,16 @@ def test_openapi_documents_v1(api) -> None:
     for path in ("/v1/tasks", "/v1/models", "/v1/analyze/{task}", "/v1/jobs", "/v1/jobs/{job_id}", "/v1/batches"):
         assert path in paths
     assert "HTTPBearer" in r.json()["components"]["securitySchemes"]
+
+
+def test_unknown_native_paths_use_the_native_error_shape(tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from medialens.app import create_app
+    from medialens.config import Settings
+
+    with TestClient(create_app(Settings(data_dir=tmp_path), run_workers=False)) as client:
+        r = client.get("/v1/no-such-thing")
+        assert r.status_code == 404 and r.json() == {"error": {"code": "not_found", "message": "Not Found"}}
+        r = client.delete("/v1/tasks")
+        assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
