@@ -17,11 +17,13 @@ from medialens.config import Settings
 from medialens.media.errors import MediaError
 from medialens.models.errors import ModelNotInstalledError
 from medialens.observability.metrics import record_job_outcome
+from medialens.storage import open_blob_store
 from medialens.store import jobs as job_store
 from medialens.store.db import Database
 from medialens.store.tables import JobState
 from medialens.tasks import TaskContext, get_task, result_payload
 from medialens.tasks.base import UnprocessableError
+from medialens.tasks.intake import staged_media_key
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,9 @@ def run_job(db: Database, settings: Settings, job_id: int, worker: str) -> bool:
     beat = _Heartbeat(db, job_id, worker, settings.job_lease_s)
     beat.start()
     workdir = Path(tempfile.mkdtemp(prefix=f"job-{job_id}-", dir=settings.scratch_dir))
-    ctx = TaskContext(settings=settings, workdir=workdir, report=lambda m: job_store.set_message(db, job_id, worker, m))
+    ctx = TaskContext(
+        settings=settings, workdir=workdir, report=lambda m: job_store.set_message(db, job_id, worker, m), job_id=job_id
+    )
     try:
         result = get_task(job.task).run(ctx, job.inputs)
         outcome = dict(state=JobState.COMPLETED, message="success", result=result_to_json(result))
@@ -77,4 +81,15 @@ def run_job(db: Database, settings: Settings, job_id: int, worker: str) -> bool:
         shutil.rmtree(workdir, ignore_errors=True)
     if job_store.finish_job(db, job_id, worker, **outcome):
         record_job_outcome(job.task, outcome["state"])
+        _drop_staged_media(settings, job_id)
     return True
+
+
+def _drop_staged_media(settings: Settings, job_id: int) -> None:
+    """A finished job's staged download is no longer needed by any retry."""
+    if not settings.blob_url:
+        return
+    try:
+        open_blob_store(settings).delete(staged_media_key(job_id))
+    except Exception:  # cleanup must never fail a finished job
+        log.warning("could not remove staged media of job %s", job_id, exc_info=True)

@@ -15,11 +15,13 @@ __all__ = ["TaskContext", "TaskSpec", "UnprocessableError", "get_task", "registe
 
 @dataclass
 class TaskContext:
-    """What a task may use: settings, a scratch folder, and a way to report progress to the job record."""
+    """What a task may use: settings, a scratch folder, a way to report progress to the job record, and the job's
+    id (None for synchronous requests), which keys the job's staged media in a shared blob store."""
 
     settings: Settings
     workdir: Path
     report: Callable[[str], None] = field(default=lambda _msg: None)
+    job_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from medialens.media.fetch import fetch_bytes, fetch_to_file
 from medialens.media.images import load_image
 from medialens.media.types import Frame, VideoInfo
 from medialens.media.video import iter_frames, probe_video
+from medialens.storage import open_blob_store
 from medialens.tasks.base import TaskContext
 
 # Frames are analysed at this size: NIQE statistics are stable there, the classifiers work at 224-416 px, and
@@ -37,11 +38,28 @@ def fetch_image(url: str, settings: Settings) -> Image.Image:
     return load_image(data, settings=settings)
 
 
+def staged_media_key(job_id: int) -> str:
+    """Where a job's downloaded video is kept in the shared blob store while the job is unfinished."""
+    return f"jobs/{job_id}/video"
+
+
 def download_video(ctx: TaskContext, url: str) -> tuple[Path, VideoInfo]:
-    """Fetch the video into the job's scratch folder and probe it."""
+    """Fetch the video into the job's scratch folder and probe it.
+
+    With a shared blob store configured (``MEDIALENS_BLOB_URL``), a job's download is an idempotent step: it is
+    kept in the store, so a retry on another worker (after the first one died) reuses it instead of fetching again.
+    """
     ctx.report("video downloading")
+    dest = ctx.workdir / "video"
+
+    def fetch(target: Path) -> Path:
+        return fetch_to_file(url, target, max_bytes=ctx.settings.video_max_bytes, settings=ctx.settings)
+
     try:
-        path = fetch_to_file(url, ctx.workdir / "video", max_bytes=ctx.settings.video_max_bytes, settings=ctx.settings)
+        if ctx.job_id is not None and ctx.settings.blob_url:
+            path = open_blob_store(ctx.settings).stage(staged_media_key(ctx.job_id), dest, fetch)
+        else:
+            path = fetch(dest)
     except FetchError as err:
         raise VideoDownloadError(f"failed to download video, err={err}", status=err.status) from err
     return path, probe_video(path, settings=ctx.settings)

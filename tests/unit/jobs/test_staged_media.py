@@ -1,0 +1,62 @@
+"""With a shared blob store, a job's video download is staged: a retry reuses it, and finishing removes it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from medialens.config import Settings
+from medialens.jobs.runner import run_job
+from medialens.storage import open_blob_store
+from medialens.store import apps, jobs
+from medialens.store.db import Database
+from medialens.store.tables import JobState
+from medialens.tasks.base import TaskContext, TaskSpec, register
+from medialens.tasks.intake import download_video, staged_media_key
+from tests.conftest import MEDIA
+from tests.support import media_server
+
+CLIP = "basketball_gym.mp4"
+
+
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, blob_url=(tmp_path / "shared-store").as_uri(), allow_private_urls=True)
+
+
+def test_a_retry_reuses_the_staged_download(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    served = tmp_path / "served"
+    served.mkdir()
+    shutil.copy(MEDIA / "video" / CLIP, served / CLIP)
+    with media_server(served) as base:
+        first = TaskContext(settings=settings, workdir=tmp_path / "try1", job_id=7)
+        first.workdir.mkdir()
+        path, info = download_video(first, f"{base}/{CLIP}")
+        assert (info.width, info.height) == (426, 240)
+    assert open_blob_store(settings).exists(staged_media_key(7))
+    (served / CLIP).unlink()  # the origin is gone: only the staged copy can serve the retry
+    retry = TaskContext(settings=settings, workdir=tmp_path / "try2", job_id=7)
+    retry.workdir.mkdir()
+    path2, info2 = download_video(retry, "http://127.0.0.1:9/gone.mp4")
+    assert path2.read_bytes() == path.read_bytes() and info2 == info
+
+
+def _staging_task(ctx: TaskContext, inputs: dict) -> dict:
+    path, info = download_video(ctx, inputs["url"])
+    return {"bytes": path.stat().st_size, "width": info.width}
+
+
+register(TaskSpec("test_staging", "video", _staging_task))
+
+
+def test_finishing_the_job_removes_its_staged_media(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    db = Database(settings.resolved_database_url)
+    db.migrate()
+    app_id = apps.create_app(db, "t").app_id
+    with media_server(MEDIA / "video") as base:
+        _, (job_id,) = jobs.create_jobs(db, app_id, [jobs.NewJob("test_staging", {"url": f"{base}/{CLIP}"})])
+        assert run_job(db, settings, job_id, "w")
+    job = jobs.get_job(db, job_id)
+    assert job.state == JobState.COMPLETED, job.message
+    assert not open_blob_store(settings).exists(staged_media_key(job_id))
