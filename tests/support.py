@@ -141,3 +141,13 @@ def live_server(data_dir: Path, **settings: str) -> LiveServer:
     env.update({f"MEDIALENS_{k.upper()}": v for k, v in settings.items()})
     data_dir.mkdir(parents=True, exist_ok=True)
     return LiveServer(base_url=f"http://127.0.0.1:{port}", env=env, port=port)
+
+
+def load_pipelines(*names: str) -> tuple:
+    """Installed models' pipelines, built directly (no process-wide cache), for model tests."""
+    from medialens.config import Settings
+    from medialens.models.pipelines import pipeline_class
+
+    root = ensure_models(*names)
+    settings = Settings()
+    return tuple(pipeline_class(name)(root / name, settings) for name in names)

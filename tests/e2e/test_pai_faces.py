@@ -9,24 +9,12 @@ import pytest
 from ai_service_python_sdk.client.api.ai_service_image_api import AiServiceImageApi
 from ai_service_python_sdk.client.rest import ApiException
 
-from tests.conftest import MEDIA
+from tests.conftest import LABELS, MEDIA
+from tests.models.test_face_attributes import SEED_ORDER
 
-LABELS = {r["file"]: r for r in json.loads((MEDIA / "labels.json").read_text())}
 SINGLE_FACES = ["face_alex_lacamoire_a.jpg", "face_kit_harington_c.jpg", "face_rose_leslie_b.jpg"]
 SEED_GROUPS = {
-    "FaceShape": {"Triangle", "Round", "Heart", "Square", "Oval", "Diamond", "Oblong"},
-    "HairColor": {
-        "Other",
-        "Coffee brown",
-        "Silver gray",
-        "Chestnut",
-        "Brown",
-        "Gradient",
-        "Wine red",
-        "Golden",
-        "Yellow",
-        "Black",
-    },
+    **{group: set(keys) for group, keys in SEED_ORDER.items() if group != "FemaleHairStyle"},
     "MaleHairStyle": {
         "Side part",
         "Buzz cut",
@@ -39,7 +27,7 @@ SEED_GROUPS = {
         "Mohawk",
     },
 }
-FEMALE_KEYS = {"BangsType", "FemaleCurlyHairType", "FemaleHairType", "FemaleLongShortHair", "Tied hair", "Braided hair"}
+FEMALE_KEYS = set(SEED_ORDER["FemaleHairStyle"])
 AGE_BUCKETS = {"0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70+"}
 
 

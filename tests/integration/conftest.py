@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MEDIA, POSTGRES_URL, require_service
+from tests.conftest import MEDIA, POSTGRES_URL, require_service, skip_unless_ci
 from tests.integration.cluster import S3_ENV, Cluster, MotoServer, make_clip, media_server, postgres_schema
 from tests.support import ensure_models
 
@@ -68,7 +68,7 @@ def redis_url() -> Iterator[str]:
         if client.dbsize() == 0 and client.set("medialens:test-lock", "1", nx=True, ex=900):
             break
     else:
-        pytest.skip("no empty Redis database to use")
+        skip_unless_ci("no empty Redis database to use")
     try:
         yield f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}"
     finally:

@@ -13,6 +13,7 @@ from ai_service_python_sdk.client.models.batch_video_request_videos import Batch
 
 from medialens.store import jobs as job_store
 from medialens.store.db import Database
+from tests.conftest import skip_unless_ci
 from tests.integration.cluster import RedisServer
 from tests.integration.conftest import pai_client
 
@@ -109,7 +110,7 @@ def test_redis_restart_jobs_resume(cluster_factory, pg_url, media_url, tmp_path)
     import shutil
 
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed; this test restarts its own Redis")
+        skip_unless_ci("redis-server is not installed; this test restarts its own Redis")
     redis = RedisServer(tmp_path / "redis")
     redis.start()
     try:

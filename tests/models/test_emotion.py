@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from PIL import Image
 
-from medialens.config import Settings
-from medialens.models.pipelines import pipeline_class
 from medialens.models.pipelines.emotion import EMOTIONS, EmotionRequest, grey_face_crop
-from tests.conftest import MEDIA
-from tests.support import ensure_models
-
-LABELS = {e["file"]: e for e in json.loads((MEDIA / "labels.json").read_text())}
-FACE_FILES = sorted(f for f, e in LABELS.items() if e["kind"] == "image" and f.startswith("image/face_"))
+from tests.conftest import FACE_FILES, MEDIA
+from tests.support import load_pipelines
 
 
 @pytest.fixture(scope="module")
 def pipes():
-    root = ensure_models("dlib-face", "fer-emotion")
-    settings = Settings()
-    return (
-        pipeline_class("dlib-face")(root / "dlib-face", settings),
-        pipeline_class("fer-emotion")(root / "fer-emotion", settings),
-    )
+    return load_pipelines("dlib-face", "fer-emotion")
 
 
 def test_emotion_distributions(pipes):

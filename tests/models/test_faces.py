@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 
 import numpy as np
 import pytest
@@ -12,11 +11,9 @@ from PIL import Image
 from medialens.config import Settings
 from medialens.models.pipelines import pipeline_class
 from medialens.models.pipelines.faces import SAME_PERSON_DISTANCE, Face, FaceRequest, as_rgb_array, face_distance
-from tests.conftest import MEDIA
+from tests.conftest import FACE_FILES, LABELS, MEDIA
 from tests.support import ensure_models
 
-LABELS = {e["file"]: e for e in json.loads((MEDIA / "labels.json").read_text())}
-FACE_FILES = sorted(f for f, e in LABELS.items() if e["kind"] == "image" and f.startswith("image/face_"))
 COUNTED = sorted(f for f in FACE_FILES if "faces" in LABELS[f]["truth"])
 
 

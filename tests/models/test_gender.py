@@ -3,19 +3,15 @@ live in test_faces.py, test_age_gender.py, test_emotion.py and test_mediapipe.py
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from medialens.config import Settings
 from medialens.models.loader import get_pipeline
-from tests.conftest import MEDIA
+from tests.conftest import FACE_FILES, LABELS, MEDIA
 from tests.support import ensure_models
 
-LABELS = {r["file"]: r for r in json.loads((MEDIA / "labels.json").read_text())}
-FACE_FILES = sorted(f for f, r in LABELS.items() if f.startswith("image/face_"))
 SINGLE = [f for f in FACE_FILES if LABELS[f]["truth"].get("faces") == 1]
 FEMALE = {"rose_leslie"}  # the identities in labels.json: Rose Leslie; Kit Harington and Alex Lacamoire are men
 MODELS = ("dlib-face", "age-gender", "fer-emotion", "mediapipe-face-detection", "mediapipe-face-landmark",

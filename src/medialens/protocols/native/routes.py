@@ -210,7 +210,7 @@ async def tasks(request: Request) -> s.TaskList:
 async def models(request: Request) -> s.ModelList:
     """The model registry with each model's install status (as `medialens models list`)."""
     rows = await run_in_threadpool(list_models, _core(request).settings)
-    return s.ModelList(models=[s.ModelInfo(**m.to_dict()) for m in rows])
+    return s.ModelList(models=rows)
 
 
 @router.post("/analyze/{task}", response_model=s.AnalyzeResponse, summary="Analyze an image now")

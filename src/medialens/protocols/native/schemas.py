@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from medialens.models.store import ModelStatus
+
 MAX_URL = 4096
 MAX_TITLE = 1000
 MAX_TEXT = 20_000
@@ -63,23 +65,8 @@ class TaskList(_Model):
     tasks: list[TaskInfo]
 
 
-class ModelInfo(_Model):
-    name: str
-    task: str
-    runtime: str
-    installed: bool
-    source: str
-    version: str
-    size_bytes: int
-    licence: str
-    bundle: str
-    path: str | None
-    hint: str | None
-    problem: str | None = None
-
-
 class ModelList(_Model):
-    models: list[ModelInfo]
+    models: list[ModelStatus]  # the store's own row type: one definition of a model's status
 
 
 class AnalyzeRequest(_Model):
