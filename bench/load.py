@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +33,7 @@ from tests.conftest import MEDIA, POSTGRES_URL, _port_open
 from tests.integration.cluster import S3_ENV, Cluster, MotoServer, make_clip, media_server, postgres_schema
 from tests.support import ensure_models
 
+import cpu_account
 from medialens.store.db import Database
 from medialens.store.tables import Job
 
@@ -64,6 +66,7 @@ def fresh_redis_db() -> str:
 
 def run_videos(cluster: Cluster, db_url: str, client: ApiClient, urls: list[str], max_s: float) -> float:
     api = AiServiceVideoApi(client)
+    cpu_before = cpu_account.snapshot()
     started = time.monotonic()
     batch_ids: list[int] = []
     errors = 0
@@ -74,7 +77,9 @@ def run_videos(cluster: Cluster, db_url: str, client: ApiClient, urls: list[str]
         except Exception:
             errors += len(urls[i : i + BATCH])
     db = Database(db_url)
-    query = select(Job.state, Job.create_time, Job.finished_at).where(Job.batch_id.in_(batch_ids))
+    query = select(Job.state, Job.create_time, Job.started_at, Job.finished_at, Job.worker).where(
+        Job.batch_id.in_(batch_ids)
+    )
     try:
         while time.monotonic() - started < max_s:
             with db.session() as s:
@@ -83,6 +88,7 @@ def run_videos(cluster: Cluster, db_url: str, client: ApiClient, urls: list[str]
                 break
             time.sleep(0.2)
         wall = time.monotonic() - started
+        cpu = cpu_account.cpu_by_role(cpu_before, cpu_account.snapshot())
         with db.session() as s:
             rows = list(s.execute(query))
     finally:
@@ -90,7 +96,47 @@ def run_videos(cluster: Cluster, db_url: str, client: ApiClient, urls: list[str]
     latencies = [(r.finished_at - r.create_time).total_seconds() for r in rows if r.state == 2]
     errors += sum(1 for r in rows if r.state == 3)
     lost = len(urls) - errors - len(latencies)
-    return report(f"video jobs, {len(cluster.workers)} worker(s)", len(urls), wall, latencies, errors, lost)
+    rate = report(f"video jobs, {len(cluster.workers)} worker(s)", len(urls), wall, latencies, errors, lost)
+    print(f"{'':<28} {cpu_account.format_cpu(cpu, wall)}", flush=True)
+    print(f"{'':<28} {occupancy(rows)}", flush=True)
+    return rate
+
+
+def occupancy(rows) -> str:
+    """How much of its time each worker process spent inside jobs, and its mean gap between two jobs: the part of
+    scaling that the queue and the job bookkeeping cost, apart from the cores."""
+    by_worker: dict[str, list[tuple]] = {}
+    for r in rows:
+        if r.started_at and r.finished_at and r.worker:
+            by_worker.setdefault(r.worker.rsplit(":", 1)[0], []).append((r.started_at, r.finished_at))
+    parts = []
+    for runs in by_worker.values():
+        runs.sort()
+        span = (runs[-1][1] - runs[0][0]).total_seconds()
+        inside = sum((b - a).total_seconds() for a, b in runs)
+        gaps = [(runs[i + 1][0] - runs[i][1]).total_seconds() for i in range(len(runs) - 1)]
+        parts.append(
+            f"{len(runs)} jobs, {inside / span:.0%} in jobs, {np.mean(gaps or [0]) * 1000:.1f} ms between, "
+            f"{inside / len(runs) * 1000:.0f} ms/job"
+        )
+    return "workers: " + "; ".join(parts)
+
+
+def warm_up(db_url: str, client: ApiClient, url: str, workers: int) -> None:
+    """Load the models in every worker before the clock starts: a worker's first job also loads them."""
+    api = AiServiceVideoApi(client)
+    ids = [api.video_qa(f"{url}?warm={i}", "", "", {}).data["job_id"] for i in range(4 * workers)]
+    db = Database(db_url)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with db.session() as s:
+                states = list(s.scalars(select(Job.state).where(Job.id.in_(ids))))
+            if all(state in (2, 3) for state in states):
+                return
+            time.sleep(0.1)
+    finally:
+        db.dispose()
 
 
 def run_images(client_factory, url: str, n: int, concurrency: int) -> None:
@@ -127,6 +173,9 @@ def cluster_run(workdir: Path, s3: MotoServer, media: str, workers: int, args) -
             s3_endpoint_url=s3.endpoint,
             job_poll_interval_s="0.2",
             recovery_interval_s="2",
+            # each worker gets one core's worth of threads, as a deployment of one worker per core would
+            model_threads=str(args.threads_per_worker),
+            decode_threads=str(args.threads_per_worker),
         )
         try:
             cluster.api.start()
@@ -135,6 +184,7 @@ def cluster_run(workdir: Path, s3: MotoServer, media: str, workers: int, args) -
             cluster.wait_workers_ready()
             app_id, token = cluster.api.create_app("bench")
             client = ApiClient(cluster.api.base_url, app_id, token)
+            warm_up(db_url, client, f"{media}/clip.mp4", workers)
             rate = run_videos(
                 cluster, db_url, client, [f"{media}/clip.mp4?n={i}" for i in range(args.videos)], args.max_seconds
             )
@@ -161,6 +211,32 @@ def cluster_run(workdir: Path, s3: MotoServer, media: str, workers: int, args) -
             redis.Redis.from_url(cluster.api.env["MEDIALENS_BROKER_URL"]).flushdb()
 
 
+def machine_ceiling(clip: Path, runs: int) -> float:
+    """Throughput of the bare analysis in 2 processes at once over 1 process alone: what this machine's cores
+    allow two single-threaded workers at best, with nothing of medialens around them."""
+    cmd = [sys.executable, str(Path(__file__).with_name("bare_video_qa.py")), str(clip), str(runs)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+
+    def rate(processes: int) -> float:
+        procs = [
+            subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            for _ in range(processes)
+        ]
+        for p in procs:  # all loaded and warm before any starts
+            if p.stdout.readline().strip() != "ready":
+                raise SystemExit("bare_video_qa.py failed")
+        for p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        seconds = [float(p.communicate()[0]) for p in procs]
+        return sum(runs / s for s in seconds)
+
+    one, two = rate(1), rate(2)
+    ratio = two / one
+    print(f"bare analysis, no cluster: 1 process {one:.2f}/s, 2 processes {two:.2f}/s = {ratio:.2f}x")
+    return ratio
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--videos", type=int, default=200)
@@ -168,6 +244,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--clip-seconds", type=float, default=4.0, help="Length of the 320x240 test clip.")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="Time bound of each phase.")
+    parser.add_argument(
+        "--threads-per-worker", type=int, default=1, help="MEDIALENS_MODEL_THREADS and _DECODE_THREADS of each worker."
+    )
     args = parser.parse_args()
     for host, port, what in (("127.0.0.1", 5432, "PostgreSQL"), ("127.0.0.1", 6379, "Redis")):
         if not _port_open(host, port):
@@ -179,6 +258,7 @@ def main() -> None:
         (root / "media").mkdir()
         (root / "media" / "shared").symlink_to(MEDIA)
         make_clip(root / "media" / "clip.mp4", seconds=args.clip_seconds)
+        ceiling = machine_ceiling(root / "media" / "clip.mp4", runs=args.videos // 4)
         s3 = MotoServer(root / "moto")
         s3.start()
         os.environ.update(S3_ENV)
@@ -189,6 +269,7 @@ def main() -> None:
         finally:
             s3.stop()
     print(f"throughput 2 workers / 1 worker = {two / one:.2f}x (target >= 1.8x; {os.cpu_count()} CPU cores here)")
+    print(f"the bare analysis scales {ceiling:.2f}x on this machine: the cluster keeps {two / one / ceiling:.0%} of it")
 
 
 if __name__ == "__main__":

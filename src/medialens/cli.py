@@ -68,6 +68,7 @@ def worker(
 
     from medialens.jobs.celery_app import QUEUES
     from medialens.jobs.celery_app import app as celery_app
+    from medialens.models.runtime import limit_blas_threads
 
     settings = get_settings()
     chosen = [q.strip() for q in (queues or settings.worker_queues).split(",") if q.strip()]
@@ -76,6 +77,7 @@ def worker(
         console.print(f"[red]unknown queue(s) {unknown or chosen}; choose from {', '.join(QUEUES)}[/red]")
         raise typer.Exit(2)
     threads = concurrency or settings.worker_concurrency or settings.worker_count
+    limit_blas_threads(settings)
     # One process, a pool of threads: models load once per process and stay loaded; the work releases the GIL.
     celery_app.worker_main(
         [

@@ -59,11 +59,24 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(
         default=None, description="Endpoint of an S3-compatible server (MinIO, moto) for `s3://` blob URLs."
     )
+    stage_min_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        description="Job video downloads at least this large are kept in the blob store for a retry to reuse; "
+        "smaller ones cost less to fetch again than to store.",
+    )
     worker_queues: str = Field(
         default="image,video,index,gpu", description="Queues `medialens worker` consumes, comma-separated."
     )
     worker_concurrency: int = Field(
         default=0, description="Job threads per `medialens worker` process; 0 means one per CPU core."
+    )
+    sync_on_workers: bool = Field(
+        default=True,
+        description="With executor=celery and a Redis broker, synchronous image requests run on the workers "
+        "(queue `image`), not in the API process.",
+    )
+    sync_timeout_s: float = Field(
+        default=120.0, description="Longest a synchronous request waits for a worker to answer (executor=celery)."
     )
     broker_visibility_timeout_s: float = Field(
         default=3600.0,
@@ -80,6 +93,10 @@ class Settings(BaseSettings):
     fetch_connect_timeout_s: float = Field(default=5.0, description="Connect timeout for media URLs.")
     fetch_read_timeout_s: float = Field(default=30.0, description="Read timeout for media URLs.")
     fetch_max_redirects: int = Field(default=3, description="Redirects followed when fetching media.")
+    fetch_total_timeout_s: float = Field(
+        default=600.0,
+        description="Longest one media download may take, redirects included; a host trickling bytes is cut off.",
+    )
     image_max_bytes: int = Field(default=5 * 1024 * 1024, description="Largest image accepted (bytes).")
     image_min_side: int = Field(default=240, description="Smallest image width and height accepted (pixels).")
     image_max_pixels: int = Field(
@@ -102,7 +119,13 @@ class Settings(BaseSettings):
         default="CUDAExecutionProvider,CPUExecutionProvider",
         description="ONNX Runtime execution providers to use, in order, where this build has them.",
     )
-    model_threads: int = Field(default=0, description="Threads per model session; 0 lets the runtime decide.")
+    model_threads: int = Field(
+        default=0,
+        description="Threads per model (ONNX Runtime sessions, NumPy's BLAS); 0 lets the runtime decide (all cores).",
+    )
+    decode_threads: int = Field(
+        default=0, description="FFmpeg threads per video being decoded; 0 lets FFmpeg decide (one per core)."
+    )
     model_cache_size: int = Field(default=16, description="Most models kept loaded at once (LRU).")
     model_idle_ttl_s: float = Field(default=1800.0, description="A model unused this long is unloaded.")
     batch_max_size: int = Field(default=8, description="Largest micro-batch gathered across concurrent requests.")

@@ -6,22 +6,20 @@ a wire format.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from medialens.config import Settings
 from medialens.jobs.executor import Executor
+from medialens.jobs.sync_calls import run_locally
 from medialens.store import jobs as job_store
 from medialens.store.apps import get_app
 from medialens.store.db import Database
 from medialens.store.tables import Job
-from medialens.tasks import TaskContext, get_task, task_available
+from medialens.tasks import task_available
 
 
 @dataclass(frozen=True)
@@ -82,12 +80,10 @@ class Core:
         return batch_id, ids
 
     def run_now(self, task: str, inputs: dict[str, Any]) -> Any:
-        """Run a task synchronously (image requests); raises what the task raises."""
-        workdir = Path(tempfile.mkdtemp(prefix="sync-", dir=self.settings.scratch_dir))
-        try:
-            return get_task(task).run(TaskContext(settings=self.settings, workdir=workdir), inputs)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+        """Run a task synchronously (image requests) where the executor runs work; raises what the task raises."""
+        if self.executor is None:
+            return run_locally(self.settings, task, inputs)
+        return self.executor.run_sync(task, inputs)
 
     def job(self, job_id: int, app_id: str) -> Job | None:
         return job_store.get_job(self.db, job_id, app_id)

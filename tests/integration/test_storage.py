@@ -1,4 +1,4 @@
-"""The blob store: a local folder and S3 (moto server on loopback), with the idempotent ``stage`` step."""
+"""The blob store: a local folder and S3 (moto server on loopback)."""
 
 from __future__ import annotations
 
@@ -18,18 +18,6 @@ def _exercise(store: BlobStore, tmp_path: Path) -> None:
     store.put_file("jobs/1/video", src)
     assert store.get_file("jobs/1/video", tmp_path / "down" / "v").read_bytes() == src.read_bytes()
     assert store.list("jobs") == ["jobs/1/result.json", "jobs/1/video"]
-
-    calls: list[Path] = []
-
-    def produce(dest: Path) -> Path:
-        calls.append(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(b"made once")
-        return dest
-
-    first = store.stage("jobs/2/step", tmp_path / "a" / "out", produce)
-    again = store.stage("jobs/2/step", tmp_path / "b" / "out", produce)  # a retry elsewhere: no second run
-    assert len(calls) == 1 and first.read_bytes() == again.read_bytes() == b"made once"
 
     store.delete("jobs")
     assert store.list("jobs") == [] and not store.exists("jobs/1/video")

@@ -58,7 +58,10 @@ def test_shipped_matrices_are_current_and_match_a_fresh_computation(settings: Se
         assert shipped is not None and shipped.shape == (len(texts), 384)
         rows = [0, len(texts) // 2, len(texts) - 1]
         fresh = zero_shot.embed_texts([texts[i] for i in rows], settings)
-        np.testing.assert_allclose(shipped[rows], fresh, atol=2e-3)  # float16 rounding
+        # float16 rounding, and the 4-bit engine's kernels differ by CPU (AVX2 vs AVX-512 VNNI): same direction
+        cosine = np.sum(shipped[rows].astype(np.float32) * fresh, axis=1)
+        assert cosine.min() > 0.999, (name, cosine)
+        np.testing.assert_allclose(shipped[rows], fresh, atol=5e-3)
 
 
 def test_cat_photo(settings: Settings) -> None:

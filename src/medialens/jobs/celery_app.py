@@ -116,6 +116,14 @@ def run_job_task(job_id: int) -> bool:
     return run_job(worker_db(), get_settings(), int(job_id), worker_id())
 
 
+@app.task(name="medialens.run_sync", ignore_result=True, acks_late=False, reject_on_worker_lost=False)
+def run_sync_task(reply_key: str, task: str, inputs: dict) -> None:
+    """Answer a synchronous request (see ``sync_calls``): acknowledged on receipt, never run twice."""
+    from medialens.jobs.sync_calls import answer
+
+    answer(get_settings(), reply_key, task, inputs)
+
+
 # --- recovery timer and worker registration ------------------------------------------------------------------
 class RecoveryTimer(threading.Thread):
     """Runs the recovery scan every ``recovery_interval_s`` and keeps this worker's record in the blob store."""

@@ -22,6 +22,7 @@ import socket
 import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import and_, select, update
 
@@ -180,8 +181,20 @@ class CeleryExecutor:
     """The API's side: publish new jobs; recover once at start (workers keep recovering on their timers)."""
 
     def __init__(self, db: Database, settings: Settings) -> None:
+        from medialens.jobs.sync_calls import RemoteRunner, reply_url
+
         self.db, self.settings = db, settings
         self.publisher = Publisher(settings)
+        url = reply_url(settings)
+        self.remote = RemoteRunner(settings, self.publisher.app, url) if url else None
+
+    def run_sync(self, task: str, inputs: dict[str, Any]) -> Any:
+        """On a worker of the task's queue when answers can travel back through Redis, else in this process."""
+        from medialens.jobs.sync_calls import run_locally
+
+        if self.remote is None:
+            return run_locally(self.settings, task, inputs)
+        return self.remote.run(task, inputs, queue_for(task))
 
     def start(self) -> None:
         try:

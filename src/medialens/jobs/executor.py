@@ -1,12 +1,13 @@
 """The executor interface: how submitted jobs reach workers.
 
 The API only writes jobs to the store and calls ``notify``; an executor decides where they run (an in-process pool
-by default, Celery workers for scale-out) behind this same interface.
+by default, Celery workers for scale-out) behind this same interface. Synchronous requests go through
+``run_sync``: in this process for the local pool, on the workers for Celery.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Executor(Protocol):
@@ -15,6 +16,9 @@ class Executor(Protocol):
 
     def notify(self, job_ids: list[int]) -> None:
         """New jobs were written in state 0."""
+
+    def run_sync(self, task: str, inputs: dict[str, Any]) -> Any:
+        """Run a synchronous (image) task where this executor runs work; raises what the task raises."""
 
     def stop(self) -> None:
         """Stop taking jobs; running jobs finish or are recovered by the next start."""

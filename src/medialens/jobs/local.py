@@ -12,6 +12,7 @@ import os
 import queue
 import socket
 import threading
+from typing import Any
 
 from medialens.config import Settings
 from medialens.jobs.runner import run_job
@@ -64,6 +65,11 @@ class LocalPoolExecutor:
         janitor = threading.Thread(target=self._janitor, daemon=True, name="medialens-janitor")
         janitor.start()
         self._threads.append(janitor)
+
+    def run_sync(self, task: str, inputs: dict[str, Any]) -> Any:
+        from medialens.jobs.sync_calls import run_locally
+
+        return run_locally(self.settings, task, inputs)
 
     def notify(self, job_ids: list[int]) -> None:
         with self._queued_lock:

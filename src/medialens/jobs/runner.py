@@ -10,6 +10,7 @@ import logging
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,6 @@ from medialens.store.db import Database
 from medialens.store.tables import JobState
 from medialens.tasks import TaskContext, get_task, result_payload
 from medialens.tasks.base import UnprocessableError
-from medialens.tasks.intake import staged_media_key
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +43,49 @@ def failure_message(err: BaseException) -> str:
 
 
 class _Heartbeat(threading.Thread):
-    """Renews the job's lease while it runs, so only a dead worker's jobs get requeued."""
+    """Renews the job's lease while it runs, so only a dead worker's jobs get requeued, and writes its progress
+    messages.
+
+    A message is written after ``REPORT_DELAY_S``, together with a lease renewal, and only the latest of several:
+    the job's thread never waits on the database to report progress, and a short job's messages (superseded by its
+    outcome) cost no write at all.
+    """
+
+    REPORT_DELAY_S = 0.5
 
     def __init__(self, db: Database, job_id: int, worker: str, lease_s: float) -> None:
         super().__init__(daemon=True, name=f"lease-{job_id}")
         self.db, self.job_id, self.worker, self.lease_s = db, job_id, worker, lease_s
         self.stopped = threading.Event()
+        self._reported = threading.Event()
+        self._lock = threading.Lock()
+        self._message: str | None = None
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self._reported.set()  # wake the loop now
+
+    def report(self, message: str) -> None:
+        with self._lock:
+            self._message = message
+        self._reported.set()
 
     def run(self) -> None:
-        while not self.stopped.wait(self.lease_s / 3):
+        next_renewal = time.monotonic() + self.lease_s / 3
+        while not self.stopped.is_set():
+            reported = self._reported.wait(max(0.0, next_renewal - time.monotonic()))
+            if reported and self.stopped.wait(self.REPORT_DELAY_S):
+                return  # finished meanwhile: the outcome's message supersedes the progress
+            self._reported.clear()
+            with self._lock:
+                message, self._message = self._message, None
+            if self.stopped.is_set():
+                return
             try:
-                job_store.renew_lease(self.db, self.job_id, self.worker, self.lease_s)
+                job_store.renew_lease(self.db, self.job_id, self.worker, self.lease_s, message)
             except Exception:  # a DB hiccup must not kill the job; the next beat retries
                 log.warning("lease renewal failed for job %s", self.job_id, exc_info=True)
+            next_renewal = time.monotonic() + self.lease_s / 3
 
 
 def run_job(db: Database, settings: Settings, job_id: int, worker: str) -> bool:
@@ -67,7 +97,11 @@ def run_job(db: Database, settings: Settings, job_id: int, worker: str) -> bool:
     beat.start()
     workdir = Path(tempfile.mkdtemp(prefix=f"job-{job_id}-", dir=settings.scratch_dir))
     ctx = TaskContext(
-        settings=settings, workdir=workdir, report=lambda m: job_store.set_message(db, job_id, worker, m), job_id=job_id
+        settings=settings,
+        workdir=workdir,
+        report=beat.report,
+        job_id=job_id,
+        attempt=job.attempts,
     )
     try:
         result = get_task(job.task).run(ctx, job.inputs)
@@ -77,19 +111,21 @@ def run_job(db: Database, settings: Settings, job_id: int, worker: str) -> bool:
             log.exception("job %s (%s) failed", job_id, job.task)
         outcome = dict(state=JobState.FAILED, message=failure_message(err), result=None)
     finally:
-        beat.stopped.set()
+        beat.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     if job_store.finish_job(db, job_id, worker, **outcome):
         record_job_outcome(job.task, outcome["state"])
-        _drop_staged_media(settings, job_id)
+        _drop_staged_media(settings, job_id, ctx.staged)
     return True
 
 
-def _drop_staged_media(settings: Settings, job_id: int) -> None:
-    """A finished job's staged download is no longer needed by any retry."""
-    if not settings.blob_url:
+def _drop_staged_media(settings: Settings, job_id: int, keys: list[str]) -> None:
+    """A finished job's staged downloads are no longer needed by any retry."""
+    if not keys:
         return
     try:
-        open_blob_store(settings).delete(staged_media_key(job_id))
+        store = open_blob_store(settings)
+        for key in keys:
+            store.delete(key)
     except Exception:  # cleanup must never fail a finished job
         log.warning("could not remove staged media of job %s", job_id, exc_info=True)

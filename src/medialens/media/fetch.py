@@ -10,10 +10,10 @@ Why it is hand-rolled around httpx rather than ``follow_redirects=True``:
   host that happens to share its IP;
 * ``trust_env=False``: environment proxies would connect on our behalf and bypass the pinning;
 * the body is streamed and counted, so a lying or missing Content-Length cannot make us hold more than
-  ``max_bytes``.
-
-Residual risk: the timeouts bound each connect and each read, not the whole download, so a server that
-trickles bytes just under the read timeout can hold a worker until ``max_bytes`` arrive.
+  ``max_bytes``;
+* besides the per-connect and per-read timeouts, the whole download (redirects included) must end within
+  ``fetch_total_timeout_s``: a server trickling bytes just under the read timeout cannot hold a worker for long.
+  The deadline is checked between reads, so it may be overrun by at most one read timeout.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import functools
 import os
 import ssl
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,11 +39,24 @@ _MAX_ADDRESSES = 3  # addresses tried per hop before giving up on connecting
 _HEADERS = {"User-Agent": "medialens", "Accept-Encoding": "identity", "Accept": "*/*"}
 
 
+class _Deadline:
+    """When the whole download must be over."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def check(self) -> None:
+        if time.monotonic() > self.at:
+            raise FetchError(f"the media host is too slow: the download took longer than {self.seconds:g} s")
+
+
 def fetch_bytes(url: str, *, max_bytes: int, settings: Settings) -> bytes:
     """Download ``url`` into memory; TooLargeError as soon as more than ``max_bytes`` arrive."""
     buf = bytearray()
-    with _translate_errors(), _open(url, settings) as response:
-        for chunk in _limited(response, max_bytes):
+    deadline = _Deadline(settings.fetch_total_timeout_s)
+    with _translate_errors(), _open(url, settings, deadline) as response:
+        for chunk in _limited(response, max_bytes, deadline):
             buf += chunk
     return bytes(buf)
 
@@ -52,9 +66,10 @@ def fetch_to_file(url: str, dest: Path, *, max_bytes: int, settings: Settings) -
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)
+    deadline = _Deadline(settings.fetch_total_timeout_s)
     try:
-        with os.fdopen(fd, "wb") as out, _translate_errors(), _open(url, settings) as response:
-            for chunk in _limited(response, max_bytes):
+        with os.fdopen(fd, "wb") as out, _translate_errors(), _open(url, settings, deadline) as response:
+            for chunk in _limited(response, max_bytes, deadline):
                 out.write(chunk)
         tmp.replace(dest)
     except BaseException:
@@ -64,10 +79,11 @@ def fetch_to_file(url: str, dest: Path, *, max_bytes: int, settings: Settings) -
 
 
 @contextlib.contextmanager
-def _open(url: str, settings: Settings) -> Iterator[httpx.Response]:
+def _open(url: str, settings: Settings, deadline: _Deadline) -> Iterator[httpx.Response]:
     """Yield the final 2xx streaming response after following at most ``fetch_max_redirects`` redirects."""
     target: str | httpx.URL = url
     for _hop in range(settings.fetch_max_redirects + 1):
+        deadline.check()
         vetted = vet_url(target, allow_private=settings.allow_private_urls)
         with _client(settings) as client, contextlib.closing(_send(client, vetted)) as response:
             location = response.headers.get("location")
@@ -122,8 +138,9 @@ def _join(base: httpx.URL, location: str) -> httpx.URL:
         raise FetchError("redirect location is not a valid url") from err
 
 
-def _limited(response: httpx.Response, max_bytes: int) -> Iterator[bytes]:
-    """Yield body chunks, refusing up front on Content-Length and again once the count passes the limit."""
+def _limited(response: httpx.Response, max_bytes: int, deadline: _Deadline) -> Iterator[bytes]:
+    """Yield body chunks, refusing up front on Content-Length and again once the count passes the limit or the
+    download outlives its deadline."""
     declared = response.headers.get("content-length", "")
     if declared.strip().isdigit() and int(declared) > max_bytes:
         raise TooLargeError(f"media is larger than the limit of {max_bytes} bytes")
@@ -132,6 +149,7 @@ def _limited(response: httpx.Response, max_bytes: int) -> Iterator[bytes]:
         total += len(chunk)
         if total > max_bytes:
             raise TooLargeError(f"media is larger than the limit of {max_bytes} bytes")
+        deadline.check()
         yield chunk
 
 

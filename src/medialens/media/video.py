@@ -71,8 +71,12 @@ def iter_frames(
     keyframes_only: bool = False,
     max_frames: int | None = None,
     max_side: int | None = None,
+    threads: int = 0,
 ) -> Iterator[Frame]:
     """Yield RGB uint8 frames, about ``sample_fps`` per second of video time (all frames when None).
+
+    ``threads`` caps FFmpeg's decoding threads (0: FFmpeg's choice, one per core), so that several videos decoded
+    at once on one machine do not each spread over every core.
 
     ``keyframes_only`` makes the decoder skip non-key frames entirely (much faster, irregular spacing).
     Frames are turned upright when the stream carries a display rotation. Corrupt packets are skipped;
@@ -89,6 +93,8 @@ def iter_frames(
             raise DecodeError("video could not be decoded: no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        if threads > 0:
+            stream.codec_context.thread_count = threads
         if keyframes_only:
             stream.codec_context.skip_frame = "NONKEY"
         known_start = stream.start_time is not None and stream.time_base is not None

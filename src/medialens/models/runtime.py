@@ -27,6 +27,15 @@ def onnx_providers(settings: Settings) -> list[str]:
     return [*chosen, "CPUExecutionProvider"]
 
 
+def limit_blas_threads(settings: Settings) -> None:
+    """Hold NumPy/SciPy's BLAS (and OpenMP) pools to ``model_threads`` for this process, as ONNX sessions are;
+    several jobs or worker processes on one machine otherwise each start a thread per core and fight over them."""
+    if settings.model_threads > 0:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=settings.model_threads)
+
+
 def session_options(settings: Settings) -> ort.SessionOptions:
     """Options every medialens ONNX session shares; ``model_threads == 0`` leaves intra-op threads to ORT."""
     opts = ort.SessionOptions()

@@ -2,9 +2,9 @@
 a cluster.
 
 Keys are ``/``-separated relative names (``jobs/42/video``). Writes are whole objects: on S3 a PUT is atomic, on a
-local folder we write a temporary file and rename it, so a reader never sees half an object. ``stage`` is the
-building block for idempotent job steps: the first worker to finish a step uploads its output once, and a retry
-of the job (on this machine or another) downloads it instead of doing the step again.
+local folder we write a temporary file and rename it, so a reader never sees half an object. Job steps use it to
+be idempotent: a large video download is kept under ``jobs/<id>/video`` and a retry of the job (on this machine or
+another) downloads it instead of fetching the origin again (``tasks.intake``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import posixpath
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,16 +101,6 @@ class BlobStore:
         return sorted(p[len(self.root) + 1 :] for p in found)
 
     # --- idempotent steps ----------------------------------------------------------------------------------------
-    def stage(self, key: str, dest: Path, produce: Callable[[Path], Path]) -> Path:
-        """Give ``dest`` the step's output: from the store when a previous try made it, else ``produce(dest)``
-        and upload it once for later tries."""
-        if self.exists(key):
-            return self.get_file(key, dest)
-        out = produce(dest)
-        if not self.exists(key):
-            self.put_file(key, out)
-        return out
-
     def _invalidate(self) -> None:
         # s3fs caches listings; another worker may have written since.
         invalidate = getattr(self.fs, "invalidate_cache", None)

@@ -101,12 +101,16 @@ def claim_job(db: Database, job_id: int, worker: str, lease_s: float) -> Job | N
         return s.get(Job, job_id)
 
 
-def renew_lease(db: Database, job_id: int, worker: str, lease_s: float) -> bool:
+def renew_lease(db: Database, job_id: int, worker: str, lease_s: float, message: str | None = None) -> bool:
+    """Extend the holder's lease, and set its progress message in the same write when one is given."""
+    values: dict = {"lease_until": utcnow() + timedelta(seconds=lease_s)}
+    if message is not None:
+        values["message"] = message
     with db.session() as s:
         res = s.execute(
             update(Job)
             .where(and_(Job.id == job_id, Job.state == JobState.RUNNING, Job.worker == worker))
-            .values(lease_until=utcnow() + timedelta(seconds=lease_s))
+            .values(**values)
         )
         return res.rowcount == 1
 

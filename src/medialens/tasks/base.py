@@ -16,12 +16,15 @@ __all__ = ["TaskContext", "TaskSpec", "UnprocessableError", "get_task", "registe
 @dataclass
 class TaskContext:
     """What a task may use: settings, a scratch folder, a way to report progress to the job record, and the job's
-    id (None for synchronous requests), which keys the job's staged media in a shared blob store."""
+    id (None for synchronous requests) and attempt, which key the job's staged media in a shared blob store.
+    ``staged`` collects the blob keys the task kept there, for the runner to remove once the job is finished."""
 
     settings: Settings
     workdir: Path
     report: Callable[[str], None] = field(default=lambda _msg: None)
     job_id: int | None = None
+    attempt: int = 1
+    staged: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

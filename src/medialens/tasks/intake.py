@@ -46,23 +46,38 @@ def staged_media_key(job_id: int) -> str:
 def download_video(ctx: TaskContext, url: str) -> tuple[Path, VideoInfo]:
     """Fetch the video into the job's scratch folder and probe it.
 
-    With a shared blob store configured (``MEDIALENS_BLOB_URL``), a job's download is an idempotent step: it is
-    kept in the store, so a retry on another worker (after the first one died) reuses it instead of fetching again.
+    With a shared blob store configured (``MEDIALENS_BLOB_URL``), a job's download is an idempotent step: a large
+    one is kept in the store, so a retry on another worker (after the first one died) reuses it instead of fetching
+    again. Small ones are not: a store round trip on every job costs more than the rare second fetch.
     """
     ctx.report("video downloading")
     dest = ctx.workdir / "video"
-
-    def fetch(target: Path) -> Path:
-        return fetch_to_file(url, target, max_bytes=ctx.settings.video_max_bytes, settings=ctx.settings)
-
+    staging = ctx.job_id is not None and bool(ctx.settings.blob_url)
     try:
-        if ctx.job_id is not None and ctx.settings.blob_url:
-            path = open_blob_store(ctx.settings).stage(staged_media_key(ctx.job_id), dest, fetch)
-        else:
-            path = fetch(dest)
+        if staging and ctx.attempt > 1 and (path := _from_store(ctx, dest)) is not None:
+            return path, probe_video(path, settings=ctx.settings)
+        path = fetch_to_file(url, dest, max_bytes=ctx.settings.video_max_bytes, settings=ctx.settings)
     except FetchError as err:
         raise VideoDownloadError(f"failed to download video, err={err}", status=err.status) from err
+    if staging and path.stat().st_size >= ctx.settings.stage_min_bytes:
+        _to_store(ctx, path)
     return path, probe_video(path, settings=ctx.settings)
+
+
+def _from_store(ctx: TaskContext, dest: Path) -> Path | None:
+    """An earlier try's staged download, or None when that try never got to keep one."""
+    key = staged_media_key(ctx.job_id)
+    store = open_blob_store(ctx.settings)
+    if not store.exists(key):
+        return None
+    ctx.staged.append(key)
+    return store.get_file(key, dest)
+
+
+def _to_store(ctx: TaskContext, path: Path) -> None:
+    key = staged_media_key(ctx.job_id)
+    open_blob_store(ctx.settings).put_file(key, path)
+    ctx.staged.append(key)
 
 
 def sample_rate(duration_s: float, settings: Settings, fps: float | None = None) -> float:
@@ -81,4 +96,5 @@ def sampled_frames(path: Path, info: VideoInfo, settings: Settings, fps: float |
         sample_fps=sample_rate(info.duration_s, settings, fps),
         max_frames=settings.video_max_frames,
         max_side=FRAME_SIDE,
+        threads=settings.decode_threads,
     )

@@ -131,3 +131,35 @@ def test_dead_local_workers_only_names_this_hosts_dead_pids() -> None:
 
     alive = f"h:{os.getpid()}:0"
     assert dead_local_workers([alive, "h:999999:1", "other:999999:0", "junk"], "h") == ["h:999999:1"]
+
+
+def test_progress_of_a_running_job_reaches_the_store_without_blocking_it(env) -> None:
+    db, settings, app_id = env
+    _, (job_id,) = jobs.create_jobs(db, app_id, [jobs.NewJob("test_double", {"n": 1, "sleep": 2.0})])
+    pool = LocalPoolExecutor(db, settings, size=1)
+    pool.start()
+    try:
+        pool.notify([job_id])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and jobs.get_job(db, job_id).message != "working":
+            time.sleep(0.05)
+        running = jobs.get_job(db, job_id)
+        (row,) = _wait(db, [job_id])
+    finally:
+        pool.stop()
+    assert running.state == JobState.RUNNING and running.message == "working"
+    assert row.state == JobState.COMPLETED and row.message == "success"  # the outcome replaces the progress
+
+
+def test_a_finished_jobs_heartbeat_ends_at_once(env) -> None:
+    import threading
+
+    db, settings, app_id = env
+    settings = settings.model_copy(update={"job_lease_s": 30.0})
+    _, (job_id,) = jobs.create_jobs(db, app_id, [jobs.NewJob("test_double", {"n": 1})])
+    assert run_job(db, settings, job_id, "w")
+    deadline = time.monotonic() + 2  # far below the 10 s between two lease renewals
+    while time.monotonic() < deadline and any(t.name == f"lease-{job_id}" for t in threading.enumerate()):
+        time.sleep(0.02)
+    assert not any(t.name == f"lease-{job_id}" for t in threading.enumerate())
+    assert jobs.get_job(db, job_id).message == "success"

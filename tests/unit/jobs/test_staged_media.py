@@ -1,4 +1,5 @@
-"""With a shared blob store, a job's video download is staged: a retry reuses it, and finishing removes it."""
+"""With a shared blob store, a job's large video download is staged: a retry reuses it, finishing removes it, and
+small downloads are not staged at all."""
 
 from __future__ import annotations
 
@@ -19,8 +20,13 @@ from tests.support import media_server
 CLIP = "basketball_gym.mp4"
 
 
-def _settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, blob_url=(tmp_path / "shared-store").as_uri(), allow_private_urls=True)
+def _settings(tmp_path: Path, stage_min_bytes: int = 0) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        blob_url=(tmp_path / "shared-store").as_uri(),
+        allow_private_urls=True,
+        stage_min_bytes=stage_min_bytes,
+    )
 
 
 def test_a_retry_reuses_the_staged_download(tmp_path: Path) -> None:
@@ -33,12 +39,36 @@ def test_a_retry_reuses_the_staged_download(tmp_path: Path) -> None:
         first.workdir.mkdir()
         path, info = download_video(first, f"{base}/{CLIP}")
         assert (info.width, info.height) == (426, 240)
-    assert open_blob_store(settings).exists(staged_media_key(7))
+    assert open_blob_store(settings).exists(staged_media_key(7)) and first.staged == [staged_media_key(7)]
     (served / CLIP).unlink()  # the origin is gone: only the staged copy can serve the retry
-    retry = TaskContext(settings=settings, workdir=tmp_path / "try2", job_id=7)
+    retry = TaskContext(settings=settings, workdir=tmp_path / "try2", job_id=7, attempt=2)
     retry.workdir.mkdir()
     path2, info2 = download_video(retry, "http://127.0.0.1:9/gone.mp4")
     assert path2.read_bytes() == path.read_bytes() and info2 == info
+    assert retry.staged == [staged_media_key(7)]  # the retry's runner removes it when the job ends
+
+
+def test_small_downloads_are_not_staged_and_a_retry_fetches_again(tmp_path: Path) -> None:
+    size = (MEDIA / "video" / CLIP).stat().st_size
+    settings = _settings(tmp_path, stage_min_bytes=size + 1)
+    with media_server(MEDIA / "video") as base:
+        first = TaskContext(settings=settings, workdir=tmp_path / "try1", job_id=8)
+        first.workdir.mkdir()
+        download_video(first, f"{base}/{CLIP}")
+        assert first.staged == [] and not open_blob_store(settings).exists(staged_media_key(8))
+        retry = TaskContext(settings=settings, workdir=tmp_path / "try2", job_id=8, attempt=2)
+        retry.workdir.mkdir()
+        path, info = download_video(retry, f"{base}/{CLIP}")
+    assert path.stat().st_size == size and info.width == 426 and retry.staged == []
+
+
+def test_a_retry_whose_first_try_kept_nothing_fetches_and_stages(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    with media_server(MEDIA / "video") as base:
+        retry = TaskContext(settings=settings, workdir=tmp_path / "try2", job_id=9, attempt=2)
+        retry.workdir.mkdir()
+        download_video(retry, f"{base}/{CLIP}")
+    assert retry.staged == [staged_media_key(9)] and open_blob_store(settings).exists(staged_media_key(9))
 
 
 def _staging_task(ctx: TaskContext, inputs: dict) -> dict:

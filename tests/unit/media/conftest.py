@@ -49,7 +49,7 @@ def settings(tmp_path: Path) -> Settings:
 
 class _Handler(BaseHTTPRequestHandler):
     """Routes: /bytes/N, /nolength/N, /status/C, /redirect/K (K hops then bytes), /redirect-to?url=U,
-    /slow-headers, /slow-body, /huge-length, /echo-host."""
+    /slow-headers, /slow-body, /trickle/N (N bytes, one per 0.1 s), /huge-length, /echo-host."""
 
     server: _Server
 
@@ -86,6 +86,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"12345")
             self.wfile.flush()
             time.sleep(1.0)
+        elif route == "trickle":
+            self.send_response(200)
+            self.send_header("Content-Length", arg)
+            self.end_headers()
+            try:
+                for _ in range(int(arg)):
+                    self.wfile.write(PAYLOAD_BYTE)
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
         elif route == "huge-length":
             self.send_response(200)
             self.send_header("Content-Length", str(10**12))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -156,6 +157,19 @@ def test_read_timeout_waiting_for_headers(server_url: str, settings: Settings) -
 def test_read_timeout_mid_body(server_url: str, settings: Settings) -> None:
     with pytest.raises(FetchError, match="timed out"):
         fetch.fetch_bytes(f"{server_url}/slow-body", max_bytes=100, settings=settings)
+
+
+def test_a_trickling_host_is_cut_off_at_the_whole_download_deadline(
+    server_url: str, settings: Settings, tmp_path: Path
+) -> None:
+    # each byte arrives well inside the 0.3 s read timeout; only the total deadline can stop it
+    settings = settings.model_copy(update={"fetch_total_timeout_s": 0.8})
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=r"too slow: the download took longer than 0\.8 s"):
+        fetch.fetch_to_file(f"{server_url}/trickle/100", tmp_path / "v", max_bytes=1000, settings=settings)
+    assert time.monotonic() - started < 0.8 + settings.fetch_read_timeout_s + 0.5
+    assert list(tmp_path.iterdir()) == []
+    assert fetch.fetch_bytes(f"{server_url}/trickle/3", max_bytes=1000, settings=settings) == b"mmm"
 
 
 def test_connection_refused(settings: Settings) -> None:

@@ -21,6 +21,7 @@ from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from medialens.core import Core, JobRequest
+from medialens.jobs.sync_calls import NoWorkerAnsweredError, RemoteTaskError
 from medialens.media.errors import MediaError, TooLargeError
 from medialens.models.errors import ModelNotInstalledError
 from medialens.models.store import list_models
@@ -128,6 +129,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (404, "unknown task, job or batch; or the task's models are not installed"),
         (413, "request body too large"),
         (422, "the analysis failed"),
+        (503, "no worker answered a synchronous request in time (executor=celery)"),
     )
 }
 router = APIRouter(
@@ -232,6 +234,10 @@ async def analyze(
         raise NativeError(404, "model_not_found", str(err)[:500]) from err
     except UnprocessableError as err:
         raise NativeError(422, "unprocessable", str(err)[:500]) from err
+    except NoWorkerAnsweredError as err:
+        raise NativeError(503, "workers_unavailable", str(err)) from err
+    except RemoteTaskError as err:  # the worker logged it
+        raise NativeError(422, "analysis_failed", str(err)[:500]) from err
     except Exception as err:
         log.exception("%s failed", task)
         raise NativeError(422, "analysis_failed", f"{type(err).__name__}: {err}"[:500]) from err

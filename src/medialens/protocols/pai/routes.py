@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from medialens.core import Core, JobRequest
+from medialens.jobs.sync_calls import NoWorkerAnsweredError, RemoteTaskError
 from medialens.media.errors import MediaError
 from medialens.models.errors import ModelNotInstalledError
 from medialens.protocols.pai import errors, options
@@ -113,6 +114,10 @@ async def images(request: Request) -> JSONResponse:
         raise errors.model_not_found() from err
     except UnprocessableError as err:
         raise errors.server_error(str(err)) from err
+    except NoWorkerAnsweredError as err:
+        raise errors.server_error(str(err)) from err
+    except RemoteTaskError as err:  # the worker logged it
+        raise errors.server_error(f"model service error: {err}"[:500]) from err
     except Exception as err:
         log.exception("%s failed", task)
         raise errors.server_error(f"model service error: {type(err).__name__}: {err}"[:500]) from err
