@@ -66,7 +66,12 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         core = getattr(app.state, "core", None)
         return core.db if core is not None else None
 
-    metrics = Metrics(_db)
+    def _broker_depths() -> dict[str, int] | None:
+        core = getattr(app.state, "core", None)
+        depths = getattr(core.executor, "queue_depths", None) if core is not None else None
+        return depths() if depths is not None else None
+
+    metrics = Metrics(_db, _broker_depths)
     app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 

@@ -61,6 +61,10 @@ def worker(
         int | None, typer.Option(help="Job threads in this process (default MEDIALENS_WORKER_CONCURRENCY).")
     ] = None,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve Prometheus /metrics on this port (default MEDIALENS_WORKER_METRICS_PORT; 0: none)."),
+    ] = None,
 ) -> None:
     """Run a Celery worker (MEDIALENS_BROKER_URL) that runs jobs submitted to an API with executor=celery."""
     import os
@@ -78,6 +82,14 @@ def worker(
         raise typer.Exit(2)
     threads = concurrency or settings.worker_concurrency or settings.worker_count
     limit_blas_threads(settings)
+    port = settings.worker_metrics_port if metrics_port is None else metrics_port
+    if port:
+        from medialens.observability.metrics import serve_worker_metrics
+
+        try:
+            serve_worker_metrics(port)
+        except OSError as err:  # a busy port must not keep the worker from working
+            console.print(f"[yellow]worker metrics not served on port {port}: {err}[/yellow]")
     # One process, a pool of threads: models load once per process and stay loaded; the work releases the GIL.
     celery_app.worker_main(
         [

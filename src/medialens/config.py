@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(
         default=0, description="Job threads per `medialens worker` process; 0 means one per CPU core."
     )
+    worker_metrics_port: int = Field(
+        default=0,
+        description="Port `medialens worker` serves Prometheus /metrics on (job outcomes and durations, "
+        "synchronous answers, model load times); 0: none.",
+    )
     sync_on_workers: bool = Field(
         default=True,
         description="With executor=celery and a Redis broker, synchronous image requests run on the workers "

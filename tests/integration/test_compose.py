@@ -78,6 +78,9 @@ def _environment(svc: dict, *, pg_url: str, redis_url: str, s3, data_dir: Path) 
         MEDIALENS_ALLOW_PRIVATE_URLS="true",  # the media server is on loopback
         PYTHONUNBUFFERED="1",
     )
+    if "MEDIALENS_WORKER_METRICS_PORT" in given:  # containers each have their own :9100; processes here do not
+        assert given["MEDIALENS_WORKER_METRICS_PORT"] == "9100" and "9100" in svc.get("expose", [])
+        given["MEDIALENS_WORKER_METRICS_PORT"] = str(support.free_port())
     env.update(given)
     env.update(S3_ENV)  # moto takes any credentials; compose's MinIO ones would do as well
     return env
@@ -106,7 +109,7 @@ def compose_up(tmp_path: Path, models, s3, pg_url: str, redis_url: str):
         wait_port(port, timeout=60, proc=procs[-1])
         for name in ("worker-image", "worker-video"):
             procs.append(_start(name, OURS[name]["command"], envs[name], tmp_path))
-        yield f"http://127.0.0.1:{port}", envs["api"], api, tmp_path
+        yield f"http://127.0.0.1:{port}", envs, api, tmp_path
     finally:
         for p in procs:
             p.terminate()
@@ -118,7 +121,8 @@ def compose_up(tmp_path: Path, models, s3, pg_url: str, redis_url: str):
 
 
 def test_the_compose_services_run_as_a_cluster(compose_up, media_url: str) -> None:
-    base_url, env, api, logdir = compose_up
+    base_url, envs, api, logdir = compose_up
+    env = envs["api"]
     # the API's health check, as compose runs it (its port mapped to this test's)
     check = [part.replace("8000", base_url.rsplit(":", 1)[1]) for part in api["healthcheck"]["test"][1:]]
     assert subprocess.run(check, timeout=30).returncode == 0
@@ -154,3 +158,7 @@ def test_the_compose_services_run_as_a_cluster(compose_up, media_url: str) -> No
     assert job["state"] == 2, job
     ready = httpx.get(f"{base_url}/readyz").json()
     assert ready["status"] == "ok", ready
+    for name, task in (("worker-image", "image_quality"), ("worker-video", "video_quality")):
+        port = envs[name]["MEDIALENS_WORKER_METRICS_PORT"]
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert f'task="{task}"' in text, (name, text[-2000:])

@@ -62,3 +62,54 @@ def test_images_need_an_image_worker_and_pass_a_busy_video_backlog(
         images.image_qa(f"{media_url}/missing.png", "", {})
     body = json.loads(exc.value.body)
     assert exc.value.status == 400 and body["message"].startswith("failed to download image"), body
+
+
+def _metric(text: str, name: str, **labels: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total
+
+
+def test_cluster_metrics_broker_queues_at_the_api_and_outcomes_at_the_workers(
+    cluster_factory, pg_url, redis_url, media_url
+) -> None:
+    import httpx
+
+    from tests.support import free_port
+
+    cluster = cluster_factory(pg_url, redis_url)
+    cluster.api.start()
+    client = pai_client(cluster)
+    videos = AiServiceVideoApi(client)
+    ids = [videos.video_qa(f"{media_url}/clip.mp4?n={i}", "", "", {}).data["job_id"] for i in range(3)]
+    api_metrics = httpx.get(f"{cluster.api.base_url}/metrics").text
+    assert _metric(api_metrics, "medialens_broker_queue_messages", queue="video") == 3  # no worker yet
+    assert _metric(api_metrics, "medialens_job_queue_depth", state="initializing") == 3
+
+    port = free_port()
+    cluster.api.env["MEDIALENS_WORKER_METRICS_PORT"] = str(port)
+    cluster.start_worker(concurrency=1)
+    cluster.wait_workers_ready()
+    db = Database(pg_url)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and any(job_store.get_job(db, i).state != 2 for i in ids):
+            time.sleep(0.2)
+        assert [job_store.get_job(db, i).state for i in ids] == [2, 2, 2]
+    finally:
+        db.dispose()
+    AiServiceImageApi(client).image_qa(f"{media_url}/{CAT}", "", {})
+
+    worker_metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    assert _metric(worker_metrics, "medialens_jobs_finished_total", task="video_quality", state="completed") == 3
+    assert _metric(worker_metrics, "medialens_job_duration_seconds_count", task="video_quality") == 3
+    assert _metric(worker_metrics, "medialens_sync_requests_answered_total", task="image_quality", outcome="ok") == 1
+    assert _metric(worker_metrics, "medialens_model_load_seconds", model="niqe") > 0
+    api_metrics = httpx.get(f"{cluster.api.base_url}/metrics").text
+    assert _metric(api_metrics, "medialens_broker_queue_messages", queue="video") == 0
+    assert _metric(api_metrics, "medialens_job_queue_depth", state="initializing") == 0

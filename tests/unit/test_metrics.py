@@ -150,14 +150,16 @@ def test_job_outcomes_are_counted_after_finish(tmp_path: Path) -> None:
 
 def test_model_load_times_from_the_loader(monkeypatch: pytest.MonkeyPatch) -> None:
     from medialens.models import loader
+    from medialens.tasks import models_cache
 
+    monkeypatch.setattr(models_cache, "cache_stats", lambda: {"load_seconds": {"niqe": 0.2}, "loaded": ["niqe"]})
     stats = {
         "/a": {"loaded": ["niqe"], "hits": 3, "misses": 1, "evictions": 0, "load_seconds": {"niqe": 0.5}},
         "/b": {"loaded": ["niqe", "ocr"], "hits": 1, "misses": 2, "evictions": 1, "load_seconds": {"niqe": 0.7}},
     }
     monkeypatch.setattr(loader, "cache_stats", lambda: stats)
     text = m.Metrics().exposition().decode()
-    assert _value(text, "medialens_model_load_seconds", model="niqe") == pytest.approx(0.7)
+    assert _value(text, "medialens_model_load_seconds", model="niqe") == pytest.approx(0.7)  # the longest
     assert _value(text, "medialens_models_loaded") == 2
     assert _value(text, "medialens_model_cache_hits_total") == 4
     assert _value(text, "medialens_model_cache_misses_total") == 3
@@ -166,13 +168,16 @@ def test_model_load_times_from_the_loader(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_model_metrics_skip_a_failing_or_missing_loader(monkeypatch: pytest.MonkeyPatch) -> None:
     from medialens.models import loader
+    from medialens.tasks import models_cache
 
     def broken() -> dict:
         raise RuntimeError("nope")
 
     monkeypatch.setattr(loader, "cache_stats", broken)
+    monkeypatch.setattr(models_cache, "cache_stats", broken)
     assert list(m.ModelLoadCollector().collect()) == []
     monkeypatch.setitem(sys.modules, "medialens.models.loader", None)  # import now raises ImportError
+    monkeypatch.setitem(sys.modules, "medialens.tasks.models_cache", None)
     assert list(m.ModelLoadCollector().collect()) == []
     assert b"medialens_jobs_finished_total" in m.Metrics().exposition()
 

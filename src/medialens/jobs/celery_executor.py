@@ -188,6 +188,10 @@ class CeleryExecutor:
         url = reply_url(settings)
         self.remote = RemoteRunner(settings, self.publisher.app, url) if url else None
 
+    def queue_depths(self) -> dict[str, int] | None:
+        """Messages waiting in each queue (for /metrics), or None when the broker cannot say."""
+        return self.publisher.queue_depths()
+
     def run_sync(self, task: str, inputs: dict[str, Any]) -> Any:
         """On a worker of the task's queue when answers can travel back through Redis, else in this process."""
         from medialens.jobs.sync_calls import run_locally

@@ -93,6 +93,7 @@ def run_job(db: Database, settings: Settings, job_id: int, worker: str) -> bool:
     job = job_store.claim_job(db, job_id, worker, settings.job_lease_s)
     if job is None:
         return False
+    started = time.monotonic()
     beat = _Heartbeat(db, job_id, worker, settings.job_lease_s)
     beat.start()
     workdir = Path(tempfile.mkdtemp(prefix=f"job-{job_id}-", dir=settings.scratch_dir))
@@ -114,7 +115,7 @@ def run_job(db: Database, settings: Settings, job_id: int, worker: str) -> bool:
         beat.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     if job_store.finish_job(db, job_id, worker, **outcome):
-        record_job_outcome(job.task, outcome["state"])
+        record_job_outcome(job.task, outcome["state"], time.monotonic() - started)
         _drop_staged_media(settings, job_id, ctx.staged)
     return True
 

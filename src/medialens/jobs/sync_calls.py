@@ -24,6 +24,7 @@ from typing import Any
 from medialens.config import Settings
 from medialens.media import errors as media_errors
 from medialens.models.errors import ModelNotInstalledError
+from medialens.observability.metrics import record_sync_answer
 from medialens.tasks import TaskContext, get_task, result_payload
 from medialens.tasks.base import UnprocessableError
 from medialens.tasks.intake import ImageDownloadError, VideoDownloadError
@@ -125,6 +126,7 @@ def answer(settings: Settings, reply_key: str, task: str, inputs: dict[str, Any]
         if not isinstance(err, media_errors.MediaError | ModelNotInstalledError | UnprocessableError):
             log.exception("synchronous %s failed", task)
         body = {"ok": False, "error": encode_error(err)}
+    record_sync_answer(task, body["ok"])
     data = json.dumps(body, ensure_ascii=False, default=str)
     client = _redis(settings.broker_url, 10.0)
     with client.pipeline() as pipe:

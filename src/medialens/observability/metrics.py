@@ -30,12 +30,17 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
+    "JOB_DURATION",
     "JOB_OUTCOMES",
+    "SYNC_ANSWERS",
+    "BrokerQueueCollector",
     "Metrics",
     "MetricsMiddleware",
     "ModelLoadCollector",
     "QueueDepthCollector",
     "record_job_outcome",
+    "serve_worker_metrics",
+    "worker_registry",
 ]
 
 UNMATCHED = "<unmatched>"
@@ -56,12 +61,65 @@ JOB_OUTCOMES = Counter(
 )
 
 
-def record_job_outcome(task: str, state: int) -> None:
-    """Count one finished job; never raises (metrics must not fail a job)."""
+JOB_DURATION = Histogram(
+    "medialens_job_duration_seconds",
+    "Time a worker spent on a job, from its claim to its outcome, by task.",
+    ["task"],
+    buckets=(*LATENCY_BUCKETS, 300.0, 900.0, 1800.0),
+    registry=None,
+)
+SYNC_ANSWERS = Counter(
+    "medialens_sync_requests_answered",
+    "Synchronous requests a worker ran for an API (executor=celery), by task and outcome (ok or error).",
+    ["task", "outcome"],
+    registry=None,
+)
+
+
+def record_job_outcome(task: str, state: int, seconds: float | None = None) -> None:
+    """Count one finished job (and how long it ran); never raises (metrics must not fail a job)."""
     try:
         JOB_OUTCOMES.labels(task=task, state=_STATE_NAMES.get(state, str(state))).inc()
+        if seconds is not None:
+            JOB_DURATION.labels(task=task).observe(seconds)
     except Exception:  # pragma: no cover - defensive
         log.warning("could not record the outcome of a %s job", task, exc_info=True)
+
+
+def record_sync_answer(task: str, ok: bool) -> None:
+    try:
+        SYNC_ANSWERS.labels(task=task, outcome="ok" if ok else "error").inc()
+    except Exception:  # pragma: no cover - defensive
+        log.warning("could not record a synchronous %s request", task, exc_info=True)
+
+
+class BrokerQueueCollector(Collector):
+    """Messages waiting in each broker queue (executor=celery), asked of the broker at scrape time."""
+
+    def __init__(self, depths: Callable[[], dict[str, int] | None]) -> None:
+        self._depths = depths
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._family()]
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "medialens_broker_queue_messages", "Messages waiting in each broker queue.", None, ["queue"]
+        )
+
+    def collect(self) -> Iterable[Metric]:
+        try:
+            depths = self._depths()
+        except Exception:
+            log.warning("could not read the broker's queue depths", exc_info=True)
+            return []
+        if not depths:
+            return []
+        family = self._family()
+        for queue, n in sorted(depths.items()):
+            family.add_metric([queue], n)
+        return [family]
 
 
 class QueueDepthCollector(Collector):
@@ -152,25 +210,27 @@ class ModelLoadCollector(Collector):
 
 
 def _loader_stats() -> dict[str, Any] | None:
-    try:
-        loader = importlib.import_module("medialens.models.loader")
-    except ImportError:
-        return None
-    stats_fn = getattr(loader, "cache_stats", None)
-    if not callable(stats_fn):
-        return None
-    try:
-        stats = stats_fn()
-    except Exception:
-        log.warning("could not read model cache stats", exc_info=True)
-        return None
-    return stats if isinstance(stats, dict) else None
+    """The model loader's cache stats, plus the models the tasks keep themselves (NIQE)."""
+    merged: dict[str, Any] = {}
+    for module, key in (("medialens.models.loader", None), ("medialens.tasks.models_cache", "tasks")):
+        try:
+            stats = importlib.import_module(module).cache_stats()
+        except Exception:
+            log.warning("could not read model cache stats of %s", module, exc_info=True)
+            continue
+        if isinstance(stats, dict):
+            merged.update({key: stats} if key else stats)
+    return merged or None
 
 
 class Metrics:
     """One app's metrics: its registry, HTTP counters, and the scrape-time collectors."""
 
-    def __init__(self, db: Callable[[], Database | None] = lambda: None) -> None:
+    def __init__(
+        self,
+        db: Callable[[], Database | None] = lambda: None,
+        broker_depths: Callable[[], dict[str, int] | None] = lambda: None,
+    ) -> None:
         self.registry = CollectorRegistry()
         self.http_requests = Counter(
             "medialens_http_requests",
@@ -186,7 +246,9 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(JOB_OUTCOMES)
+        self.registry.register(JOB_DURATION)
         self.registry.register(QueueDepthCollector(db))
+        self.registry.register(BrokerQueueCollector(broker_depths))
         self.registry.register(ModelLoadCollector())
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
@@ -196,6 +258,22 @@ class Metrics:
     def exposition(self) -> bytes:
         """The text exposition format (reads the store; call it off the event loop)."""
         return generate_latest(self.registry)
+
+
+def worker_registry() -> CollectorRegistry:
+    """What a `medialens worker` process knows: its job outcomes and durations, the synchronous requests it
+    answered, and its models' load times."""
+    registry = CollectorRegistry()
+    for collector in (JOB_OUTCOMES, JOB_DURATION, SYNC_ANSWERS, ModelLoadCollector()):
+        registry.register(collector)
+    return registry
+
+
+def serve_worker_metrics(port: int, host: str = "0.0.0.0") -> None:
+    """Serve the worker's metrics at ``http://host:port/metrics`` from a background thread."""
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=host, registry=worker_registry())
 
 
 def route_template(scope: Scope) -> str:
