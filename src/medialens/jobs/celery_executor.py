@@ -28,6 +28,7 @@ from sqlalchemy import and_, select, update
 
 from medialens.config import Settings
 from medialens.jobs.local import dead_local_workers
+from medialens.jobs.runner import sweep_staged_media
 from medialens.store import jobs as job_store
 from medialens.store.db import Database
 from medialens.store.tables import Job, JobState, utcnow
@@ -169,6 +170,10 @@ def recovery_scan(db: Database, settings: Settings, publisher: Publisher, *, sta
     if items:
         log.info("recovery: publishing %d job(s)", len(items))
         publisher.publish(items)
+    try:
+        sweep_staged_media(db, settings)
+    except Exception:  # a store hiccup must not stop recovery; the next scan sweeps
+        log.warning("could not sweep staged media", exc_info=True)
     return [job_id for job_id, _ in items]
 
 

@@ -15,7 +15,7 @@ import threading
 from typing import Any
 
 from medialens.config import Settings
-from medialens.jobs.runner import run_job
+from medialens.jobs.runner import run_job, sweep_staged_media
 from medialens.store import jobs as job_store
 from medialens.store.db import Database
 
@@ -113,3 +113,7 @@ class LocalPoolExecutor:
             self.db, max_attempts=self.settings.job_max_attempts, deadline_s=self.settings.job_timeout_s
         )
         self.notify(job_store.pending_job_ids(self.db, limit=1000))
+        try:
+            sweep_staged_media(self.db, self.settings)
+        except Exception:  # a store hiccup must not stop recovery; the next scan sweeps
+            log.warning("could not sweep staged media", exc_info=True)

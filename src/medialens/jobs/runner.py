@@ -130,3 +130,25 @@ def _drop_staged_media(settings: Settings, job_id: int, keys: list[str]) -> None
             store.delete(key)
     except Exception:  # cleanup must never fail a finished job
         log.warning("could not remove staged media of job %s", job_id, exc_info=True)
+
+
+def sweep_staged_media(db: Database, settings: Settings) -> int:
+    """Remove staged downloads of jobs that ended without their worker removing them (failed by recovery after
+    their worker died, or whose cleanup failed); returns how many were removed. Run by the recovery scans."""
+    if not settings.blob_url:
+        return 0
+    store = open_blob_store(settings)
+    staged = {}
+    for key in store.list("jobs"):
+        parts = key.split("/")
+        if len(parts) == 3 and parts[2] == "video" and parts[1].isdigit():
+            staged[int(parts[1])] = key
+    if not staged:
+        return 0
+    unfinished = set(job_store.unfinished_ids(db, list(staged)))
+    removed = 0
+    for job_id, key in staged.items():
+        if job_id not in unfinished:
+            store.delete(key)
+            removed += 1
+    return removed

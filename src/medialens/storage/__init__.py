@@ -100,7 +100,6 @@ class BlobStore:
             return []
         return sorted(p[len(self.root) + 1 :] for p in found)
 
-    # --- idempotent steps ----------------------------------------------------------------------------------------
     def _invalidate(self) -> None:
         # s3fs caches listings; another worker may have written since.
         invalidate = getattr(self.fs, "invalidate_cache", None)

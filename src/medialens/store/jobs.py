@@ -101,6 +101,18 @@ def claim_job(db: Database, job_id: int, worker: str, lease_s: float) -> Job | N
         return s.get(Job, job_id)
 
 
+def unfinished_ids(db: Database, job_ids: list[int]) -> list[int]:
+    """Those of ``job_ids`` that exist and are waiting or running."""
+    with db.session() as s:
+        return list(
+            s.scalars(
+                select(Job.id).where(
+                    and_(Job.id.in_(job_ids), Job.state.in_((JobState.INITIALIZING, JobState.RUNNING)))
+                )
+            )
+        )
+
+
 def renew_lease(db: Database, job_id: int, worker: str, lease_s: float, message: str | None = None) -> bool:
     """Extend the holder's lease, and set its progress message in the same write when one is given."""
     values: dict = {"lease_until": utcnow() + timedelta(seconds=lease_s)}

@@ -90,3 +90,25 @@ def test_finishing_the_job_removes_its_staged_media(tmp_path: Path) -> None:
     job = jobs.get_job(db, job_id)
     assert job.state == JobState.COMPLETED, job.message
     assert not open_blob_store(settings).exists(staged_media_key(job_id))
+
+
+def test_the_sweep_removes_staged_media_of_jobs_that_ended_without_their_worker(tmp_path: Path) -> None:
+    from medialens.jobs.runner import sweep_staged_media
+
+    settings = _settings(tmp_path)
+    db = Database(settings.resolved_database_url)
+    db.migrate()
+    app_id = apps.create_app(db, "t").app_id
+    _, (running, failed, waiting) = jobs.create_jobs(
+        db, app_id, [jobs.NewJob("test_staging", {"url": "http://x/v"}) for _ in range(3)]
+    )
+    store = open_blob_store(settings)
+    for job_id in (running, failed, waiting, 999_999):  # the last one's job does not exist
+        store.put_bytes(staged_media_key(job_id), b"video")
+    assert jobs.claim_job(db, running, "w", 60) is not None
+    assert jobs.claim_job(db, failed, "w2", -1) is not None  # its worker died: the lease is already over
+    jobs.recover_expired(db, max_attempts=1, deadline_s=3600)  # out of attempts: failed by recovery
+    assert jobs.get_job(db, failed).state == JobState.FAILED
+    assert sweep_staged_media(db, settings) == 2
+    assert store.list("jobs") == sorted([staged_media_key(running), staged_media_key(waiting)])
+    assert sweep_staged_media(db, Settings(data_dir=tmp_path)) == 0  # no shared store configured: nothing to do
