@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 # made a loader test write a toy model into the shared test model dir). The model dir for tests is kept apart.
 TEST_MODEL_DIR = Path(os.environ.get("MEDIALENS_TEST_MODEL_DIR", REPO / ".medialens" / "models"))
 for _name in [n for n in os.environ if n.startswith("MEDIALENS_") and n not in ("MEDIALENS_TEST_MODEL_DIR",)]:
-    if _name not in ("MEDIALENS_SHARED_DIR", "MEDIALENS_TEST_POSTGRES_URL", "MEDIALENS_TEST_NETWORK"):
+    if not _name.startswith("MEDIALENS_TEST_") and _name != "MEDIALENS_SHARED_DIR":
         os.environ.pop(_name)
 SHARED = Path(os.environ.get("MEDIALENS_SHARED_DIR", REPO.parent / "shared"))
 MEDIA = SHARED / "media"

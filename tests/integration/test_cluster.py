@@ -58,32 +58,39 @@ def assert_all_succeeded(jobs: list[dict]) -> None:
         assert set(json.loads(j["Result"])) >= {"video_score", "width", "height"}
 
 
+def kill_a_worker_mid_job(cluster, client, db: Database, media_url: str) -> None:
+    """Start a slow job, kill -9 the worker running it, and check the other worker completes it."""
+    a, b = cluster.workers[-2:]
+    # The download trickles over 4 s, so the job is surely running when its worker dies.
+    job_id = AiServiceVideoApi(client).video_qa(f"{media_url}/slow/4/clip.mp4", "", "", {}).data["job_id"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        job = job_store.get_job(db, job_id)
+        if job.state == 1 and job.worker:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("job never started")
+    victim = int(job.worker.split(":")[1])
+    assert victim in (a.pid, b.pid)
+    survivor = b.pid if victim == a.pid else a.pid
+    cluster.kill_pid(victim)  # kill -9 mid-download
+    done = wait_job(client, job_id, timeout=60)
+    assert done["state"] == 2 and done["message"] == "success", done
+    final = job_store.get_job(db, job_id)
+    assert final.attempts == 2 and int(final.worker.split(":")[1]) == survivor
+
+
 def test_worker_killed_mid_job_completes_on_the_other(cluster_factory, pg_url, redis_url, media_url) -> None:
     cluster = cluster_factory(pg_url, redis_url)
     cluster.api.start()
-    a, b = cluster.start_worker(), cluster.start_worker()
+    for _ in range(2):
+        cluster.start_worker()
     cluster.wait_workers_ready()
     client = pai_client(cluster)
     db = Database(pg_url)
     try:
-        # The download trickles over 4 s, so the job is surely running when its worker dies.
-        job_id = AiServiceVideoApi(client).video_qa(f"{media_url}/slow/4/clip.mp4", "", "", {}).data["job_id"]
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            job = job_store.get_job(db, job_id)
-            if job.state == 1 and job.worker:
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("job never started")
-        victim = int(job.worker.split(":")[1])
-        assert victim in (a.pid, b.pid)
-        survivor = b.pid if victim == a.pid else a.pid
-        cluster.kill_pid(victim)  # kill -9 mid-download
-        done = wait_job(client, job_id, timeout=60)
-        assert done["state"] == 2 and done["message"] == "success", done
-        final = job_store.get_job(db, job_id)
-        assert final.attempts == 2 and int(final.worker.split(":")[1]) == survivor
+        kill_a_worker_mid_job(cluster, client, db, media_url)
     finally:
         db.dispose()
 

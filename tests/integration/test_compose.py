@@ -1,12 +1,15 @@
 """docker-compose.yml, run without Docker: its medialens services' own commands and environment, with the hosts
 `postgres`, `redis` and `minio` mapped onto CI's PostgreSQL and Redis and a moto S3 on loopback.
 
-No Docker engine runs on these machines, so the image is not built here; this checks what the compose file says
-to the program (variables, commands, queues, health check) against the program itself.
+No Docker engine runs on these machines; this checks what the compose file says to the program (variables,
+commands, queues, health check) against the program itself. With ``MEDIALENS_TEST_BUILDAH_CONTAINER`` set to a
+buildah working container of the image (see tools/build_image.sh), the services run from the built image instead
+of this checkout, each with its own command and environment.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -88,9 +91,19 @@ def _environment(svc: dict, *, pg_url: str, redis_url: str, s3, data_dir: Path) 
 
 def _start(name: str, command: list[str], env: dict[str, str], logdir: Path) -> subprocess.Popen:
     log = open(logdir / f"{name}.log", "ab")  # noqa: SIM115
-    return subprocess.Popen(
-        [sys.executable, "-m", "medialens.cli", *command[1:]], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    container = os.environ.get("MEDIALENS_TEST_BUILDAH_CONTAINER")
+    if not container:
+        argv = [sys.executable, "-m", "medialens.cli", *command[1:]]
+        return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # The image's own `medialens`, as its user; the host's loopback services, data and model folders.
+    data, models = Path(env["MEDIALENS_DATA_DIR"]), env["MEDIALENS_MODEL_DIR"]
+    data.mkdir(parents=True, exist_ok=True)
+    data.chmod(0o777)
+    passed = {k: v for k, v in env.items() if k.startswith(("MEDIALENS_", "AWS_"))}
+    argv = ["buildah", "--storage-driver", "vfs", "run", "--isolation", "chroot"]
+    argv += [f"--env={k}={v}" for k, v in passed.items()]
+    argv += ["-v", f"{data}:{data}", "-v", f"{models}:{models}:ro", container, "--", *command]
+    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 @pytest.fixture
@@ -112,12 +125,21 @@ def compose_up(tmp_path: Path, models, s3, pg_url: str, redis_url: str):
         yield f"http://127.0.0.1:{port}", envs, api, tmp_path
     finally:
         for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            _stop(p)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if os.environ.get("MEDIALENS_TEST_BUILDAH_CONTAINER"):  # the whole process group: buildah and the service
+        import signal
+
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    else:
+        proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def test_the_compose_services_run_as_a_cluster(compose_up, media_url: str) -> None:
