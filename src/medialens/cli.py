@@ -72,6 +72,7 @@ def worker(
 
     from medialens.jobs.celery_app import QUEUES
     from medialens.jobs.celery_app import app as celery_app
+    from medialens.jobs.sizing import shared_core_settings
     from medialens.models.runtime import limit_blas_threads
 
     settings = get_settings()
@@ -81,6 +82,11 @@ def worker(
         console.print(f"[red]unknown queue(s) {unknown or chosen}; choose from {', '.join(QUEUES)}[/red]")
         raise typer.Exit(2)
     threads = concurrency or settings.worker_concurrency or settings.worker_count
+    sized = shared_core_settings(settings, threads)
+    if sized:  # the job threads share the cores; the tasks read the settings again, so set them process-wide
+        os.environ.update(sized)
+        get_settings.cache_clear()
+        settings = get_settings()
     limit_blas_threads(settings)
     port = settings.worker_metrics_port if metrics_port is None else metrics_port
     if port:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 
+import httpx
 import pytest
 from ai_service_python_sdk.client.api.ai_service_job_api import AiServiceJobApi
 from ai_service_python_sdk.client.api.ai_service_video_api import AiServiceVideoApi
@@ -129,10 +130,17 @@ def test_redis_restart_jobs_resume(cluster_factory, pg_url, media_url, tmp_path)
         client = pai_client(cluster)
         urls = [f"{media_url}/slow/1/clip.mp4?n={i}" for i in range(12)]
         before = submit_batch(client, urls)  # 12 one-second jobs on 4 threads: most still queued below
+        assert httpx.get(f"{cluster.api.base_url}/readyz").json()["checks"]["broker"] == "ok"
         time.sleep(1.5)
         redis.kill()  # every queued message is gone: no persistence
         during = submit_batch(client, urls[:4])  # accepted: jobs are in PostgreSQL; the publish fails quietly
+        ready = httpx.get(f"{cluster.api.base_url}/readyz", timeout=30)
+        assert ready.status_code == 503 and ready.json()["reasons"] == ["message broker is not reachable"]
         redis.start()
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{cluster.api.base_url}/readyz", timeout=30).status_code != 200:
+            assert time.monotonic() < deadline, "the API did not see the broker come back"
+            time.sleep(0.2)
         after = submit_batch(client, urls[:4])
         jobs = wait_batches(client, [before, during, after], timeout=150)
         assert len(jobs) == 20

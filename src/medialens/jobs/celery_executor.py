@@ -100,6 +100,10 @@ class Publisher:
                 self._recent = {k: v for k, v in self._recent.items() if v > cutoff}
         return at is not None and time.monotonic() - at < REPUBLISH_AFTER_S
 
+    def broker_reachable(self) -> bool:
+        """For /readyz: the broker answered a queue declaration just now."""
+        return self.publisher.queue_depths() is not None
+
     def queue_depths(self) -> dict[str, int] | None:
         """Messages waiting in each queue, or None when the broker cannot say (down)."""
         from medialens.jobs.celery_app import QUEUES
@@ -192,6 +196,10 @@ class CeleryExecutor:
         self.publisher = Publisher(settings)
         url = reply_url(settings)
         self.remote = RemoteRunner(settings, self.publisher.app, url) if url else None
+
+    def broker_reachable(self) -> bool:
+        """For /readyz: the broker answered a queue declaration just now."""
+        return self.publisher.queue_depths() is not None
 
     def queue_depths(self) -> dict[str, int] | None:
         """Messages waiting in each queue (for /metrics), or None when the broker cannot say."""

@@ -64,7 +64,8 @@ def executor_running(executor: Any) -> bool:
 
 
 def check_readiness(db: Database | None, executor: Any, *, workers_expected: bool) -> Readiness:
-    """Run every check (blocking: call it from a worker thread).
+    """Run every check (blocking: call it from a worker thread): database, migrations, executor, and the message
+    broker when the executor uses one.
 
     ``workers_expected``: this process is meant to run jobs itself, so a missing executor is a failure.
     """
@@ -98,4 +99,10 @@ def check_readiness(db: Database | None, executor: Any, *, workers_expected: boo
         out.checks["executor"] = "ok"
     else:
         out.fail("executor", "job executor is not running")
+    broker_reachable = getattr(executor, "broker_reachable", None)
+    if callable(broker_reachable):  # executor=celery: jobs and synchronous requests go through the broker
+        if broker_reachable():
+            out.checks["broker"] = "ok"
+        else:
+            out.fail("broker", "message broker is not reachable")
     return out
