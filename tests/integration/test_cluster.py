@@ -8,9 +8,11 @@ import time
 
 import httpx
 import pytest
+from ai_service_python_sdk.client.api.ai_service_image_api import AiServiceImageApi
 from ai_service_python_sdk.client.api.ai_service_job_api import AiServiceJobApi
 from ai_service_python_sdk.client.api.ai_service_video_api import AiServiceVideoApi
 from ai_service_python_sdk.client.models.batch_video_request_videos import BatchVideoRequestVideos
+from ai_service_python_sdk.client.rest import ApiException
 
 from medialens.store import jobs as job_store
 from medialens.store.db import Database
@@ -122,7 +124,7 @@ def test_redis_restart_jobs_resume(cluster_factory, pg_url, media_url, tmp_path)
     redis = RedisServer(tmp_path / "redis")
     redis.start()
     try:
-        cluster = cluster_factory(pg_url, redis.url)
+        cluster = cluster_factory(pg_url, redis.url, sync_timeout_s="5")
         cluster.api.start()
         cluster.start_worker()
         cluster.start_worker()
@@ -141,6 +143,15 @@ def test_redis_restart_jobs_resume(cluster_factory, pg_url, media_url, tmp_path)
         while httpx.get(f"{cluster.api.base_url}/readyz", timeout=30).status_code != 200:
             assert time.monotonic() < deadline, "the API did not see the broker come back"
             time.sleep(0.2)
+        # a synchronous image request goes through the new Redis too, once a worker consumes again
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                image = AiServiceImageApi(client).image_qa(f"{media_url}/shared/image/skimage_cat_chelsea.png", "", {})
+                break
+            except ApiException:
+                assert time.monotonic() < deadline, "no synchronous answer after the broker came back"
+        assert 0 <= image.data["iqa_result"] <= 100
         after = submit_batch(client, urls[:4])
         jobs = wait_batches(client, [before, during, after], timeout=150)
         assert len(jobs) == 20

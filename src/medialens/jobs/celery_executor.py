@@ -92,6 +92,22 @@ class Publisher:
             log.warning("broker unavailable: %d of %d job messages sent; recovery will resend", sent, len(items))
         return sent
 
+    def send(self, task_name: str, args: list, queue: str, **options) -> None:
+        """Send one message of any task to ``queue`` (declared first, as ``publish`` does); raises when the
+        broker is down."""
+        with self.app.producer_or_acquire() as producer:
+            self._declare(producer.channel, {queue})
+            self.app.send_task(
+                task_name,
+                args=args,
+                queue=queue,
+                routing_key=queue,
+                producer=producer,
+                retry=True,
+                retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+                **options,
+            )
+
     def recently_published(self, job_id: int) -> bool:
         with self._lock:
             at = self._recent.get(job_id)
@@ -195,7 +211,7 @@ class CeleryExecutor:
         self.db, self.settings = db, settings
         self.publisher = Publisher(settings)
         url = reply_url(settings)
-        self.remote = RemoteRunner(settings, self.publisher.app, url) if url else None
+        self.remote = RemoteRunner(settings, self.publisher, url) if url else None
 
     def broker_reachable(self) -> bool:
         """For /readyz: the broker answered a queue declaration just now."""

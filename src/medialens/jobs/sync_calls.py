@@ -138,23 +138,15 @@ def answer(settings: Settings, reply_key: str, task: str, inputs: dict[str, Any]
 class RemoteRunner:
     """API side: send synchronous tasks to the workers and wait for their answers."""
 
-    def __init__(self, settings: Settings, celery_app, url: str) -> None:
-        self.settings, self.app, self.url = settings, celery_app, url
+    def __init__(self, settings: Settings, publisher, url: str) -> None:
+        self.settings, self.publisher, self.url = settings, publisher, url
 
     def run(self, task: str, inputs: dict[str, Any], queue: str) -> dict[str, Any]:
         """The task's result payload (a dict), or the task's error raised here."""
         reply_key = f"{REPLY_PREFIX}{uuid.uuid4().hex}"
         timeout = self.settings.sync_timeout_s
         try:
-            self.app.send_task(
-                SYNC_TASK_NAME,
-                args=[reply_key, task, inputs],
-                queue=queue,
-                routing_key=queue,
-                expires=timeout,
-                retry=True,
-                retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
-            )
+            self.publisher.send(SYNC_TASK_NAME, [reply_key, task, inputs], queue, expires=timeout)
             # The read may block up to the whole wait; the socket timeout must outlast it.
             popped = _redis(self.url, timeout + 10).blpop([reply_key], timeout=timeout)
         except Exception as err:  # the broker is down: the same answer as no worker
