@@ -113,3 +113,28 @@ def test_cluster_metrics_broker_queues_at_the_api_and_outcomes_at_the_workers(
     api_metrics = httpx.get(f"{cluster.api.base_url}/metrics").text
     assert _metric(api_metrics, "medialens_broker_queue_messages", queue="video") == 0
     assert _metric(api_metrics, "medialens_job_queue_depth", state="initializing") == 0
+
+
+def test_a_worker_killed_mid_request_gives_the_protocols_error_and_the_next_worker_answers(
+    cluster_factory, pg_url, redis_url, media_url
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    cluster = cluster_factory(pg_url, redis_url, sync_timeout_s="4")
+    cluster.api.start()
+    client = pai_client(cluster)
+    images = AiServiceImageApi(client)
+    victim = cluster.start_worker(concurrency=1, queues="image")
+    cluster.wait_workers_ready()
+    with ThreadPoolExecutor(1) as pool:
+        # the image trickles in over 3 s, so the worker is surely inside the request when it dies
+        pending = pool.submit(images.image_qa, f"{media_url}/slow/3/{CAT}", "", {})
+        time.sleep(1.0)
+        cluster.kill_pid(victim.pid)
+        with pytest.raises(ApiException) as exc:
+            pending.result(timeout=30)
+    body = json.loads(exc.value.body)
+    assert (exc.value.status, body["message"]) == (422, "no worker answered within 4 s"), body
+    cluster.start_worker(concurrency=1, queues="image")
+    cluster.wait_workers_ready()
+    assert 0 <= images.image_qa(f"{media_url}/{CAT}", "", {}).data["iqa_result"] <= 100
