@@ -32,7 +32,15 @@ from ai_service_python_sdk.client.api_client import ApiClient
 from ai_service_python_sdk.client.models.batch_video_request_videos import BatchVideoRequestVideos
 from sqlalchemy import select
 from tests.conftest import MEDIA, POSTGRES_URL, _port_open
-from tests.integration.cluster import S3_ENV, Cluster, MotoServer, make_clip, media_server, postgres_schema
+from tests.integration.cluster import (
+    S3_ENV,
+    Cluster,
+    MotoServer,
+    free_redis_db,
+    make_clip,
+    media_server,
+    postgres_schema,
+)
 from tests.support import ensure_models
 
 import cpu_account
@@ -54,16 +62,6 @@ def report(name: str, n: int, wall: float, latencies: list[float], errors: int, 
         flush=True,
     )
     return rate
-
-
-def fresh_redis_db() -> str:
-    import redis
-
-    for db in range(15, 0, -1):
-        client = redis.Redis(host="127.0.0.1", port=6379, db=db)
-        if client.dbsize() == 0:
-            return f"redis://127.0.0.1:6379/{db}"
-    raise SystemExit("no empty Redis database on 127.0.0.1:6379")
 
 
 def run_videos(cluster: Cluster, db_url: str, client: ApiClient, urls: list[str], max_s: float) -> float:
@@ -195,11 +193,13 @@ def run_images(client_factory, url: str, n: int, concurrency: int) -> None:
 
 
 def cluster_run(workdir: Path, s3: MotoServer, media: str, workers: int, args, images: bool) -> float:
-    with postgres_schema(POSTGRES_URL) as db_url:
+    with postgres_schema(POSTGRES_URL) as db_url, free_redis_db() as broker_url:
+        if broker_url is None:
+            raise SystemExit("no empty Redis database on 127.0.0.1:6379")
         cluster = Cluster(
             workdir,
             database_url=db_url,
-            broker_url=fresh_redis_db(),
+            broker_url=broker_url,
             blob_url=f"s3://{s3.bucket}/bench-{uuid.uuid4().hex[:6]}",
             s3_endpoint_url=s3.endpoint,
             job_poll_interval_s="0.2",
@@ -239,9 +239,6 @@ def cluster_run(workdir: Path, s3: MotoServer, media: str, workers: int, args, i
             return rate
         finally:
             cluster.stop()
-            import redis
-
-            redis.Redis.from_url(cluster.api.env["MEDIALENS_BROKER_URL"]).flushdb()
 
 
 def machine_ceiling(clip: Path, runs: int) -> float:

@@ -184,6 +184,38 @@ def lax(tmp_path_factory: pytest.TempPathFactory, models: Path) -> Iterator[Targ
 
 
 @pytest.fixture(scope="module")
+def lax_cluster(tmp_path_factory: pytest.TempPathFactory, models: Path) -> Iterator[Target]:
+    """The same as ``lax`` as a cluster: executor=celery over the machine's Redis and PostgreSQL, one worker.
+    Images are analysed on the worker and its errors cross Redis; videos are jobs on the worker."""
+    from tests.conftest import POSTGRES_URL, require_service, skip_unless_ci
+    from tests.integration.cluster import Cluster, free_redis_db, postgres_schema
+
+    require_service("127.0.0.1", 5432, "PostgreSQL")
+    require_service("127.0.0.1", 6379, "Redis")
+    with postgres_schema(POSTGRES_URL) as db_url, free_redis_db() as broker_url:
+        if broker_url is None:
+            skip_unless_ci("no empty Redis database to use")
+        cluster = Cluster(
+            tmp_path_factory.mktemp("bad-cluster"),
+            database_url=db_url,
+            broker_url=broker_url,
+            video_max_bytes=str(VIDEO_MAX_BYTES),
+            sync_timeout_s="30",
+        )
+        try:
+            cluster.api.start()
+            cluster.start_worker(concurrency=2)
+            cluster.wait_workers_ready()
+            creds = cluster.api.create_app("bad-cluster")
+            yield Target(cluster.api, ApiClient(cluster.api.base_url, *creds), creds)
+        finally:
+            cluster.stop()
+
+
+LAX_TARGETS = pytest.mark.parametrize("target_name", ["lax", "lax_cluster"])
+
+
+@pytest.fixture(scope="module")
 def strict(tmp_path_factory: pytest.TempPathFactory, models: Path) -> Iterator[Target]:
     """Defaults: private, loopback and link-local addresses are refused."""
     with _started(live_server(tmp_path_factory.mktemp("bad-strict")), "bad-strict") as target:
@@ -249,7 +281,9 @@ BAD_IMAGES = [
 ]
 
 
-def test_broken_images_are_clear_400s(lax: Target, media: str) -> None:
+@LAX_TARGETS
+def test_broken_images_are_clear_400s(request: pytest.FixtureRequest, target_name: str, media: str) -> None:
+    lax: Target = request.getfixturevalue(target_name)
     for name, expected in BAD_IMAGES:
         status, body = image_error(lax, f"{media}/{name}")
         assert status == 400 and expected in body["message"], (name, body)
@@ -277,7 +311,9 @@ BAD_VIDEOS = [
 ]
 
 
-def test_broken_videos_fail_their_jobs_clearly(lax: Target, media: str) -> None:
+@LAX_TARGETS
+def test_broken_videos_fail_their_jobs_clearly(request: pytest.FixtureRequest, target_name: str, media: str) -> None:
+    lax: Target = request.getfixturevalue(target_name)
     api = AiServiceVideoApi(lax.client)
     cases = [(f"{media}/{name}", expected) for name, expected in BAD_VIDEOS]
     cases += [(url, "failed to download video, err=url scheme must be http or https") for url in SCHEMES[:3]]
@@ -396,3 +432,11 @@ def test_servers_logged_no_unexpected_errors(lax: Target, strict: Target, media:
     for target in (lax, strict):
         log = (Path(target.server.env["MEDIALENS_DATA_DIR"]) / "server.log").read_text(errors="replace")
         assert "Traceback" not in log, log[-3000:]
+
+
+def test_the_cluster_logged_no_unexpected_errors(lax_cluster: Target, media: str) -> None:
+    still_serving(lax_cluster, media)
+    data_dir = Path(lax_cluster.server.env["MEDIALENS_DATA_DIR"])
+    for log_file in (data_dir / "server.log", data_dir.parent / "worker-0.log"):
+        log = log_file.read_text(errors="replace")
+        assert "Traceback" not in log, (log_file.name, log[-3000:])

@@ -245,6 +245,27 @@ class Cluster:
 
 
 @contextmanager
+def free_redis_db(host: str = "127.0.0.1", port: int = 6379) -> Iterator[str | None]:
+    """A database of the machine's Redis that nothing else uses (empty, then claimed with a lock key), emptied
+    afterwards; None when every database is in use."""
+    import redis
+
+    for db in range(15, 0, -1):
+        client = redis.Redis(host=host, port=port, db=db)
+        if client.dbsize() == 0 and client.set("medialens:test-lock", "1", nx=True, ex=900):
+            break
+        client.close()
+    else:
+        yield None
+        return
+    try:
+        yield f"redis://{host}:{port}/{db}"
+    finally:
+        client.flushdb()
+        client.close()
+
+
+@contextmanager
 def postgres_schema(admin_url: str) -> Iterator[str]:
     """A throw-away schema; yields a URL whose search_path is that schema."""
     from sqlalchemy import create_engine, text

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MEDIA, POSTGRES_URL, require_service, skip_unless_ci
-from tests.integration.cluster import S3_ENV, Cluster, MotoServer, make_clip, media_server, postgres_schema
+from tests.integration.cluster import (
+    S3_ENV,
+    Cluster,
+    MotoServer,
+    free_redis_db,
+    make_clip,
+    media_server,
+    postgres_schema,
+)
 from tests.support import ensure_models
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -61,19 +69,10 @@ def pg_url() -> Iterator[str]:
 def redis_url() -> Iterator[str]:
     """A Redis database of the machine's server that nothing else uses, emptied before and after."""
     require_service(REDIS_HOST, REDIS_PORT, "Redis")
-    import redis
-
-    for db in range(15, 0, -1):
-        client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db)
-        if client.dbsize() == 0 and client.set("medialens:test-lock", "1", nx=True, ex=900):
-            break
-    else:
-        skip_unless_ci("no empty Redis database to use")
-    try:
-        yield f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}"
-    finally:
-        client.flushdb()
-        client.close()
+    with free_redis_db(REDIS_HOST, REDIS_PORT) as url:
+        if url is None:
+            skip_unless_ci("no empty Redis database to use")
+        yield url
 
 
 @pytest.fixture
