@@ -24,6 +24,7 @@ from medialens.store.db import Database
 from medialens.store.tables import JobState
 from medialens.tasks import TaskContext, get_task, result_payload
 from medialens.tasks.base import UnprocessableError
+from medialens.tasks.intake import staged_media_job
 
 log = logging.getLogger(__name__)
 
@@ -138,11 +139,7 @@ def sweep_staged_media(db: Database, settings: Settings) -> int:
     if not settings.blob_url:
         return 0
     store = open_blob_store(settings)
-    staged = {}
-    for key in store.list("jobs"):
-        parts = key.split("/")
-        if len(parts) == 3 and parts[2] == "video" and parts[1].isdigit():
-            staged[int(parts[1])] = key
+    staged = {job_id: key for key in store.list("jobs") if (job_id := staged_media_job(key)) is not None}
     if not staged:
         return 0
     unfinished = set(job_store.unfinished_ids(db, list(staged)))

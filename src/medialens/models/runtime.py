@@ -28,8 +28,8 @@ def onnx_providers(settings: Settings) -> list[str]:
 
 
 def limit_blas_threads(settings: Settings) -> None:
-    """Hold NumPy/SciPy's BLAS (and OpenMP) pools to ``model_threads`` for this process, as ONNX sessions are;
-    several jobs or worker processes on one machine otherwise each start a thread per core and fight over them."""
+    """Hold NumPy/SciPy's BLAS pool (OpenBLAS, process-wide) to ``model_threads``, as ONNX sessions are: several
+    jobs or worker processes on one machine otherwise each start a thread per core and fight over them."""
     if settings.model_threads > 0:
         from threadpoolctl import threadpool_limits
 

@@ -127,15 +127,6 @@ def renew_lease(db: Database, job_id: int, worker: str, lease_s: float, message:
         return res.rowcount == 1
 
 
-def set_message(db: Database, job_id: int, worker: str, message: str) -> None:
-    with db.session() as s:
-        s.execute(
-            update(Job)
-            .where(and_(Job.id == job_id, Job.state == JobState.RUNNING, Job.worker == worker))
-            .values(message=message)
-        )
-
-
 def finish_job(db: Database, job_id: int, worker: str, *, state: int, message: str, result: str | None) -> bool:
     """Write the outcome once: only the worker holding the job may finish it."""
     with db.session() as s:

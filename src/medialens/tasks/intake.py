@@ -43,6 +43,14 @@ def staged_media_key(job_id: int) -> str:
     return f"jobs/{job_id}/video"
 
 
+def staged_media_job(key: str) -> int | None:
+    """The job whose staged media ``key`` is (the inverse of ``staged_media_key``), or None for other keys."""
+    parts = key.split("/")
+    if len(parts) == 3 and parts[0] == "jobs" and parts[1].isdigit() and parts[2] == "video":
+        return int(parts[1])
+    return None
+
+
 def download_video(ctx: TaskContext, url: str) -> tuple[Path, VideoInfo]:
     """Fetch the video into the job's scratch folder and probe it.
 

@@ -118,7 +118,10 @@ def test_messages_and_listing(db: Database) -> None:
     app_id = _app(db)
     _, ids = jobs.create_jobs(db, app_id, [jobs.NewJob("t", {}) for _ in range(3)])
     jobs.claim_job(db, ids[0], "w", 30)
-    jobs.set_message(db, ids[0], "w", "video downloading")
+    assert jobs.renew_lease(db, ids[0], "w", 30, "video downloading")
+    assert jobs.get_job(db, ids[0]).message == "video downloading"
+    assert not jobs.renew_lease(db, ids[0], "someone else", 30, "x")  # only the holder writes
+    assert jobs.renew_lease(db, ids[0], "w", 30)  # a plain renewal keeps the message
     assert jobs.get_job(db, ids[0]).message == "video downloading"
     assert [j.id for j in jobs.list_jobs(db, limit=2)] == [ids[2], ids[1]]
     assert [j.id for j in jobs.list_jobs(db, state=JobState.RUNNING)] == [ids[0]]
