@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 from PIL import Image
@@ -22,11 +23,11 @@ from medialens.analyses import zero_shot
 from medialens.analyses.embedding import post_embedding
 from medialens.analyses.image_tags import Tag, tags_from_scores
 from medialens.analyses.video_classify import (
-    FRAME_BATCH,
     ClassScore,
     category_probs,
     classes_from_probs,
     embed_text,
+    pool_images,
 )
 from medialens.config import Settings
 from medialens.media.types import Frame, VideoInfo
@@ -59,20 +60,8 @@ def classify_post(
     want_embedding: bool = True,
 ) -> MultimodalResult:
     """Classify, tag and embed a post. Raises ValueError when it has no video frame, no image and no text."""
-    pool = zero_shot.EvidencePool(settings)
-    info: VideoInfo | None = None
-    batch: list[Image.Image | np.ndarray] = []
-    if video is not None:
-        info, frames = video
-        for frame in frames:
-            batch.append(frame.rgb)
-            if len(batch) >= FRAME_BATCH:
-                pool.add(batch)
-                batch = []
-    batch.extend(to_pil_rgb(img) for img in images)
-    for start in range(0, len(batch), FRAME_BATCH):
-        pool.add(batch[start : start + FRAME_BATCH])
-    ev = pool.evidence()
+    info, frames = video if video is not None else (None, ())
+    ev = pool_images(chain((frame.rgb for frame in frames), (to_pil_rgb(img) for img in images)), settings)
     text_emb = embed_text(text, settings)
     if ev.empty and text_emb is None:
         raise ValueError("a post needs a video, an image or some text")

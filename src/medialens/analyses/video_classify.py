@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 from medialens.analyses import zero_shot
 from medialens.analyses.embedding import video_embedding
@@ -80,10 +81,16 @@ def category_probs(
 
 def pool_frames(frames: Iterable[Frame], settings: Settings) -> zero_shot.VisualEvidence:
     """Run each frame once through the models (batches of FRAME_BATCH) and pool the results."""
+    return pool_images((frame.rgb for frame in frames), settings)
+
+
+def pool_images(images: Iterable[np.ndarray | Image.Image], settings: Settings) -> zero_shot.VisualEvidence:
+    """Run each picture (a frame's RGB array or an image) once through the models, FRAME_BATCH at a time, and pool
+    the results."""
     pool = zero_shot.EvidencePool(settings)
-    batch: list[np.ndarray] = []
-    for frame in frames:
-        batch.append(frame.rgb)
+    batch: list[np.ndarray | Image.Image] = []
+    for image in images:
+        batch.append(image)
         if len(batch) >= FRAME_BATCH:
             pool.add(batch)
             batch = []
