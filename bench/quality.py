@@ -13,6 +13,8 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -106,10 +108,10 @@ def bench_video(client: ApiClient, media_url: str, clip: Path, model: NiqeModel,
     )
 
 
-def main() -> None:
-    model_dir = ensure_models("niqe")
-    model = NiqeModel.from_mat(model_dir / "niqe" / "niqe_image_params.mat")
-    settings = Settings(model_dir=model_dir)
+@contextmanager
+def served_bench() -> Iterator[tuple[ApiClient, str, Path]]:
+    """A live `medialens serve` with a client, and a loopback media server with the shared images under /image and
+    a generated 60 s 720p clip under /gen; yields (client, media URL, clip path)."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "media"
         (root / "gen").mkdir(parents=True)
@@ -120,10 +122,18 @@ def main() -> None:
         try:
             client = ApiClient(server.base_url, *server.create_app("bench"))
             with media_server(root) as media_url:
-                bench_images(client, media_url, model, settings)
-                bench_video(client, media_url, clip, model, settings)
+                yield client, media_url, clip
         finally:
             server.stop()
+
+
+def main() -> None:
+    model_dir = ensure_models("niqe")
+    model = NiqeModel.from_mat(model_dir / "niqe" / "niqe_image_params.mat")
+    settings = Settings(model_dir=model_dir)
+    with served_bench() as (client, media_url, clip):
+        bench_images(client, media_url, model, settings)
+        bench_video(client, media_url, clip, model, settings)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ real-time factor of video classification on a 60 s 720p clip (target ≥ 10× fa
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,10 +19,9 @@ from ai_service_python_sdk.client.api.ai_service_job_api import AiServiceJobApi
 from ai_service_python_sdk.client.api.ai_service_video_api import AiServiceVideoApi
 from ai_service_python_sdk.client.api_client import ApiClient
 from ai_service_python_sdk.client.rest import ApiException
-from tests.conftest import MEDIA
-from tests.support import ensure_models, live_server, media_server
+from tests.support import ensure_models
 
-from quality import moving_clip
+from quality import served_bench
 
 IMAGES = ["skimage_cat_chelsea.png", "skimage_motorcycle.png", "face_rose_leslie_a.jpg", "face_kit_harington_c.jpg"]
 FACES = ["face_rose_leslie_a.jpg", "face_kit_harington_c.jpg", "face_rose_leslie_kit_harington.jpg"]
@@ -61,30 +59,18 @@ def video_rtf(client: ApiClient, url: str, duration_s: float) -> float:
 
 def main() -> None:
     ensure_models("mobilenet-v2", "nanodet", "e5-small-q4", "dlib-face", "age-gender")
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "media"
-        (root / "gen").mkdir(parents=True)
-        (root / "image").symlink_to(MEDIA / "image")
-        clip = moving_clip(root / "gen" / "clip_720p_60s.mp4")
-        server = live_server(Path(tmp) / "server", allow_private_urls="true")
-        server.start()
-        try:
-            client = ApiClient(server.base_url, *server.create_app("bench"))
-            client.rest_client.pool_manager.connection_pool_kw["maxsize"] = CLIENTS
-            with media_server(root) as base:
-                tags = images_per_second(client, [f"{base}/image/{n}" for n in IMAGES], "multi_label_image_v2")
-                print(f"MultiLabelImageV2 (tags + 512-d embedding), {CLIENTS} clients: {tags:.1f} images/s")
-                faces = images_per_second(client, [f"{base}/image/{n}" for n in FACES], "face_attr_image")
-                print(
-                    "FaceAttrImage: not deployed in this build"
-                    if faces is None
-                    else f"FaceAttrImage, {CLIENTS} clients: {faces:.1f} images/s"
-                )
-                rtf = video_rtf(client, f"{base}/gen/{clip.name}", 60.0)
-                print(f"ClassifyLabelVideo on a 60 s 1280x720 clip: {rtf:.1f}x faster than real time (target >= 10x)")
-        finally:
-            server.stop()
-
+    with served_bench() as (client, base, clip):
+        client.rest_client.pool_manager.connection_pool_kw["maxsize"] = CLIENTS
+        tags = images_per_second(client, [f"{base}/image/{n}" for n in IMAGES], "multi_label_image_v2")
+        print(f"MultiLabelImageV2 (tags + 512-d embedding), {CLIENTS} clients: {tags:.1f} images/s")
+        faces = images_per_second(client, [f"{base}/image/{n}" for n in FACES], "face_attr_image")
+        print(
+            "FaceAttrImage: not deployed in this build"
+            if faces is None
+            else f"FaceAttrImage, {CLIENTS} clients: {faces:.1f} images/s"
+        )
+        rtf = video_rtf(client, f"{base}/gen/{clip.name}", 60.0)
+        print(f"ClassifyLabelVideo on a 60 s 1280x720 clip: {rtf:.1f}x faster than real time (target >= 10x)")
 
 if __name__ == "__main__":
     main()

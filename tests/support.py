@@ -47,16 +47,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files without a log line per request; tests subclass it for special routes."""
+
     def log_message(self, *_args) -> None:
         pass
 
 
 @contextmanager
-def media_server(root: Path) -> Iterator[str]:
-    """Serve ``root`` over HTTP on 127.0.0.1; yields the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+def media_server(root: Path, handler: type[QuietHandler] = QuietHandler) -> Iterator[str]:
+    """Serve ``root`` over HTTP on 127.0.0.1 with ``handler``; yields the base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

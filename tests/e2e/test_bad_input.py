@@ -8,11 +8,8 @@ addresses are tried against a second server that keeps ``allow_private_urls`` at
 from __future__ import annotations
 
 import fractions
-import functools
-import http.server
 import json
 import struct
-import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +30,7 @@ from ai_service_python_sdk.client.rest import ApiException
 from medialens.protocols.pai.auth import authorization_header
 from tests.conftest import MEDIA
 from tests.e2e.test_pai_quality import poll_job
-from tests.support import LiveServer, live_server
+from tests.support import LiveServer, QuietHandler, live_server, media_server
 
 VIDEO_MAX_BYTES = 2_000_000  # low, so a 2.8 MB clip is "too large" without serving 100 MB
 SCHEMES = ["file:///etc/passwd", "ftp://127.0.0.1/a.png", "gopher://127.0.0.1:70/_x", "data:image/png;base64,iVBO"]
@@ -117,11 +114,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
+class _Handler(QuietHandler):
     """Static files, plus ``/redirect?to=URL`` and an endless ``/loop``."""
-
-    def log_message(self, *_args) -> None:
-        pass
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
@@ -138,21 +132,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.end_headers()
 
 
-@contextmanager
-def _media_server(root: Path) -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture(scope="module")
 def media(corpus: Path) -> Iterator[str]:
-    with _media_server(corpus) as base:
+    with media_server(corpus, _Handler) as base:
         yield base
 
 

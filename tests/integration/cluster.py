@@ -6,15 +6,12 @@ Shared by tests/integration and bench/load.py.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,7 +21,8 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from tests.support import LiveServer, free_port, live_server
+from tests.support import LiveServer, QuietHandler, free_port, live_server
+from tests.support import media_server as support_media_server
 
 S3_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -52,11 +50,8 @@ def make_clip(path: Path, seconds: float = 1.0, fps: int = 10, size: tuple[int, 
     return write_video(path, frames(), fps)
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
+class _Handler(QuietHandler):
     """Static files; ``/slow/<seconds>/<path>`` spreads the body over that many seconds."""
-
-    def log_message(self, *_args) -> None:
-        pass
 
     def do_GET(self) -> None:
         parts = self.path.split("/", 3)
@@ -84,17 +79,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         super().do_GET()
 
 
-@contextmanager
-def media_server(root: Path) -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def media_server(root: Path):
+    """The loopback media server with the ``/slow/`` route."""
+    return support_media_server(root, _Handler)
 
 
 # --- services --------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from ai_service_python_sdk.client.rest import ApiException
 from medialens.store import jobs as job_store
 from medialens.store.db import Database
 from tests.conftest import skip_unless_ci
+from tests.e2e.test_pai_quality import poll_job
 from tests.integration.cluster import RedisServer
 from tests.integration.conftest import pai_client
 
@@ -43,17 +44,6 @@ def wait_batches(client, batch_ids: list[int], timeout: float) -> list[dict]:
     return done
 
 
-def wait_job(client, job_id: int, timeout: float) -> dict:
-    api = AiServiceJobApi(client)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = api.get_async_job(job_id).data["job"]
-        if job["state"] in (2, 3):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")
-
-
 def assert_all_succeeded(jobs: list[dict]) -> None:
     bad = [(j["id"], j["state"], j["message"]) for j in jobs if j["state"] != 2 or j["message"] != "success"]
     assert not bad, bad
@@ -78,7 +68,7 @@ def kill_a_worker_mid_job(cluster, client, db: Database, media_url: str) -> None
     assert victim in (a.pid, b.pid)
     survivor = b.pid if victim == a.pid else a.pid
     cluster.kill_pid(victim)  # kill -9 mid-download
-    done = wait_job(client, job_id, timeout=60)
+    done = poll_job(client, job_id, timeout=60)
     assert done["state"] == 2 and done["message"] == "success", done
     final = job_store.get_job(db, job_id)
     assert final.attempts == 2 and int(final.worker.split(":")[1]) == survivor
