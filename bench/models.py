@@ -39,7 +39,7 @@ from tests.support import ensure_models
 
 from medialens.config import Settings
 from medialens.media.audio import read_audio
-from medialens.models import pipelines, store
+from medialens.models import installed, pipelines
 from medialens.models.pipeline import Pipeline
 from medialens.models.registry import bundle_specs
 
@@ -320,13 +320,13 @@ def main() -> None:
             if broken:
                 row.note += f"; modules not importing: {', '.join(broken)}"
             continue
-        if not store.installed(spec.name, settings):
-            row.note = f"not installed ({store.pull_hint(spec.name)})"
+        if not installed.installed(spec.name, settings):
+            row.note = f"not installed ({installed.pull_hint(spec.name)})"
             continue
         before = rss_mb()[1]
         t0 = time.perf_counter()
         try:
-            loaded[spec.name] = cls(store.model_files(spec.name, settings), settings)
+            loaded[spec.name] = cls(installed.model_files(spec.name, settings), settings)
         except Exception as err:
             row.note = f"skipped: load failed ({type(err).__name__}: {err})"
             continue

@@ -72,5 +72,6 @@ def main() -> None:
         rtf = video_rtf(client, f"{base}/gen/{clip.name}", 60.0)
         print(f"ClassifyLabelVideo on a 60 s 1280x720 clip: {rtf:.1f}x faster than real time (target >= 10x)")
 
+
 if __name__ == "__main__":
     main()

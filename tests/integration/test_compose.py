@@ -51,9 +51,7 @@ def test_the_compose_file_describes_what_the_program_accepts() -> None:
         assert help_run.returncode == 0, (name, help_run.stderr[-2000:])
         for dep in svc.get("depends_on") or {}:
             assert dep in SERVICES, (name, dep)
-    consumed = {
-        q for svc in OURS.values() if "worker" in svc["command"] for q in svc["command"][-1].split(",")
-    }
+    consumed = {q for svc in OURS.values() if "worker" in svc["command"] for q in svc["command"][-1].split(",")}
     assert {"image", "video"} <= consumed <= set(QUEUES)
     assert {v.split(":")[0] for svc in SERVICES.values() for v in svc.get("volumes", [])} <= set(COMPOSE["volumes"])
     dockerfile = (ROOT / "Dockerfile").read_text()

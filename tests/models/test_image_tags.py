@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from medialens.analyses import zero_shot
+from medialens.analyses import evidence
 from medialens.analyses.image_tags import ImageTagsResult, tag_image
 from medialens.config import Settings
 from medialens.models.pipelines.detection import COCO80
@@ -32,11 +32,11 @@ def _names(res: ImageTagsResult, k: int) -> list[str]:
 
 
 def test_label_files_record_sources_and_are_valid() -> None:
-    cats = zero_shot.taxonomy()
+    cats = evidence.taxonomy()
     assert 20 <= len(cats) <= 30
     assert len({c.id for c in cats}) == len(cats)
     assert all(c.en and c.zh and c.description for c in cats)
-    tags = zero_shot.tag_vocabulary()
+    tags = evidence.tag_vocabulary()
     assert 200 <= len(tags) <= 500
     assert len({t.en for t in tags}) == len(tags)
     assert all(t.zh and t.source for t in tags)
@@ -50,14 +50,14 @@ def test_label_files_record_sources_and_are_valid() -> None:
 
 def test_shipped_matrices_are_current_and_match_a_fresh_computation(settings: Settings) -> None:
     meta = json.loads(resources.files("medialens").joinpath("data/label_embeddings.json").read_text("utf-8"))
-    sets = zero_shot.label_sets()
+    sets = evidence.label_sets()
     assert set(meta) == set(sets)
     for name, texts in sets.items():
-        assert meta[name]["sha256"] == zero_shot.texts_sha256(texts), f"{name}: rerun tools/build_label_embeddings.py"
-        shipped = zero_shot._shipped(name, texts)
+        assert meta[name]["sha256"] == evidence.texts_sha256(texts), f"{name}: rerun tools/build_label_embeddings.py"
+        shipped = evidence._shipped(name, texts)
         assert shipped is not None and shipped.shape == (len(texts), 384)
         rows = [0, len(texts) // 2, len(texts) - 1]
-        fresh = zero_shot.embed_texts([texts[i] for i in rows], settings)
+        fresh = evidence.embed_texts([texts[i] for i in rows], settings)
         # float16 rounding, and the 4-bit engine's kernels differ by CPU (AVX2 vs AVX-512 VNNI): same direction
         cosine = np.sum(shipped[rows].astype(np.float32) * fresh, axis=1)
         assert cosine.min() > 0.999, (name, cosine)
@@ -110,20 +110,20 @@ class _FakeClip:
         self.settings = settings
 
     def run_batch(self, images):
-        return [zero_shot.embed_texts(["a photo of a cat"], self.settings)[0] for _ in images]
+        return [evidence.embed_texts(["a photo of a cat"], self.settings)[0] for _ in images]
 
     def embed_text(self, texts):
-        return zero_shot.embed_texts(list(texts), self.settings)
+        return evidence.embed_texts(list(texts), self.settings)
 
 
 def test_clip_is_used_when_installed(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = zero_shot.get_pipeline
+    real = evidence.get_pipeline
     fake = _FakeClip(settings)
-    monkeypatch.setattr(zero_shot, "clip_available", lambda _s: True)
+    monkeypatch.setattr(evidence, "clip_available", lambda _s: True)
     monkeypatch.setattr(
-        zero_shot, "get_pipeline", lambda name, s: fake if name == zero_shot.CLIP_MODEL else real(name, s)
+        evidence, "get_pipeline", lambda name, s: fake if name == evidence.CLIP_MODEL else real(name, s)
     )
-    monkeypatch.setattr(zero_shot, "CLIP_TAG_CENTER", 0.85)  # e5 stands in for CLIP here: e5's cosine range
+    monkeypatch.setattr(evidence, "CLIP_TAG_CENTER", 0.85)  # e5 stands in for CLIP here: e5's cosine range
     res = tag_image(_image("skimage_motorcycle.png"), settings, top_k=10)
     assert res.method == "clip-vit-b32"
     assert "cat" in _names(res, 10)  # the (fake) CLIP image embedding says cat

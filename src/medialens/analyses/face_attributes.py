@@ -52,7 +52,7 @@ from PIL import Image
 
 from medialens.analyses.errors import UnprocessableError
 from medialens.config import Settings
-from medialens.models import store
+from medialens.models import installed
 from medialens.models.loader import get_pipeline
 from medialens.models.pipelines.faces import Face, as_rgb_array
 
@@ -650,7 +650,7 @@ def _clip_groups(head: np.ndarray, settings: Settings) -> dict[str, Any]:
 # --- public API ----------------------------------------------------------------------------------------------------
 def clip_installed(settings: Settings) -> bool:
     try:
-        return store.installed(CLIP_MODEL, settings)
+        return installed.installed(CLIP_MODEL, settings)
     except Exception:  # an unknown or broken registry entry means: not available
         return False
 

@@ -2,7 +2,7 @@
 
 One pass of the image through MobileNetV2 (ImageNet-1k probabilities and 1280-d features) and NanoDet (COCO-80
 objects). Each tag of the vocabulary (``data/tag_vocabulary.json``) is scored 0-1 as
-``max(direct, 0.8 * zero_shot)`` (see ``zero_shot.tag_scores``): *direct* is the summed probability of the
+``max(direct, 0.8 * zero_shot)`` (see ``evidence.tag_scores``): *direct* is the summed probability of the
 ImageNet classes the tag groups, or the best NanoDet score of its COCO objects; *zero_shot* is the calibrated
 ConSE (or CLIP, when installed) similarity of the image to the tag's name, which is what scores the scene and
 activity tags that no classifier covers. Tags are ranked by score; ``features`` are the 1280-d MobileNetV2
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from medialens.analyses import zero_shot
+from medialens.analyses import evidence
 from medialens.analyses.embedding import image_embedding
 from medialens.config import Settings
 from medialens.models.pipelines.clip import to_pil_rgb
@@ -47,7 +47,7 @@ class ImageTagsResult:
 
 def tags_from_scores(scores: np.ndarray, top_k: int) -> list[Tag]:
     """The ``top_k`` best tags of a per-vocabulary score vector (ties keep vocabulary order)."""
-    vocab = zero_shot.tag_vocabulary()
+    vocab = evidence.tag_vocabulary()
     idx = np.argsort(-np.asarray(scores), kind="stable")[: max(0, top_k)]
     return [Tag(name=vocab[i].en, score=float(scores[i]), zh=vocab[i].zh) for i in idx]
 
@@ -55,13 +55,13 @@ def tags_from_scores(scores: np.ndarray, top_k: int) -> list[Tag]:
 def tag_image(image: Image.Image, settings: Settings, top_k: int = 10) -> ImageTagsResult:
     """Rank the vocabulary's tags for ``image``; the ``top_k`` best are returned, best first."""
     rgb = to_pil_rgb(image)  # alpha composited on white
-    pool = zero_shot.EvidencePool(settings)
+    pool = evidence.EvidencePool(settings)
     pool.add([rgb])
     ev = pool.evidence()
-    scores = zero_shot.tag_scores(ev, settings)
+    scores = evidence.tag_scores(ev, settings)
     return ImageTagsResult(
         tags=tags_from_scores(scores, top_k),
-        method=zero_shot.method_for(ev),
+        method=evidence.method_for(ev),
         width=image.width,
         height=image.height,
         features=ev.features,

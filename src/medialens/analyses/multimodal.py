@@ -2,7 +2,7 @@
 32-d embedding.
 
 Visual evidence is pooled over every item with equal weight per item (each sampled video frame and each image
-counts once; see ``zero_shot.EvidencePool``). The text (title and introduction) is embedded with e5. Classes
+counts once; see ``evidence.EvidencePool``). The text (title and introduction) is embedded with e5. Classes
 and tags are computed as in ``video_classify``: the visual and text category distributions are mixed as a
 product of experts with ``TEXT_WEIGHT = 0.5`` (either alone when the other is missing), and the text's tag
 similarity joins the zero-shot part of the tag scores at the same weight. The 32-d embedding is the fixed
@@ -19,7 +19,7 @@ from itertools import chain
 import numpy as np
 from PIL import Image
 
-from medialens.analyses import zero_shot
+from medialens.analyses import evidence
 from medialens.analyses.embedding import post_embedding
 from medialens.analyses.image_tags import Tag, tags_from_scores
 from medialens.analyses.video_classify import (
@@ -44,7 +44,7 @@ class MultimodalResult:
     video_width: int | None
     video_height: int | None
     duration: float | None
-    method: str = zero_shot.METHOD_CONSE
+    method: str = evidence.METHOD_CONSE
 
 
 def classify_post(
@@ -71,7 +71,7 @@ def classify_post(
     if want_classes:
         classes = classes_from_probs(category_probs(visual, text_emb, settings, TEXT_WEIGHT), classification_top_k)
     if want_tags:
-        tags = tags_from_scores(zero_shot.tag_scores(visual, settings, text_emb, TEXT_WEIGHT), tag_top_k)
+        tags = tags_from_scores(evidence.tag_scores(visual, settings, text_emb, TEXT_WEIGHT), tag_top_k)
     embedding = None
     if want_embedding:
         embedding = post_embedding(None if visual is None else ev.features, text_emb)
@@ -82,5 +82,5 @@ def classify_post(
         video_width=info.width if info else None,
         video_height=info.height if info else None,
         duration=info.duration_s if info else None,
-        method=zero_shot.method_for(ev) if visual is not None else zero_shot.METHOD_TEXT,
+        method=evidence.method_for(ev) if visual is not None else evidence.METHOD_TEXT,
     )

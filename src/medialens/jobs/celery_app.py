@@ -151,7 +151,7 @@ class RecoveryTimer(threading.Thread):
 
     def _register(self) -> None:
         try:
-            from medialens.storage import open_blob_store
+            from medialens.blobs import open_blob_store
 
             record = {
                 "host": socket.gethostname(),
@@ -165,7 +165,7 @@ class RecoveryTimer(threading.Thread):
 
     def _unregister(self) -> None:
         try:
-            from medialens.storage import open_blob_store
+            from medialens.blobs import open_blob_store
 
             open_blob_store(self.settings).delete(self.name_in_store)
         except Exception:

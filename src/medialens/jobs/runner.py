@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from medialens.blobs import open_blob_store
 from medialens.config import Settings
 from medialens.media.errors import MediaError
 from medialens.models.errors import ModelNotInstalledError
 from medialens.observability.metrics import record_job_outcome
-from medialens.storage import open_blob_store
 from medialens.store import jobs as job_store
 from medialens.store.db import Database
 from medialens.store.tables import JobState

@@ -18,8 +18,8 @@ from rich.progress import (
 from rich.table import Table
 
 from medialens.models.errors import ModelError
+from medialens.models.installed import list_models, pull_many, remove, verify
 from medialens.models.registry import bundle_specs, get_spec
-from medialens.models.store import list_models, pull_many, remove, verify
 
 models_app = typer.Typer(help="Show, install, verify and remove model weights.", no_args_is_help=True)
 console = Console()

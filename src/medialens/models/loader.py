@@ -2,7 +2,7 @@
 
 One process-wide :class:`ModelCache` per model directory holds the loaded pipelines (sized and timed by the
 settings of the first caller for that directory, with a background sweeper for idle models). A model is
-loaded from ``store.model_files`` (which raises :class:`ModelNotInstalledError` with a pull hint when it is
+loaded from ``installed.model_files`` (which raises :class:`ModelNotInstalledError` with a pull hint when it is
 not deployed) by the class ``pipelines.pipeline_class`` names. Each loaded pipeline gets at most one
 :class:`MicroBatcher`, closed (after finishing its queued items) when the pipeline is evicted.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from medialens.config import Settings, get_settings
-from medialens.models import pipelines, store
+from medialens.models import installed, pipelines
 from medialens.models.batching import BatcherClosedError, MicroBatcher
 from medialens.models.cache import ModelCache
 from medialens.models.errors import ModelError
@@ -38,7 +38,7 @@ def _key(settings: Settings) -> Path:
 
 
 def _load(settings: Settings, name: str) -> Pipeline:
-    path = store.model_files(name, settings)
+    path = installed.model_files(name, settings)
     try:
         cls = pipelines.pipeline_class(name)
     except KeyError:

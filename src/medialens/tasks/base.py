@@ -53,7 +53,7 @@ def get_task(name: str) -> TaskSpec:
 
 def task_available(name: str, settings: Settings) -> bool:
     """True when the task exists and every model it needs is installed."""
-    from medialens.models.store import installed
+    from medialens.models.installed import installed
 
     try:
         spec = get_task(name)

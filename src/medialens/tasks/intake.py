@@ -7,13 +7,13 @@ from pathlib import Path
 
 from PIL import Image
 
+from medialens.blobs import open_blob_store
 from medialens.config import Settings
 from medialens.media.errors import FetchError
 from medialens.media.fetch import fetch_bytes, fetch_to_file
 from medialens.media.images import load_image
 from medialens.media.types import Frame, VideoInfo
 from medialens.media.video import iter_frames, probe_video
-from medialens.storage import open_blob_store
 from medialens.tasks.base import TaskContext
 
 # Frames are analysed at this size: NIQE statistics are stable there, the classifiers work at 224-416 px, and

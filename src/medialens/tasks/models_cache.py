@@ -8,7 +8,7 @@ from typing import Any
 
 from medialens.analyses.niqe import NiqeModel
 from medialens.config import Settings
-from medialens.models.store import model_files
+from medialens.models.installed import model_files
 
 _lock = threading.Lock()
 _niqe: dict[str, NiqeModel] = {}

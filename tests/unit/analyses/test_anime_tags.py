@@ -11,9 +11,9 @@ import pytest
 from medialens.analyses.anime_tags import DEFAULT_TAGGER_TYPE, tag_anime, tagger_model
 from medialens.config import Settings, get_settings
 from medialens.models.errors import ModelNotInstalledError
+from medialens.models.installed import pull
 from medialens.models.pipelines.wd14 import DEFAULT_TAGGER, TAGGER_TYPES
 from medialens.models.registry import get_spec
-from medialens.models.store import pull
 from tests.unit.hub.conftest import media_image, serve
 from tests.unit.hub.test_wd14 import PROBS, TAGS, tagger_onnx, tags_csv
 from tests.unit.models.conftest import Mirror

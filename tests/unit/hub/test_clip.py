@@ -10,10 +10,10 @@ import pytest
 from onnx import TensorProto
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 
+from medialens.models.installed import installed, pull
 from medialens.models.pipelines import pipeline_class
 from medialens.models.pipelines.clip import zero_shot
 from medialens.models.registry import get_spec
-from medialens.models.store import installed, pull
 from tests.unit.hub.conftest import image_embedder, media_image, serve, text_embedder
 
 WORDS = ["a", "photo", "of", "cat", "dog", "car", "tree", "the"]

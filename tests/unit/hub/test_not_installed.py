@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from medialens.models.errors import ModelNotInstalledError
+from medialens.models.installed import installed, list_models, model_files
 from medialens.models.pipelines import pipeline_class
 from medialens.models.registry import bundle_specs
 from medialens.models.sources import HuggingFaceRepo
-from medialens.models.store import installed, list_models, model_files
 from tests.unit.hub.conftest import hf_sources
 
 HUB_NAMES = {

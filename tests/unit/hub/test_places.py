@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
+from medialens.models.installed import pull
 from medialens.models.pipelines import pipeline_class
 from medialens.models.pipelines.places import read_categories
 from medialens.models.registry import get_spec
-from medialens.models.store import pull
 from tests.unit.hub.conftest import init, media_image, model_bytes, serve
 
 CATEGORIES = ["/a/airfield 0", "/a/apartment_building/outdoor 1", "/b/beach 2", "/k/kitchen 3", "/z/zen_garden 4"]

@@ -7,10 +7,10 @@ import pytest
 from onnx import TensorProto, helper
 from PIL import Image
 
+from medialens.models.installed import pull
 from medialens.models.pipelines import pipeline_class
 from medialens.models.pipelines.wd14 import TAGGER_TYPES, Wd14Tagger
 from medialens.models.registry import get_spec
-from medialens.models.store import pull
 from tests.unit.hub.conftest import init, media_image, model_bytes, serve
 
 # tag_id,name,category,count: 4 ratings, 5 general, 2 characters (the real file has 9083 rows in this format)

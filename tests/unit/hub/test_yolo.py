@@ -9,10 +9,10 @@ import pytest
 from onnx import TensorProto, helper
 
 from medialens.models.errors import ChecksumError
+from medialens.models.installed import installed, pull
 from medialens.models.pipelines import pipeline_class
 from medialens.models.pipelines.yolo import COCO80, Letterbox, letterbox, nms
 from medialens.models.registry import get_spec
-from medialens.models.store import installed, pull
 from tests.unit.hub.conftest import init, media_image, model_bytes, serve, unpinned
 
 N = 8

@@ -6,9 +6,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from medialens.blobs import open_blob_store
 from medialens.config import Settings
 from medialens.jobs.runner import run_job
-from medialens.storage import open_blob_store
 from medialens.store import apps, jobs
 from medialens.store.db import Database
 from medialens.store.tables import JobState

@@ -9,9 +9,9 @@ import pytest
 
 from medialens.config import Settings
 from medialens.models.errors import ChecksumError, OfflineError
+from medialens.models.installed import installed, pull
 from medialens.models.sources import HuggingFaceRepo, hf_cache_dir
 from medialens.models.spec import ModelSpec
-from medialens.models.store import installed, pull
 
 
 def _h(data: bytes) -> str:
@@ -72,7 +72,7 @@ def test_offline_with_cache_installs_from_cache(
     _serve(mirror)
     _hub_spec(register)
     pull("tiny-clip", settings=settings)  # fills the cache
-    from medialens.models.store import remove
+    from medialens.models.installed import remove
 
     remove("tiny-clip", settings)
     mirror.requests.clear()

@@ -10,9 +10,9 @@ import pytest
 
 from medialens.config import Settings
 from medialens.models.errors import ChecksumError, ModelNotInstalledError, SourceError
+from medialens.models.installed import installed, model_files, pull, pull_many
 from medialens.models.sources import JoinedParts, NpmTarball, PyPIArchive, UrlFile
 from medialens.models.spec import ModelSpec
-from medialens.models.store import installed, model_files, pull, pull_many
 
 
 def _h(data: bytes) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from medialens.config import Settings
-from medialens.models import loader, pipelines, store
+from medialens.models import installed, loader, pipelines
 from medialens.models.errors import ModelNotInstalledError, UnknownModelError
 from medialens.models.registry import get_spec
 from tests.unit.runtime.helpers import MatMulPipeline, expected, matmul_relu_onnx
@@ -19,7 +19,7 @@ A, B = "silero-vad", "open-nsfw"
 
 
 def install(settings: Settings, name: str) -> Path:
-    """Write an install ``store.model_files`` accepts: the spec's file plus a manifest with its size."""
+    """Write an install ``installed.model_files`` accepts: the spec's file plus a manifest with its size."""
     spec = get_spec(name)
     (rel,) = spec.files
     target = settings.resolved_model_dir / name
@@ -30,7 +30,7 @@ def install(settings: Settings, name: str) -> Path:
         "name": name,
         "files": {rel: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}},
     }
-    (target / store.MANIFEST).write_text(json.dumps(manifest))
+    (target / installed.MANIFEST).write_text(json.dumps(manifest))
     return target
 
 

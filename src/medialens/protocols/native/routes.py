@@ -24,7 +24,7 @@ from medialens.core import Core, JobRequest
 from medialens.jobs.sync_calls import NoWorkerAnsweredError, RemoteTaskError
 from medialens.media.errors import MediaError, TooLargeError
 from medialens.models.errors import ModelNotInstalledError
-from medialens.models.store import list_models
+from medialens.models.installed import list_models
 from medialens.protocols.native import schemas as s
 from medialens.protocols.pai import options as pai_options
 from medialens.protocols.pai.errors import PaiError

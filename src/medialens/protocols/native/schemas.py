@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from medialens.models.store import ModelStatus
+from medialens.models.installed import ModelStatus
 
 MAX_URL = 4096
 MAX_TITLE = 1000

@@ -13,10 +13,10 @@ from medialens.config import Settings
 from medialens.models import registry
 from medialens.models.cli import models_app
 from medialens.models.errors import ModelNotInstalledError, UnknownModelError
+from medialens.models.installed import installed, list_models, model_files, pull, remove, verify
 from medialens.models.registry import all_specs, bundle_specs, get_spec
 from medialens.models.sources import PyPIArchive
 from medialens.models.spec import RUNTIMES, ModelSpec
-from medialens.models.store import installed, list_models, model_files, pull, remove, verify
 
 
 def _h(data: bytes) -> str:

@@ -1,4 +1,4 @@
-"""Zero-shot scoring of images, videos and text against labels: ConSE offline, CLIP when the hub model is there.
+"""The shared evidence engine: what images, videos and text show, scored against labels (ConSE, or CLIP).
 
 Shared by ``image_tags``, ``video_classify`` and ``multimodal``. Two label sets ship as package data: the
 category taxonomy (``data/taxonomy.json``) and the tag vocabulary (``data/tag_vocabulary.json``); each file
@@ -54,7 +54,7 @@ import numpy as np
 from PIL import Image
 
 from medialens.config import Settings
-from medialens.models import store
+from medialens.models import installed
 from medialens.models.loader import get_pipeline
 from medialens.models.pipelines.detection import COCO80, Detection
 from medialens.models.pipelines.imagenet import ImageNetResult, imagenet_text_names
@@ -337,7 +337,7 @@ def observe(images: Iterable[Image.Image | np.ndarray], settings: Settings, *, b
 def clip_available(settings: Settings) -> bool:
     """True when the hub model ``clip-vit-b32`` is installed (then zero-shot uses CLIP instead of ConSE)."""
     try:
-        return store.installed(CLIP_MODEL, settings)
+        return installed.installed(CLIP_MODEL, settings)
     except Exception:  # an unknown or broken registry entry means: not available
         return False
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from medialens.blobs import BlobStore, open_blob_store
 from medialens.config import Settings
-from medialens.storage import BlobStore, open_blob_store
 
 
 def _exercise(store: BlobStore, tmp_path: Path) -> None:
