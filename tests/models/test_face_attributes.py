@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from dataclasses import asdict
 from typing import Any
 
 import cv2
@@ -29,6 +30,7 @@ from medialens.analyses.face_attributes import (
 from medialens.config import Settings
 from medialens.models.loader import get_pipeline
 from medialens.models.pipelines.faces import face_distance
+from medialens.protocols.pai.format import face_attr
 from medialens.tasks.base import UnprocessableError
 from tests.conftest import MEDIA
 from tests.support import ensure_models
@@ -154,11 +156,10 @@ def test_min_face_filters_small_faces(settings: Settings) -> None:
 def test_no_face(settings: Settings, name: str) -> None:
     r = analyze_faces(load(name), settings)
     assert r.faces == []
-    assert r.to_dict() == {"attr": []}
 
 
 def _flat(face: fa.FaceAttributes) -> dict[str, float]:
-    d = face.to_dict()
+    d = face_attr(asdict(face))
     out: dict[str, float] = {}
     for group in ("FaceShape", "HairColor", "MaleHairStyle"):
         out.update({f"{group}.{k}": v for k, v in d[group].items()})
@@ -173,7 +174,7 @@ def _flat(face: fa.FaceAttributes) -> dict[str, float]:
 def test_seed_keys_and_sums(results: dict[str, fa.FaceAttributesResult]) -> None:
     for name, r in results.items():
         for face in r.faces:
-            d = face.to_dict()
+            d = face_attr(asdict(face))
             assert list(d["FaceShape"]) == SEED_ORDER["FaceShape"]
             assert list(d["HairColor"]) == SEED_ORDER["HairColor"]
             assert list(d["FemaleHairStyle"]) == SEED_ORDER["FemaleHairStyle"]
@@ -253,7 +254,6 @@ def test_age_ranges(settings: Settings) -> None:
         assert r.age_range in AGE_RANGES
         assert r.age_range in ("20-29", "30-39", "40-49", "50-59"), (name, r)
         assert 0.0 < r.age_range_prob <= 1.0
-        assert r.to_dict() == {"age_range": r.age_range, "age_range_prob": round(r.age_range_prob, 4)}
 
 
 def test_age_without_face(settings: Settings) -> None:
@@ -292,7 +292,7 @@ def test_clip_method_when_installed(settings: Settings, monkeypatch: pytest.Monk
     assert r.method == fa.METHOD_CLIP
     (face,) = r.faces
     assert face.method == fa.METHOD_CLIP and face.cues == {}
-    d = face.to_dict()
+    d = face_attr(asdict(face))
     assert tuple(d["HairColor"]) == HAIR_COLORS and abs(sum(d["HairColor"].values()) - 1) <= 0.01
     assert tuple(d["FemaleHairStyle"]["BangsType"]) == BANGS_TYPES
     assert 0.0 <= d["FemaleHairStyle"]["Tied hair"] <= 1.0

@@ -223,17 +223,6 @@ class FemaleHairStyle:
     tied_hair: float
     braided_hair: float
 
-    def to_dict(self) -> dict[str, Any]:
-        """The seed's layout and keys."""
-        return {
-            "BangsType": dict(self.bangs_type),
-            "FemaleCurlyHairType": dict(self.curly_hair_type),
-            "FemaleHairType": dict(self.hair_type),
-            "FemaleLongShortHair": dict(self.long_short_hair),
-            "Tied hair": self.tied_hair,
-            "Braided hair": self.braided_hair,
-        }
-
 
 @dataclass(frozen=True)
 class FaceAttributes:
@@ -250,18 +239,6 @@ class FaceAttributes:
     cues: dict[str, float] = field(default_factory=dict)
     """The measurements the heuristic probabilities rest on (empty for CLIP)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        """The seed's element of ``attr`` (plus nothing else)."""
-        return {
-            "FaceShape": dict(self.face_shape),
-            "FemaleHairStyle": self.female_hair_style.to_dict(),
-            "HairColor": dict(self.hair_color),
-            "MaleHairStyle": dict(self.male_hair_style),
-            "bbox": list(self.bbox),
-            "face_score": round(self.face_score, 4),
-            "index": self.index,
-        }
-
 
 @dataclass(frozen=True)
 class FaceAttributesResult:
@@ -269,9 +246,6 @@ class FaceAttributesResult:
     method: str
     width: int
     height: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"attr": [f.to_dict() for f in self.faces]}
 
 
 @dataclass(frozen=True)
@@ -281,9 +255,6 @@ class AgeRangeResult:
     age: float = 0.0
     """The model's expected age (years), for reference."""
     bbox: tuple[int, int, int, int] = (0, 0, 0, 0)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"age_range": self.age_range, "age_range_prob": round(self.age_range_prob, 4)}
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """VideoQA: per-frame NIQE quality aggregated over sampled frames, plus a frame-to-frame similarity.
 
-``video_score`` is NIQE over the patch population of all sampled frames (one multivariate Gaussian fitted to
+``score`` is NIQE over the patch population of all sampled frames (one multivariate Gaussian fitted to
 the patch features of every frame, accumulated as running sums), mapped to 0-100 with the ImageQA logistic.
 Frames are <= 512 px, i.e. only 8-15 patches each: too few to fit a 36-dimensional covariance, so
 per-frame NIQE was noisy (mean per-frame score rose with blur on 3 of 6 reference videos), while pooled
@@ -11,7 +11,7 @@ mostly legitimate motion, not flicker or stutter, so penalising it would punish 
 The pooled NIQE score is gated by the mean Crete blur of the frames (``sharpness.py``), since NIQE on
 small frames under-reads blur.
 
-``single_img`` is the median SSIM between consecutive sampled frames (grey, resized to 128x128). A
+``static_similarity`` is the median SSIM between consecutive sampled frames (grey, resized to 128x128). A
 slideshow of stills gives ~1 (only the few cuts between stills differ and the median ignores them);
 real motion gives clearly lower values. The PAI text calls it a "frame-to-frame similarity (0-1)"; we keep
 that reading (high = static).
@@ -41,12 +41,12 @@ _SSIM_C2 = (0.03 * 255) ** 2
 
 @dataclass(frozen=True)
 class VideoQualityResult:
-    """VideoQA answer, fields named as in the PAI result JSON."""
+    """Quality of a video: ``score`` 0-100, the stream's mean frame rate, duration, and how static it is (0-1)."""
 
-    video_score: float
-    avg_fps: int
-    duration: float
-    single_img: float
+    score: float
+    fps: int
+    duration_s: float
+    static_similarity: float
     height: int
     width: int
 
@@ -101,11 +101,11 @@ def assess_video(info: VideoInfo, frames: Iterable[Frame], model: NiqeModel) -> 
     if acc.n_frames == 0:
         raise DecodeError("the video has no decodable frames")
     return VideoQualityResult(
-        video_score=niqe_to_quality(acc.niqe(model)) * sharpness_factor(acc.mean_blur()),
-        avg_fps=round(info.fps),
-        duration=info.duration_s,
+        score=niqe_to_quality(acc.niqe(model)) * sharpness_factor(acc.mean_blur()),
+        fps=round(info.fps),
+        duration_s=info.duration_s,
         # One frame has nothing to differ from: as static as it gets.
-        single_img=statistics.median(acc.similarities) if acc.similarities else 1.0,
+        static_similarity=statistics.median(acc.similarities) if acc.similarities else 1.0,
         height=info.height,
         width=info.width,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from medialens.analyses.face_attributes import analyze_faces, estimate_age_range
@@ -15,7 +16,7 @@ MIN_FACE_SIDE = 100  # the seed: "the face area must have a resolution higher th
 
 def face_attributes(ctx: TaskContext, inputs: dict[str, Any]) -> dict[str, Any]:
     result = analyze_faces(fetch_image(inputs["url"], ctx.settings), ctx.settings, min_face=MIN_FACE_SIDE)
-    return {"faces": result.to_dict()["attr"], "method": result.method}
+    return {"faces": [asdict(f) for f in result.faces], "method": result.method}
 
 
 def face_age(ctx: TaskContext, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""VideoQA on real clips decoded with PyAV: clean > degraded, single_img for stills vs motion."""
+"""VideoQA on real clips decoded with PyAV: clean > degraded, static_similarity for stills vs motion."""
 
 from __future__ import annotations
 
@@ -65,12 +65,12 @@ def basketball(media_dir: Path) -> tuple[VideoInfo, list[Frame]]:
 @pytest.mark.parametrize("name", ["basketball_gym.mp4", "two_men_hugging.mp4", "intel_cars_parking_lot.mp4"])
 def test_clean_video_beats_blurred_and_noisy(niqe_model: NiqeModel, media_dir: Path, name: str) -> None:
     info, frames = decode(media_dir / "video" / name)
-    clean = assess_video(info, iter(frames), niqe_model).video_score
-    blurred = assess_video(info, (Frame(f.t, blur(f.rgb, 2.0)) for f in frames), niqe_model).video_score
+    clean = assess_video(info, iter(frames), niqe_model).score
+    blurred = assess_video(info, (Frame(f.t, blur(f.rgb, 2.0)) for f in frames), niqe_model).score
     noisy_frames = (Frame(f.t, add_noise(f.rgb, 25.0, i)) for i, f in enumerate(frames))
     noisy = assess_video(info, noisy_frames, niqe_model)
     assert clean > blurred, (clean, blurred)
-    assert clean > noisy.video_score, (clean, noisy.video_score)
+    assert clean > noisy.score, (clean, noisy.score)
 
 
 Clip = tuple[VideoInfo, list[Frame]]
@@ -81,10 +81,10 @@ def test_result_fields_come_from_info(niqe_model: NiqeModel, basketball: Clip) -
     result = assess_video(info, iter(frames), niqe_model)
     assert isinstance(result, VideoQualityResult)
     assert (result.width, result.height) == (426, 240)
-    assert result.avg_fps == round(info.fps) and isinstance(result.avg_fps, int)
-    assert result.duration == info.duration_s
-    assert 0.0 <= result.video_score <= 100.0
-    assert 0.0 <= result.single_img <= 1.0
+    assert result.fps == round(info.fps) and isinstance(result.fps, int)
+    assert result.duration_s == info.duration_s
+    assert 0.0 <= result.score <= 100.0
+    assert 0.0 <= result.static_similarity <= 1.0
 
 
 def test_slideshow_is_near_one_and_motion_is_lower(
@@ -96,9 +96,9 @@ def test_slideshow_is_near_one_and_motion_is_lower(
     ]
     # ~2 s per still sampled at 2 fps, plus light re-encoding noise so frames are not bit-identical.
     slideshow = (Frame(t=i * 0.5, rgb=add_noise(stills[i // 4], 2.0, seed=i)) for i in range(len(stills) * 4))
-    static = assess_video(_info(), slideshow, niqe_model).single_img
+    static = assess_video(_info(), slideshow, niqe_model).static_similarity
     info, frames = basketball
-    moving = assess_video(info, iter(frames), niqe_model).single_img
+    moving = assess_video(info, iter(frames), niqe_model).static_similarity
     assert static > 0.9, static
     assert moving < 0.6, moving
     assert static - moving > 0.3
@@ -120,11 +120,11 @@ def test_stream_is_consumed_once(niqe_model: NiqeModel, basketball: tuple[VideoI
 def test_single_frame_and_black_frames(niqe_model: NiqeModel, basketball: Clip) -> None:
     info, frames = basketball
     one = assess_video(info, iter(frames[:1]), niqe_model)
-    assert one.single_img == 1.0
+    assert one.static_similarity == 1.0
     black = Frame(0.0, np.zeros_like(frames[0].rgb))
-    assert assess_video(info, iter([black, black]), niqe_model).video_score == 0.0
-    with_fade = assess_video(info, iter([black, *frames[:4]]), niqe_model).video_score
-    assert with_fade == pytest.approx(assess_video(info, iter(frames[:4]), niqe_model).video_score, rel=0.05)
+    assert assess_video(info, iter([black, black]), niqe_model).score == 0.0
+    with_fade = assess_video(info, iter([black, *frames[:4]]), niqe_model).score
+    assert with_fade == pytest.approx(assess_video(info, iter(frames[:4]), niqe_model).score, rel=0.05)
 
 
 def test_no_frames_is_a_decode_error(niqe_model: NiqeModel) -> None:

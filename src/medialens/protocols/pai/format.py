@@ -22,6 +22,17 @@ def _as_is(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _video_quality(result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "video_score": result["score"],
+        "avg_fps": result["fps"],
+        "duration": result["duration_s"],
+        "single_img": result["static_similarity"],
+        "height": result["height"],
+        "width": result["width"],
+    }
+
+
 def embedding_string(values: list[float]) -> str:
     """PAI prints embeddings as one comma-separated string; 6 decimals keep unit vectors' cosines intact."""
     return ",".join(repr(round(v, 6)) for v in values)
@@ -64,8 +75,29 @@ def _tagger(result: dict[str, Any]) -> dict[str, Any]:
     return {"caption": result["caption"], "probs": result["probs"]}
 
 
+def face_attr(face: dict[str, Any]) -> dict[str, Any]:
+    """One element of FaceAttrImage's ``attr``: the seed's group names and layout (plus nothing else)."""
+    female = face["female_hair_style"]
+    return {
+        "FaceShape": dict(face["face_shape"]),
+        "FemaleHairStyle": {
+            "BangsType": dict(female["bangs_type"]),
+            "FemaleCurlyHairType": dict(female["curly_hair_type"]),
+            "FemaleHairType": dict(female["hair_type"]),
+            "FemaleLongShortHair": dict(female["long_short_hair"]),
+            "Tied hair": female["tied_hair"],
+            "Braided hair": female["braided_hair"],
+        },
+        "HairColor": dict(face["hair_color"]),
+        "MaleHairStyle": dict(face["male_hair_style"]),
+        "bbox": list(face["bbox"]),
+        "face_score": round(face["face_score"], 4),
+        "index": face["index"],
+    }
+
+
 def _faces(result: dict[str, Any]) -> dict[str, Any]:
-    return {"attr": result["faces"]}
+    return {"attr": [face_attr(f) for f in result["faces"]]}
 
 
 def _age(result: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +107,7 @@ def _age(result: dict[str, Any]) -> dict[str, Any]:
 # task → formatter of its stored result into PAI's ``data`` / ``Result`` object
 RESULT_FORMATTERS = {
     "image_quality": _image_quality,
-    "video_quality": _as_is,
+    "video_quality": _video_quality,
     "image_tags": _image_tags,
     "video_classify": _classification,
     "multimodal": _classification,
