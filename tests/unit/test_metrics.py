@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,21 +21,27 @@ from medialens.observability.health import check_readiness, executor_running
 from medialens.store import apps, jobs
 from medialens.store.db import Database
 from medialens.store.migrate import downgrade
-from medialens.tasks.base import TaskContext, TaskSpec, register
+from medialens.tasks.base import TaskContext, TaskInput, TaskSpec, register
+from medialens.tasks.options import TaskOptions
+from medialens.tasks.results import TaskResult
 
 
-@dataclass
-class _Echo:
+class _Echo(TaskResult):
     n: int
 
 
-def _metrics_task(_ctx: TaskContext, inputs: dict) -> _Echo:
-    if inputs.get("fail"):
+class _EchoOptions(TaskOptions):
+    n: int = 0
+    fail: bool = False
+
+
+def _metrics_task(_ctx: TaskContext, _given: TaskInput, opts: _EchoOptions) -> _Echo:
+    if opts.fail:
         raise RuntimeError("bad luck")
-    return _Echo(inputs["n"])
+    return _Echo(n=opts.n)
 
 
-register(TaskSpec("test_metrics_task", "image", _metrics_task))
+register(TaskSpec("test_metrics_task", "image", _metrics_task, _EchoOptions, _Echo))
 
 
 def _samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
@@ -111,7 +116,7 @@ def test_queue_depth_is_read_from_the_store(tmp_path: Path) -> None:
     db.migrate()
     app_id = apps.create_app(db, "t").app_id
     metrics = m.Metrics(lambda: db)
-    _, ids = jobs.create_jobs(db, app_id, [jobs.NewJob("test_metrics_task", {"n": i}) for i in range(3)])
+    _, ids = jobs.create_jobs(db, app_id, [jobs.NewJob("test_metrics_task", {"options": {"n": i}}) for i in range(3)])
     jobs.claim_job(db, ids[0], "w", 30)
     text = metrics.exposition().decode()
     assert _value(text, "medialens_job_queue_depth", state="initializing") == 2
@@ -139,7 +144,12 @@ def test_job_outcomes_are_counted_after_finish(tmp_path: Path) -> None:
 
     before_ok, before_failed = count("completed"), count("failed")
     _, ids = jobs.create_jobs(
-        db, app_id, [jobs.NewJob("test_metrics_task", {"n": 1}), jobs.NewJob("test_metrics_task", {"fail": True})]
+        db,
+        app_id,
+        [
+            jobs.NewJob("test_metrics_task", {"options": {"n": 1}}),
+            jobs.NewJob("test_metrics_task", {"options": {"fail": True}}),
+        ],
     )
     assert run_job(db, settings, ids[0], "w1") and run_job(db, settings, ids[1], "w1")
     assert not run_job(db, settings, ids[0], "w2")  # already finished: not counted twice

@@ -76,7 +76,10 @@ def test_tasks_and_models(api) -> None:
     r = client.get("/v1/tasks", headers=headers)
     assert r.status_code == 200, r.text
     tasks = {t["name"]: t for t in r.json()["tasks"]}
-    assert tasks["image_quality"] == {"name": "image_quality", "media_kind": "image", "available": True}
+    quality = tasks["image_quality"]
+    assert (quality["media_kind"], quality["available"], quality["options"]["properties"]) == ("image", True, {})
+    tag_top_k = tasks["image_tags"]["options"]["properties"]["tag_top_k"]
+    assert (tag_top_k["default"], tag_top_k["minimum"], tag_top_k["maximum"]) == (10, 1, 10)
     assert tasks["video_quality"]["media_kind"] == "video"
     r = client.get("/v1/models", headers=headers)
     assert r.status_code == 200, r.text

@@ -5,7 +5,7 @@ models it needs, and returns the analysis' typed result. Tasks know nothing of w
 actions onto task names and format the stored results.
 """
 
-from medialens.tasks.base import TaskContext, TaskSpec, get_task, result_payload, task_available
+from medialens.tasks.base import TaskContext, TaskInput, TaskSpec, get_task, result_payload, task_available
 from medialens.tasks.registry import TASKS
 
-__all__ = ["TASKS", "TaskContext", "TaskSpec", "get_task", "result_payload", "task_available"]
+__all__ = ["TASKS", "TaskContext", "TaskInput", "TaskSpec", "get_task", "result_payload", "task_available"]

@@ -1,16 +1,29 @@
-"""Task specs and the context a running task sees."""
+"""Task specs, the input every task takes, and the context a running task sees."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from medialens.analyses.errors import UnprocessableError
 from medialens.config import Settings
+from medialens.tasks.options import TaskOptions
+from medialens.tasks.results import TaskResult
 
-__all__ = ["TaskContext", "TaskSpec", "UnprocessableError", "get_task", "register", "result_payload", "task_available"]
+__all__ = [
+    "TaskContext",
+    "TaskInput",
+    "TaskSpec",
+    "UnprocessableError",
+    "get_task",
+    "register",
+    "result_payload",
+    "task_available",
+]
 
 
 @dataclass
@@ -27,14 +40,41 @@ class TaskContext:
     staged: list[str] = field(default_factory=list)
 
 
+class TaskInput(BaseModel):
+    """What one run of a task gets: the media (a URL, or the bytes themselves as base64 for synchronous requests),
+    optional text, and the options as validated by the task's options model. Stored as a job's ``inputs``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    url: str = ""
+    data_base64: str | None = Field(None, description="the media itself (uploads and base64 bodies)")
+    title: str = ""
+    text: str = ""
+    images: list[str] = Field(default_factory=list)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+TaskFunction = Callable[[TaskContext, TaskInput, Any], TaskResult]
+
+
 @dataclass(frozen=True)
 class TaskSpec:
-    """A named unit of work; ``requires`` lists the models that must be installed for it to run."""
+    """A named unit of work with its typed contract: the options it takes, the result it returns, and the models
+    that must be installed for it to run."""
 
     name: str
     media_kind: str  # "image" | "video"
-    run: Callable[[TaskContext, dict[str, Any]], Any]
+    function: TaskFunction
+    options: type[TaskOptions] = TaskOptions
+    result: type[TaskResult] = TaskResult
     requires: tuple[str, ...] = ()
+    summary: str = ""
+
+    def run(self, ctx: TaskContext, inputs: dict[str, Any] | TaskInput) -> TaskResult:
+        """Run on stored (or just built) inputs; the options are validated again, which is cheap and keeps a job
+        written by an older version from running with values out of range."""
+        given = inputs if isinstance(inputs, TaskInput) else TaskInput.model_validate(inputs)
+        return self.function(ctx, given, self.options.model_validate(given.options))
 
 
 _REGISTRY: dict[str, TaskSpec] = {}
@@ -63,5 +103,7 @@ def task_available(name: str, settings: Settings) -> bool:
 
 
 def result_payload(result: Any) -> dict[str, Any]:
-    """A task's result as plain JSON-able data (results are dataclasses of the analyses)."""
-    return asdict(result) if is_dataclass(result) else dict(result)
+    """A task's result as plain JSON-able data (what a job stores and a worker sends back)."""
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    return dict(result)

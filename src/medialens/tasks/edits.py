@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Any
 
 from PIL import Image
 
 from medialens.analyses.anime_tags import tag_anime
 from medialens.analyses.body_reshape import reshape_body
 from medialens.analyses.watermark import remove_watermarks
-from medialens.tasks.base import TaskContext, UnprocessableError
-from medialens.tasks.intake import fetch_image
+from medialens.tasks.base import TaskContext, TaskInput, UnprocessableError
+from medialens.tasks.intake import input_image
+from medialens.tasks.options import BodyReshapeOptions, TaggerOptions, TaskOptions
+from medialens.tasks.results import AnimeTags, BodyReshape, TextRegion, WatermarkRemoval
 
 JPEG_QUALITY = 95
 
@@ -27,26 +28,22 @@ def encode_jpeg(image: Image.Image) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def body_reshape(ctx: TaskContext, inputs: dict[str, Any]) -> dict[str, Any]:
-    degree = inputs.get("options", {}).get("degree", -1.5)
-    result = reshape_body(fetch_image(inputs["url"], ctx.settings), degree, ctx.settings)
+def body_reshape(ctx: TaskContext, given: TaskInput, opts: BodyReshapeOptions) -> BodyReshape:
+    result = reshape_body(input_image(given, ctx.settings), opts.degree, ctx.settings)
     if not result.applied and result.degree != 0:
         raise UnprocessableError(f"body reshaping not applied: {result.reason}")
-    return {"image": encode_jpeg(result.image), "degree": result.degree}
+    return BodyReshape(image=encode_jpeg(result.image), degree=result.degree)
 
 
-def watermark_remove(ctx: TaskContext, inputs: dict[str, Any]) -> dict[str, Any]:
-    result = remove_watermarks(fetch_image(inputs["url"], ctx.settings), ctx.settings)
-    return {
-        "image": encode_jpeg(result.image),
-        "regions": [{"box": list(r.box), "text": r.text} for r in result.regions],
-        "method": result.method,
-    }
-
-
-def anime_tags(ctx: TaskContext, inputs: dict[str, Any]) -> dict[str, Any]:
-    opts = inputs.get("options", {})
-    result = tag_anime(
-        fetch_image(inputs["url"], ctx.settings), ctx.settings, opts.get("tagger_type"), opts.get("threshold")
+def watermark_remove(ctx: TaskContext, given: TaskInput, _opts: TaskOptions) -> WatermarkRemoval:
+    result = remove_watermarks(input_image(given, ctx.settings), ctx.settings)
+    return WatermarkRemoval(
+        image=encode_jpeg(result.image),
+        regions=[TextRegion(box=r.box, text=r.text) for r in result.regions],
+        method=result.method,
     )
-    return {"caption": result.caption, "probs": [float(p) for p in result.probs], "model": result.model}
+
+
+def anime_tags(ctx: TaskContext, given: TaskInput, opts: TaggerOptions) -> AnimeTags:
+    result = tag_anime(input_image(given, ctx.settings), ctx.settings, opts.tagger_type, opts.threshold)
+    return AnimeTags(caption=result.caption, probs=[float(p) for p in result.probs], model=result.model)

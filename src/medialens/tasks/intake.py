@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,12 +11,12 @@ from PIL import Image
 
 from medialens.blobs import open_blob_store
 from medialens.config import Settings
-from medialens.media.errors import FetchError
+from medialens.media.errors import DecodeError, FetchError
 from medialens.media.fetch import fetch_bytes, fetch_to_file
 from medialens.media.images import load_image
 from medialens.media.types import Frame, VideoInfo
 from medialens.media.video import iter_frames, probe_video
-from medialens.tasks.base import TaskContext
+from medialens.tasks.base import TaskContext, TaskInput
 
 # Frames are analysed at this size: NIQE statistics are stable there, the classifiers work at 224-416 px, and
 # it keeps video analysis well above real time.
@@ -35,6 +37,17 @@ def fetch_image(url: str, settings: Settings) -> Image.Image:
         data = fetch_bytes(url, max_bytes=settings.image_max_bytes, settings=settings)
     except FetchError as err:
         raise ImageDownloadError(f"failed to download image, err={err}", status=err.status) from err
+    return load_image(data, settings=settings)
+
+
+def input_image(given: TaskInput, settings: Settings) -> Image.Image:
+    """The image a request carries: its bytes when it brought them (upload, base64), else what its URL serves."""
+    if given.data_base64 is None:
+        return fetch_image(given.url, settings)
+    try:
+        data = base64.b64decode(given.data_base64, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise DecodeError("image is not valid base64") from err
     return load_image(data, settings=settings)
 
 

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from medialens.analyses.image_quality import ImageQualityResult, assess_image
-from medialens.analyses.video_quality import VideoQualityResult, assess_video
-from medialens.tasks.base import TaskContext
-from medialens.tasks.intake import download_video, fetch_image, sampled_frames
+from medialens.analyses.image_quality import assess_image
+from medialens.analyses.video_quality import assess_video
+from medialens.tasks.base import TaskContext, TaskInput
+from medialens.tasks.intake import download_video, input_image, sampled_frames
 from medialens.tasks.models_cache import niqe_model
+from medialens.tasks.options import TaskOptions
+from medialens.tasks.results import ImageQuality, VideoQuality
 
 
-def image_quality(ctx: TaskContext, inputs: dict[str, Any]) -> ImageQualityResult:
-    return assess_image(fetch_image(inputs["url"], ctx.settings), niqe_model(ctx.settings))
+def image_quality(ctx: TaskContext, given: TaskInput, _opts: TaskOptions) -> ImageQuality:
+    result = assess_image(input_image(given, ctx.settings), niqe_model(ctx.settings))
+    return ImageQuality(width=result.width, height=result.height, score=result.score)
 
 
-def video_quality(ctx: TaskContext, inputs: dict[str, Any]) -> VideoQualityResult:
-    path, info = download_video(ctx, inputs["url"])
+def video_quality(ctx: TaskContext, given: TaskInput, _opts: TaskOptions) -> VideoQuality:
+    path, info = download_video(ctx, given.url)
     ctx.report("video analyzing")
-    return assess_video(info, sampled_frames(path, info, ctx.settings), niqe_model(ctx.settings))
+    r = assess_video(info, sampled_frames(path, info, ctx.settings), niqe_model(ctx.settings))
+    return VideoQuality(
+        score=r.score,
+        fps=r.fps,
+        duration_s=r.duration_s,
+        static_similarity=r.static_similarity,
+        width=r.width,
+        height=r.height,
+    )

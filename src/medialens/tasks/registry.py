@@ -1,30 +1,38 @@
-"""Every task medialens can run, by name, with the models it needs."""
+"""Every task medialens can run, by name, with its contract (options, result) and the models it needs."""
 
 from __future__ import annotations
 
+from medialens.tasks import options as o
+from medialens.tasks import results as r
 from medialens.tasks.base import TaskSpec, register
 from medialens.tasks.edits import anime_tags, body_reshape, watermark_remove
 from medialens.tasks.faces import AGE_MODELS, FACE_MODELS, face_age, face_attributes
 from medialens.tasks.quality import image_quality, video_quality
 from medialens.tasks.tags import TAG_MODELS, image_tags, multimodal, video_classify
 
-TASKS = {
-    spec.name: spec
-    for spec in (
-        register(TaskSpec("image_quality", "image", image_quality, requires=("niqe",))),
-        register(TaskSpec("video_quality", "video", video_quality, requires=("niqe",))),
-        register(TaskSpec("image_tags", "image", image_tags, requires=TAG_MODELS)),
-        register(TaskSpec("face_attributes", "image", face_attributes, requires=FACE_MODELS)),
-        register(TaskSpec("face_age", "image", face_age, requires=AGE_MODELS)),
-        register(TaskSpec("video_classify", "video", video_classify, requires=TAG_MODELS)),
-        register(TaskSpec("multimodal", "video", multimodal, requires=TAG_MODELS)),
-        register(
-            TaskSpec(
-                "body_reshape", "image", body_reshape, requires=("mediapipe-pose", "mediapipe-selfie-segmentation")
-            )
-        ),
-        register(TaskSpec("watermark_remove", "image", watermark_remove, requires=("ppocr-v4",))),
-        # Which tagger model is needed depends on configure.tagger_type: the analysis says "not installed".
-        register(TaskSpec("anime_tags", "image", anime_tags)),
-    )
-}
+_SPECS = (
+    TaskSpec("image_quality", "image", image_quality, o.TaskOptions, r.ImageQuality, ("niqe",), "no-reference quality"),
+    TaskSpec("video_quality", "video", video_quality, o.TaskOptions, r.VideoQuality, ("niqe",), "video quality"),
+    TaskSpec("image_tags", "image", image_tags, o.ImageTagsOptions, r.ImageTags, TAG_MODELS, "tags and embedding"),
+    TaskSpec("face_attributes", "image", face_attributes, o.TaskOptions, r.Faces, FACE_MODELS, "face attributes"),
+    TaskSpec("face_age", "image", face_age, o.TaskOptions, r.AgeRange, AGE_MODELS, "age range of the main face"),
+    TaskSpec(
+        "video_classify", "video", video_classify, o.ClassifyOptions, r.Classification, TAG_MODELS, "video category"
+    ),
+    TaskSpec("multimodal", "video", multimodal, o.ClassifyOptions, r.Classification, TAG_MODELS, "post category"),
+    TaskSpec(
+        "body_reshape",
+        "image",
+        body_reshape,
+        o.BodyReshapeOptions,
+        r.BodyReshape,
+        ("mediapipe-pose", "mediapipe-selfie-segmentation"),
+        "slim or enlarge a body",
+    ),
+    TaskSpec(
+        "watermark_remove", "image", watermark_remove, o.TaskOptions, r.WatermarkRemoval, ("ppocr-v4",), "remove text"
+    ),
+    # Which tagger model is needed depends on the tagger_type option: the analysis says "not installed".
+    TaskSpec("anime_tags", "image", anime_tags, o.TaggerOptions, r.AnimeTags, (), "WD14 anime-style tags"),
+)
+TASKS = {spec.name: register(spec) for spec in _SPECS}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,27 +14,34 @@ from medialens.media.errors import DecodeError
 from medialens.store import apps, jobs
 from medialens.store.db import Database
 from medialens.store.tables import JobState
-from medialens.tasks.base import TaskContext, TaskSpec, register
+from medialens.tasks.base import TaskContext, TaskInput, TaskSpec, register
+from medialens.tasks.options import TaskOptions
+from medialens.tasks.results import TaskResult
 
 
-@dataclass
-class Doubled:
+class Doubled(TaskResult):
     value: int
 
 
-def _double(ctx: TaskContext, inputs: dict) -> Doubled:
+class DoubleOptions(TaskOptions):
+    n: int = 0
+    boom: str = ""
+    sleep: float = 0.0
+
+
+def _double(ctx: TaskContext, _given: TaskInput, inputs: DoubleOptions) -> Doubled:
     ctx.report("working")
-    if inputs.get("boom") == "media":
+    if inputs.boom == "media":
         raise DecodeError("image could not be decoded: not an image")
-    if inputs.get("boom") == "bug":
+    if inputs.boom == "bug":
         raise ZeroDivisionError("division by zero")
-    if inputs.get("sleep"):
-        time.sleep(inputs["sleep"])
+    if inputs.sleep:
+        time.sleep(inputs.sleep)
     assert ctx.workdir.is_dir()
-    return Doubled(inputs["n"] * 2)
+    return Doubled(value=inputs.n * 2)
 
 
-register(TaskSpec("test_double", "image", _double))
+register(TaskSpec("test_double", "image", _double, DoubleOptions, Doubled))
 
 
 @pytest.fixture
@@ -62,7 +68,7 @@ def test_pool_runs_jobs_and_failures_do_not_kill_workers(env) -> None:
     pool.start()
     try:
         inputs = [{"n": 1}, {"boom": "bug"}, {"boom": "media"}, {"n": 5}, {"n": 7}]
-        _, ids = jobs.create_jobs(db, app_id, [jobs.NewJob("test_double", i) for i in inputs])
+        _, ids = jobs.create_jobs(db, app_id, [jobs.NewJob("test_double", {"options": i}) for i in inputs])
         pool.notify(ids)
         rows = _wait(db, ids)
     finally:
@@ -85,7 +91,7 @@ def test_unknown_task_fails_the_job(env) -> None:
 
 def test_jobs_of_a_dead_process_are_resumed_at_start(env) -> None:
     db, settings, app_id = env
-    _, (orphan, fresh) = jobs.create_jobs(db, app_id, [jobs.NewJob("test_double", {"n": 3})] * 2)
+    _, (orphan, fresh) = jobs.create_jobs(db, app_id, [jobs.NewJob("test_double", {"options": {"n": 3}})] * 2)
     import socket
 
     dead_worker = f"{socket.gethostname()}:999999:0"  # no such pid
@@ -102,7 +108,7 @@ def test_jobs_of_a_dead_process_are_resumed_at_start(env) -> None:
 
 def test_lease_expiry_requeues_jobs_of_silent_workers(env) -> None:
     db, settings, app_id = env
-    _, (job_id,) = jobs.create_jobs(db, app_id, [jobs.NewJob("test_double", {"n": 4})])
+    _, (job_id,) = jobs.create_jobs(db, app_id, [jobs.NewJob("test_double", {"options": {"n": 4}})])
     jobs.claim_job(db, job_id, "elsewhere:1:0", lease_s=0.2)  # another host: only its lease tells
     pool = LocalPoolExecutor(db, settings, size=1)
     pool.start()
@@ -115,7 +121,7 @@ def test_lease_expiry_requeues_jobs_of_silent_workers(env) -> None:
 
 def test_long_jobs_keep_their_lease(env) -> None:
     db, settings, app_id = env
-    _, (job_id,) = jobs.create_jobs(db, app_id, [jobs.NewJob("test_double", {"n": 1, "sleep": 2.5})])
+    _, (job_id,) = jobs.create_jobs(db, app_id, [jobs.NewJob("test_double", {"options": {"n": 1, "sleep": 2.5}})])
     pool = LocalPoolExecutor(db, settings, size=2)
     pool.start()
     try:
@@ -135,7 +141,7 @@ def test_dead_local_workers_only_names_this_hosts_dead_pids() -> None:
 
 def test_progress_of_a_running_job_reaches_the_store_without_blocking_it(env) -> None:
     db, settings, app_id = env
-    _, (job_id,) = jobs.create_jobs(db, app_id, [jobs.NewJob("test_double", {"n": 1, "sleep": 2.0})])
+    _, (job_id,) = jobs.create_jobs(db, app_id, [jobs.NewJob("test_double", {"options": {"n": 1, "sleep": 2.0}})])
     pool = LocalPoolExecutor(db, settings, size=1)
     pool.start()
     try:
@@ -156,7 +162,7 @@ def test_a_finished_jobs_heartbeat_ends_at_once(env) -> None:
 
     db, settings, app_id = env
     settings = settings.model_copy(update={"job_lease_s": 30.0})
-    _, (job_id,) = jobs.create_jobs(db, app_id, [jobs.NewJob("test_double", {"n": 1})])
+    _, (job_id,) = jobs.create_jobs(db, app_id, [jobs.NewJob("test_double", {"options": {"n": 1}})])
     assert run_job(db, settings, job_id, "w")
     deadline = time.monotonic() + 2  # far below the 10 s between two lease renewals
     while time.monotonic() < deadline and any(t.name == f"lease-{job_id}" for t in threading.enumerate()):

@@ -12,8 +12,10 @@ from medialens.jobs.runner import run_job
 from medialens.store import apps, jobs
 from medialens.store.db import Database
 from medialens.store.tables import JobState
-from medialens.tasks.base import TaskContext, TaskSpec, register
+from medialens.tasks.base import TaskContext, TaskInput, TaskSpec, register
 from medialens.tasks.intake import download_video, staged_media_key
+from medialens.tasks.options import TaskOptions
+from medialens.tasks.results import TaskResult
 from tests.conftest import MEDIA
 from tests.support import media_server
 
@@ -71,12 +73,17 @@ def test_a_retry_whose_first_try_kept_nothing_fetches_and_stages(tmp_path: Path)
     assert retry.staged == [staged_media_key(9)] and open_blob_store(settings).exists(staged_media_key(9))
 
 
-def _staging_task(ctx: TaskContext, inputs: dict) -> dict:
-    path, info = download_video(ctx, inputs["url"])
-    return {"bytes": path.stat().st_size, "width": info.width}
+class _Staged(TaskResult):
+    bytes: int
+    width: int
 
 
-register(TaskSpec("test_staging", "video", _staging_task))
+def _staging_task(ctx: TaskContext, given: TaskInput, _opts: TaskOptions) -> _Staged:
+    path, info = download_video(ctx, given.url)
+    return _Staged(bytes=path.stat().st_size, width=info.width)
+
+
+register(TaskSpec("test_staging", "video", _staging_task, result=_Staged))
 
 
 def test_finishing_the_job_removes_its_staged_media(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ missing models 404, a failed analysis 422.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import json
 import logging
@@ -18,28 +20,28 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from medialens.core import Core, JobRequest
-from medialens.jobs.sync_calls import NoWorkerAnsweredError, RemoteTaskError
-from medialens.media.errors import MediaError, TooLargeError
-from medialens.models.errors import ModelNotInstalledError
-from medialens.models.installed import list_models
+from medialens.core import (
+    AnalysisFailed,
+    BadMedia,
+    Core,
+    CoreError,
+    InvalidOptions,
+    JobRequest,
+    JobState,
+    JobView,
+    Media,
+    MediaTooLarge,
+    ModelNotFound,
+    TaskNotFound,
+    Unprocessable,
+    WorkersUnavailable,
+)
 from medialens.protocols.native import schemas as s
-from medialens.protocols.pai import options as pai_options
-from medialens.protocols.pai.errors import PaiError
-from medialens.store.tables import Job, JobState, as_utc
-from medialens.tasks import TASKS, result_payload
-from medialens.tasks.base import UnprocessableError
 
 log = logging.getLogger(__name__)
-
-STATE_NAMES = {
-    JobState.INITIALIZING: "initializing",
-    JobState.RUNNING: "running",
-    JobState.COMPLETED: "completed",
-    JobState.FAILED: "failed",
-}
 
 
 class NativeError(Exception):
@@ -48,16 +50,29 @@ class NativeError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def from_core(err: CoreError) -> NativeError:
+    """The one place a core error becomes the native API's answer."""
+    if isinstance(err, TaskNotFound):
+        return NativeError(404, "task_not_found", err.message)
+    if isinstance(err, ModelNotFound):
+        return NativeError(404, "model_not_found", err.message[:500])
+    if isinstance(err, InvalidOptions):
+        return NativeError(400, "invalid_options", f"options.{err.field} {err.problem}"[:500])
+    if isinstance(err, MediaTooLarge):
+        return NativeError(413, "media_too_large", err.message[:500])
+    if isinstance(err, BadMedia):
+        return NativeError(400, "bad_media", f"{err.message} ({err.hint})"[:1000] if err.hint else err.message[:500])
+    if isinstance(err, Unprocessable):
+        return NativeError(422, "unprocessable", err.message[:500])
+    if isinstance(err, WorkersUnavailable):
+        return NativeError(503, "workers_unavailable", err.message[:500])
+    if isinstance(err, AnalysisFailed):
+        return NativeError(422, "analysis_failed", err.message[:500])
+    return NativeError(500, "internal", err.message[:500])
+
+
 def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-
-
-def _validation_message(err: RequestValidationError) -> str:
-    parts = []
-    for e in err.errors()[:5]:
-        loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
-        parts.append(f"{loc}: {e.get('msg', 'invalid')}" if loc else str(e.get("msg", "invalid")))
-    return "; ".join(parts)[:1000] or "invalid request"
 
 
 def _core(request: Request) -> Core:
@@ -112,10 +127,13 @@ class NativeRoute(APIRoute):
 
                     request = Request(request.scope, replay)
                 return await handler(request)
+            except CoreError as err:
+                mapped = from_core(err)
+                return error_response(mapped.status, mapped.code, mapped.message)
             except NativeError as err:
                 return error_response(err.status, err.code, err.message)
             except RequestValidationError as err:
-                return error_response(400, "invalid_request", _validation_message(err))
+                return error_response(400, "invalid_request", s.validation_message(err.errors()))
 
         return route
 
@@ -147,102 +165,120 @@ def _app_id(request: Request) -> str:
     return request.state.native_app_id
 
 
-def _require_task(request: Request, task: str) -> str:
-    if task not in TASKS:
-        raise NativeError(404, "task_not_found", f"no task named {task[:64]!r}")
-    if not _core(request).available(task):
-        raise NativeError(404, "model_not_found", f"the models of task {task} are not installed")
-    return task
-
-
-def _options(task: str, given: dict[str, Any]) -> dict[str, Any]:
-    """PAI's rules where the task has them; keys a task does not know are refused."""
-    try:
-        parsed = pai_options.parse(task, given)
-    except PaiError as err:
-        raise NativeError(400, "invalid_options", err.message.replace("configure.", "options.")) from err
-    unknown = sorted(set(given) - set(parsed))
-    if unknown:
-        raise NativeError(400, "invalid_options", f"task {task} does not take options: {', '.join(unknown)[:500]}")
-    return parsed
-
-
 def _job_request(request: Request, item: s.JobCreate) -> JobRequest:
-    task = _require_task(request, item.task)
-    inputs = {
-        "url": item.url,
-        "title": item.title,
-        "text": item.text or item.title,
-        "images": list(item.images),
-        "options": _options(task, item.options),
-    }
-    return JobRequest(task, inputs, item.url or None)
+    core = _core(request)
+    core.require(item.task)
+    return JobRequest(
+        item.task,
+        core.options(item.task, item.options, strict=True),
+        url=item.url,
+        title=item.title,
+        text=item.text or item.title,
+        images=tuple(item.images),
+        object_url=item.url or None,
+    )
 
 
-def _job_view(job: Job) -> s.JobView:
-    result = None
-    if job.result and job.state == JobState.COMPLETED:
-        try:
-            result = json.loads(job.result)
-        except ValueError:
-            result = None
+def _job_view(job: JobView) -> s.JobView:
     return s.JobView(
         id=job.id,
         task=job.task,
         state=job.state,
-        state_name=STATE_NAMES.get(job.state, "unknown"),
-        message=job.message or "",
-        created_at=as_utc(job.create_time).isoformat(),
-        result=result,
+        state_name=job.state_name,
+        message=job.message,
+        created_at=job.created_at.isoformat(),
+        result=job.result.model_dump(mode="json") if job.result is not None else None,
     )
 
 
 @router.get("/tasks", response_model=s.TaskList, summary="List tasks")
 async def tasks(request: Request) -> s.TaskList:
-    """Every task, its media kind, and whether its models are installed."""
-    core = _core(request)
-    rows = [
-        s.TaskInfo(name=name, media_kind=spec.media_kind, available=await run_in_threadpool(core.available, name))
-        for name, spec in TASKS.items()
-    ]
-    return s.TaskList(tasks=rows)
+    """Every task, its media kind, whether its models are installed, and the JSON schema of its options."""
+    rows = await run_in_threadpool(_core(request).tasks)
+    return s.TaskList(
+        tasks=[
+            s.TaskInfo(
+                name=t.name,
+                media_kind=t.media_kind,
+                summary=t.summary,
+                available=t.available,
+                options=t.options_schema,
+            )
+            for t in rows
+        ]
+    )
 
 
 @router.get("/models", response_model=s.ModelList, summary="List models")
 async def models(request: Request) -> s.ModelList:
     """The model registry with each model's install status (as `medialens models list`)."""
-    rows = await run_in_threadpool(list_models, _core(request).settings)
-    return s.ModelList(models=rows)
+    return s.ModelList(models=await run_in_threadpool(_core(request).models))
 
 
-@router.post("/analyze/{task}", response_model=s.AnalyzeResponse, summary="Analyze an image now")
-async def analyze(
-    request: Request, task: Annotated[str, Path(max_length=64)], body: s.AnalyzeRequest
-) -> s.AnalyzeResponse:
-    """Run an image task synchronously; video tasks go through POST /v1/jobs."""
-    _require_task(request, task)
-    if TASKS[task].media_kind != "image":
-        raise NativeError(400, "invalid_request", f"task {task} takes a video: submit it with POST /v1/jobs")
-    inputs = {"url": body.url, "options": _options(task, body.options)}
+_MULTIPART_SCHEMA = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "the image"},
+        "options": {"type": "string", "description": "the task's options as a JSON object"},
+    },
+}
+
+
+async def _analyze_body(request: Request) -> tuple[Media, dict[str, Any]]:
+    """The media and raw options of an analyze request: a JSON body (url or base64) or a multipart upload."""
+    if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        try:
+            form = await request.form(max_files=1, max_fields=4)
+        except Exception as err:  # python-multipart's and Starlette's parse errors have no common base
+            raise NativeError(400, "invalid_request", f"multipart body could not be read: {err}"[:500]) from err
+        upload, raw_options = form.get("file"), form.get("options") or "{}"
+        if upload is None or isinstance(upload, str):
+            raise NativeError(400, "invalid_request", "file: a file part named 'file' is required")
+        try:
+            options = json.loads(raw_options) if isinstance(raw_options, str) else None
+        except ValueError:
+            options = None
+        if not isinstance(options, dict):
+            raise NativeError(400, "invalid_request", "options: must be a JSON object")
+        return Media(data=await upload.read()), options
     try:
-        result = await run_in_threadpool(_core(request).run_now, task, inputs)
-    except TooLargeError as err:
-        raise NativeError(413, "media_too_large", str(err)[:500]) from err
-    except MediaError as err:
-        raise NativeError(400, "bad_media", str(err)[:500]) from err
-    except ModelNotInstalledError as err:
-        raise NativeError(404, "model_not_found", str(err)[:500]) from err
-    except UnprocessableError as err:
-        raise NativeError(422, "unprocessable", str(err)[:500]) from err
-    except NoWorkerAnsweredError as err:
-        raise NativeError(503, "workers_unavailable", str(err)) from err
-    except RemoteTaskError as err:  # the worker logged it
-        raise NativeError(422, "analysis_failed", str(err)[:500]) from err
-    except Exception as err:
-        log.exception("%s failed", task)
-        raise NativeError(422, "analysis_failed", f"{type(err).__name__}: {err}"[:500]) from err
-    # Round-trip through JSON: the same data a stored job result holds (floats, lists, no dataclasses).
-    return s.AnalyzeResponse(task=task, result=json.loads(json.dumps(result_payload(result), default=str)))
+        body = s.AnalyzeRequest.model_validate_json(await request.body())
+    except ValidationError as err:
+        raise NativeError(400, "invalid_request", s.validation_message(err.errors())) from err
+    if body.base64 is not None:
+        try:
+            return Media(data=base64.b64decode(body.base64, validate=True)), body.options
+        except (binascii.Error, ValueError) as err:
+            raise NativeError(400, "invalid_request", "base64: not valid base64") from err
+    return Media(url=body.url or ""), body.options
+
+
+@router.post(
+    "/analyze/{task}",
+    response_model=s.AnalyzeResponse,
+    summary="Analyze an image now",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": s.AnalyzeRequest.model_json_schema()},
+                "multipart/form-data": {"schema": _MULTIPART_SCHEMA},
+            },
+        }
+    },
+)
+async def analyze(request: Request, task: Annotated[str, Path(max_length=64)]) -> s.AnalyzeResponse:
+    """Run an image task synchronously on a URL, a base64 image or an uploaded file (multipart); video tasks go
+    through POST /v1/jobs."""
+    core = _core(request)
+    spec = core.require(task)
+    if spec.media_kind != "image":
+        raise NativeError(400, "invalid_request", f"task {task} takes a video: submit it with POST /v1/jobs")
+    media, raw_options = await _analyze_body(request)
+    options = core.options(task, raw_options, strict=True)
+    result = await run_in_threadpool(core.run_now, task, media, options)
+    return s.AnalyzeResponse(task=task, result=result.model_dump(mode="json"))
 
 
 @router.post("/jobs", response_model=s.JobAccepted, status_code=202, summary="Submit a job")

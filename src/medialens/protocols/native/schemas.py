@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from medialens.models.installed import ModelStatus
+from medialens.core import ModelInfo
 
 MAX_URL = 4096
 MAX_TITLE = 1000
@@ -38,6 +39,15 @@ Options = Annotated[
 ]
 
 
+def validation_message(errors: Sequence[Any]) -> str:
+    """pydantic's errors as one short line: "field: problem; ..." (at most five)."""
+    parts = []
+    for e in list(errors)[:5]:
+        loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+        parts.append(f"{loc}: {e.get('msg', 'invalid')}" if loc else str(e.get("msg", "invalid")))
+    return "; ".join(parts)[:1000] or "invalid request"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -58,7 +68,9 @@ class ErrorResponse(_Model):
 class TaskInfo(_Model):
     name: str
     media_kind: str = Field(description='"image" (POST /v1/analyze/{task}) or "video" (POST /v1/jobs)')
+    summary: str
     available: bool = Field(description="whether every model the task needs is installed")
+    options: dict[str, Any] = Field(description="JSON schema of the task's options (names, defaults, ranges)")
 
 
 class TaskList(_Model):
@@ -66,12 +78,21 @@ class TaskList(_Model):
 
 
 class ModelList(_Model):
-    models: list[ModelStatus]  # the store's own row type: one definition of a model's status
+    models: list[ModelInfo]  # the core's model view: one definition of a model's status
 
 
 class AnalyzeRequest(_Model):
-    url: Url
+    """The image by URL or as base64 (exactly one of them); uploads go as multipart/form-data instead."""
+
+    url: Url | None = None
+    base64: Annotated[str, Field(min_length=1, description="the image file, base64-encoded")] | None = None
     options: Options
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AnalyzeRequest:
+        if (self.url is None) == (self.base64 is None):
+            raise ValueError("give exactly one of url and base64")
+        return self
 
 
 class AnalyzeResponse(_Model):

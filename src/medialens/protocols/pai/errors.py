@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from medialens.core import AnalysisFailed, BadMedia, CoreError, InvalidOptions, ModelNotFound, TaskNotFound
+
 
 class PaiError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
@@ -33,3 +35,16 @@ def parameter_error(message: str, status: int = 400) -> PaiError:
 
 def server_error(message: str, status: int = 422) -> PaiError:
     return PaiError(status, SERVER_ERROR, message)
+
+
+def from_core(err: CoreError) -> PaiError:
+    """The one place a core error becomes PAI's answer (the seed's error tables)."""
+    if isinstance(err, TaskNotFound | ModelNotFound):
+        return model_not_found()
+    if isinstance(err, InvalidOptions):
+        return parameter_error(f"configure.{err.field} {err.problem}")
+    if isinstance(err, BadMedia):  # tasks word download failures as "failed to download image, err=..."
+        return parameter_error(err.message)
+    if isinstance(err, AnalysisFailed):
+        return server_error(f"model service error: {err.message}"[:500])
+    return server_error(err.message[:500])  # Unprocessable, WorkersUnavailable

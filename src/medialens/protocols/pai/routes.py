@@ -8,28 +8,24 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from medialens.core import Core, JobRequest
-from medialens.jobs.sync_calls import NoWorkerAnsweredError, RemoteTaskError
-from medialens.media.errors import MediaError
-from medialens.models.errors import ModelNotInstalledError
-from medialens.protocols.pai import errors, options
+from medialens.core import Core, CoreError, JobRequest, Media
+from medialens.protocols.pai import errors
 from medialens.protocols.pai.actions import task_for
 from medialens.protocols.pai.auth import signature_matches, split_authorization
 from medialens.protocols.pai.errors import PaiError
 from medialens.protocols.pai.format import format_result, job_view
 from medialens.protocols.pai.gojson import GoJSONError, Struct, decode
 from medialens.protocols.pai.schemas import BATCH_VIDEO_REQUEST, IMAGE_REQUEST, VIDEO_REQUEST
-from medialens.tasks import result_payload
-from medialens.tasks.base import UnprocessableError
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/api/v1", include_in_schema=False)
 
 MAX_BATCH_VIDEOS = 100
 MAX_POST_IMAGES = 20
@@ -42,6 +38,24 @@ def envelope(data: Any = None, *, status: int = 200, code: str = "OK", message: 
 
 def error_response(err: PaiError) -> JSONResponse:
     return envelope(None, status=err.status, code=err.code, message=err.message)
+
+
+class PaiRoute(APIRoute):
+    """Answers every core error in PAI's shape, mapped in one place (``errors.from_core``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except CoreError as err:
+                return error_response(errors.from_core(err))
+
+        return route
+
+
+router = APIRouter(prefix="/api/v1", include_in_schema=False, route_class=PaiRoute)
 
 
 def _core(request: Request) -> Core:
@@ -105,23 +119,9 @@ async def images(request: Request) -> JSONResponse:
     if not req.get("image"):
         raise errors.parameter_error("image is empty")
     task = _task(request, "images", req)
-    inputs = {"url": req["image"], "options": options.parse(task, req.get("configure"))}
-    try:
-        result = await run_in_threadpool(_core(request).run_now, task, inputs)
-    except MediaError as err:  # tasks word download failures as "failed to download image, err=..."
-        raise errors.parameter_error(str(err)) from err
-    except ModelNotInstalledError as err:
-        raise errors.model_not_found() from err
-    except UnprocessableError as err:
-        raise errors.server_error(str(err)) from err
-    except NoWorkerAnsweredError as err:
-        raise errors.server_error(str(err)) from err
-    except RemoteTaskError as err:  # the worker logged it
-        raise errors.server_error(f"model service error: {err}"[:500]) from err
-    except Exception as err:
-        log.exception("%s failed", task)
-        raise errors.server_error(f"model service error: {type(err).__name__}: {err}"[:500]) from err
-    return envelope(format_result(task, result_payload(result)))
+    opts = _core(request).options(task, req.get("configure"))
+    result = await run_in_threadpool(_core(request).run_now, task, Media(url=req["image"]), opts)
+    return envelope(format_result(result))
 
 
 @router.post("/videos")
@@ -141,14 +141,16 @@ async def videos(request: Request) -> JSONResponse:
     # The official client sends the video title again as "text" (WIRE.md A.8): a post's text is the title when
     # only that came, never both glued together.
     title, text = req.get("video_title", ""), req.get("text", "")
-    inputs = {
-        "url": req.get("video_url", ""),
-        "title": title,
-        "text": text if text and text != title else title,
-        "images": images,
-        "options": options.parse(task, req.get("configure")),
-    }
-    _, ids = await run_in_threadpool(_core(request).submit, app_id, [JobRequest(task, inputs, req.get("video_url"))])
+    job = JobRequest(
+        task,
+        _core(request).options(task, req.get("configure")),
+        url=req.get("video_url", ""),
+        title=title,
+        text=text if text and text != title else title,
+        images=tuple(images),
+        object_url=req.get("video_url"),
+    )
+    _, ids = await run_in_threadpool(_core(request).submit, app_id, [job])
     return envelope({"job_id": ids[0]})
 
 
@@ -166,8 +168,8 @@ async def batch_videos(request: Request) -> JSONResponse:
     if any("\x00" in v["url"] for v in videos):
         raise errors.parameter_error("video url is not a valid url")
     task = _task(request, "batch_videos", req)
-    opts = options.parse(task, req.get("configure"))
-    jobs = [JobRequest(task, {"url": v["url"], "title": v.get("title", ""), "options": opts}, v["url"]) for v in videos]
+    opts = _core(request).options(task, req.get("configure"))
+    jobs = [JobRequest(task, opts, url=v["url"], title=v.get("title", ""), object_url=v["url"]) for v in videos]
     batch_id, _ = await run_in_threadpool(_core(request).submit, app_id, jobs, batch=True)
     return envelope({"batch_id": batch_id})
 

@@ -1,0 +1,44 @@
+"""The core: every protocol's one door to medialens (DESIGN.md, "Layers").
+
+A protocol imports ``medialens.core`` (and ``medialens.config``) and its own package, nothing else: what it may
+ask (``Core``), the errors it maps to its wire shape (``CoreError`` and kin), the views it formats (``JobView``,
+``TaskInfo``, ``ModelInfo``) and the task contracts (options and result types) are all here.
+"""
+
+from medialens.core.errors import (
+    AnalysisFailed,
+    BadMedia,
+    CoreError,
+    InvalidOptions,
+    MediaTooLarge,
+    ModelNotFound,
+    TaskNotFound,
+    Unprocessable,
+    WorkersUnavailable,
+)
+from medialens.core.service import Core, JobRequest, Media
+from medialens.core.views import STATE_NAMES, JobView, ModelInfo, TaskInfo
+from medialens.store.tables import JobState
+from medialens.tasks import options, results
+
+__all__ = [
+    "STATE_NAMES",
+    "AnalysisFailed",
+    "BadMedia",
+    "Core",
+    "CoreError",
+    "InvalidOptions",
+    "JobRequest",
+    "JobState",
+    "JobView",
+    "Media",
+    "MediaTooLarge",
+    "ModelInfo",
+    "ModelNotFound",
+    "TaskInfo",
+    "TaskNotFound",
+    "Unprocessable",
+    "WorkersUnavailable",
+    "options",
+    "results",
+]

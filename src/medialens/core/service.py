@@ -1,0 +1,182 @@
+"""The core the protocols talk to: list tasks and models, validate options, run a task now, submit jobs, read
+jobs back. Nothing here knows a wire format; everything a protocol needs comes through here."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from medialens.config import Settings
+from medialens.core.errors import InvalidOptions, ModelNotFound, TaskNotFound, translate
+from medialens.core.views import JobView, ModelInfo, TaskInfo, job_view
+from medialens.jobs.executor import Executor
+from medialens.jobs.sync_calls import run_locally
+from medialens.models.installed import list_models
+from medialens.store import jobs as job_store
+from medialens.store.apps import get_app
+from medialens.store.db import Database
+from medialens.tasks import TASKS, TaskInput, TaskSpec, task_available
+from medialens.tasks.options import TaskOptions
+from medialens.tasks.results import TaskResult
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """One job to queue: a task, its validated options, and its media (a URL and/or image URLs) and text."""
+
+    task: str
+    options: TaskOptions
+    url: str = ""
+    title: str = ""
+    text: str = ""
+    images: tuple[str, ...] = ()
+    object_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Media:
+    """The media of a synchronous request: a URL, or the bytes themselves (an upload or a base64 body)."""
+
+    url: str = ""
+    data: bytes | None = field(default=None, repr=False)
+
+
+class _TTLCache:
+    """A tiny thread-safe cache whose entries expire: hot lookups (credentials, model presence) skip the DB and
+    the disk on every request, while a deleted app or a removed model is noticed within ``ttl_s``."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._items: dict[Any, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and now - hit[0] < self.ttl_s:
+                return hit[1]
+        value = compute()
+        with self._lock:
+            self._items[key] = (now, value)
+        return value
+
+
+def _first_problem(err: ValidationError, options: type[TaskOptions]) -> InvalidOptions:
+    first = err.errors()[0]
+    name = str(first["loc"][0]) if first.get("loc") else "options"
+    return InvalidOptions(name, f"must be {options.rule(name)}")
+
+
+def _options_schema(options: type[TaskOptions]) -> dict[str, Any]:
+    """The options' JSON schema without the model's own title and docstring (those name Python classes)."""
+    schema = options.model_json_schema()
+    return {k: v for k, v in schema.items() if k not in ("title", "description")}
+
+
+class Core:
+    CREDENTIAL_TTL_S = 5.0
+    AVAILABILITY_TTL_S = 2.0
+
+    def __init__(self, settings: Settings, db: Database, executor: Executor | None) -> None:
+        self.settings, self.db, self.executor = settings, db, executor
+        self._tokens = _TTLCache(self.CREDENTIAL_TTL_S)
+        self._available = _TTLCache(self.AVAILABILITY_TTL_S)
+
+    # --- what exists ---------------------------------------------------------------------------------------------
+    def spec(self, task: str) -> TaskSpec:
+        try:
+            return TASKS[task]
+        except KeyError:
+            raise TaskNotFound(f"no task named {task[:64]!r}") from None
+
+    def available(self, task: str) -> bool:
+        """Whether a task exists and its models are installed (else protocols answer "model not found")."""
+        return self._available.get(task, lambda: task_available(task, self.settings))
+
+    def require(self, task: str) -> TaskSpec:
+        """The task's spec, when it exists and its models are installed; else TaskNotFound / ModelNotFound."""
+        spec = self.spec(task)
+        if not self.available(task):
+            raise ModelNotFound(f"the models of task {task} are not installed")
+        return spec
+
+    def tasks(self) -> list[TaskInfo]:
+        return [
+            TaskInfo(s.name, s.media_kind, s.summary, self.available(s.name), _options_schema(s.options))
+            for s in TASKS.values()
+        ]
+
+    def models(self) -> list[ModelInfo]:
+        return list_models(self.settings)
+
+    def app_token(self, app_id: str) -> str | None:
+        """The token of an app, or None when there is no such app (cached for a few seconds)."""
+
+        def lookup() -> str | None:
+            app = get_app(self.db, app_id)
+            return app.token if app else None
+
+        return self._tokens.get(app_id, lookup)
+
+    # --- options -------------------------------------------------------------------------------------------------
+    def options(self, task: str, given: Mapping[str, Any] | None, *, strict: bool = False) -> TaskOptions:
+        """``given`` validated by the task's options model; a None value means "the default". With ``strict``
+        (the native API) keys the task does not take are refused; PAI ignores them, as the service does."""
+        model = self.spec(task).options
+        values = {k: v for k, v in (given or {}).items() if v is not None}
+        if strict and (unknown := sorted(set(values) - set(model.model_fields))):
+            raise InvalidOptions(unknown[0][:64], f"is not an option of task {task}")
+        try:
+            return model.model_validate(values)
+        except ValidationError as err:
+            raise _first_problem(err, model) from None
+
+    # --- work ----------------------------------------------------------------------------------------------------
+    def run_now(self, task: str, media: Media, options: TaskOptions) -> TaskResult:
+        """Run a task synchronously (image requests) where the executor runs work; raises CoreError."""
+        spec = self.spec(task)
+        inputs = TaskInput(
+            url=media.url,
+            data_base64=base64.b64encode(media.data).decode("ascii") if media.data is not None else None,
+            options=options.model_dump(),
+        ).model_dump(exclude_none=True)
+        try:
+            if self.executor is None:
+                result = run_locally(self.settings, task, inputs)
+            else:
+                result = self.executor.run_sync(task, inputs)
+        except Exception as err:
+            raise translate(err, task) from err
+        return result if isinstance(result, TaskResult) else spec.result.model_validate(result)
+
+    def submit(self, app_id: str, requests: list[JobRequest], *, batch: bool = False) -> tuple[int | None, list[int]]:
+        """Queue jobs (in one transaction); returns (batch id or None, job ids)."""
+        new = [
+            job_store.NewJob(
+                r.task,
+                TaskInput(
+                    url=r.url, title=r.title, text=r.text, images=list(r.images), options=r.options.model_dump()
+                ).model_dump(exclude_none=True),
+                r.object_url,
+            )
+            for r in requests
+        ]
+        batch_id, ids = job_store.create_jobs(self.db, app_id, new, batch=batch)
+        if self.executor is not None:
+            self.executor.notify(ids)
+        return batch_id, ids
+
+    def job(self, job_id: int, app_id: str) -> JobView | None:
+        job = job_store.get_job(self.db, job_id, app_id)
+        return job_view(job) if job is not None else None
+
+    def batch(self, batch_id: int, app_id: str) -> list[JobView] | None:
+        jobs = job_store.get_batch_jobs(self.db, batch_id, app_id)
+        return [job_view(j) for j in jobs] if jobs is not None else None
