@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterator
 
@@ -96,6 +97,36 @@ def test_analyze_image_quality(api, media_url: str) -> None:
     assert body["task"] == "image_quality"
     assert 0 <= body["result"]["score"] <= 100
     assert body["result"]["width"] > 0 and body["result"]["height"] > 0
+
+
+def test_analyze_by_upload_and_base64_gives_the_url_answer(api, media_url: str) -> None:
+    client, headers = api
+    cat = MEDIA / "image" / "skimage_cat_chelsea.png"
+    by_url = client.post("/v1/analyze/image_quality", headers=headers, json={"url": f"{media_url}/image/{cat.name}"})
+    encoded = base64.b64encode(cat.read_bytes()).decode()
+    by_base64 = client.post("/v1/analyze/image_quality", headers=headers, json={"base64": encoded})
+    upload = {"file": (cat.name, cat.read_bytes(), "image/png")}
+    by_upload = client.post("/v1/analyze/image_quality", headers=headers, files=upload, data={"options": "{}"})
+    for r in (by_url, by_base64, by_upload):
+        assert r.status_code == 200, r.text
+    assert by_url.json() == by_base64.json() == by_upload.json()
+
+
+def test_analyze_upload_and_base64_errors(api) -> None:
+    client, headers = api
+    url = "/v1/analyze/image_quality"
+    _error(client.post(url, headers=headers, json={}), 400, "invalid_request")  # neither url nor base64
+    _error(client.post(url, headers=headers, json={"url": "http://x/a.png", "base64": "AAAA"}), 400, "invalid_request")
+    _error(client.post(url, headers=headers, json={"base64": "not base64!"}), 400, "invalid_request")
+    _error(client.post(url, headers=headers, json={"base64": "AAAA"}), 400, "bad_media")  # 3 bytes: not an image
+    _error(client.post(url, headers=headers, files={"other": ("a", b"x")}), 400, "invalid_request")
+    png = {"file": ("a.png", b"\x89PNG", "image/png")}
+    _error(client.post(url, headers=headers, files=png, data={"options": "[1]"}), 400, "invalid_request")
+    _error(client.post(url, headers=headers, files=png, data={"options": '{"bogus": 1}'}), 400, "invalid_options")
+    _error(client.post(url, headers=headers, files=png), 400, "bad_media")
+    broken = b"--b\r\nContent-Disposition: form-data; name=file; filename=a\r\n\r\nabc"
+    multipart = {**headers, "content-type": "multipart/form-data; boundary=b"}
+    _error(client.post(url, headers=multipart, content=broken), 400)
 
 
 def test_analyze_errors(api, media_url: str) -> None:

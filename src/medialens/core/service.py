@@ -21,7 +21,7 @@ from medialens.models.installed import list_models
 from medialens.store import jobs as job_store
 from medialens.store.apps import get_app
 from medialens.store.db import Database
-from medialens.tasks import TASKS, TaskInput, TaskSpec, task_available
+from medialens.tasks import TASKS, TaskInput, TaskSpec, get_task, task_available
 from medialens.tasks.options import TaskOptions
 from medialens.tasks.results import TaskResult
 
@@ -92,7 +92,7 @@ class Core:
     # --- what exists ---------------------------------------------------------------------------------------------
     def spec(self, task: str) -> TaskSpec:
         try:
-            return TASKS[task]
+            return get_task(task)
         except KeyError:
             raise TaskNotFound(f"no task named {task[:64]!r}") from None
 
