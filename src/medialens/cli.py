@@ -70,7 +70,7 @@ def worker(
     import os
     import socket
 
-    from medialens.jobs.celery_app import QUEUES
+    from medialens.jobs.broker import QUEUES
     from medialens.jobs.celery_app import app as celery_app
     from medialens.jobs.sizing import shared_core_settings
     from medialens.models.runtime import limit_blas_threads

@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import update
 
 from medialens.config import Settings
-from medialens.jobs.celery_executor import CeleryExecutor, queue_for, recovery_scan
+from medialens.jobs.broker import queue_for
+from medialens.jobs.celery_executor import CeleryExecutor
+from medialens.jobs.celery_recovery import recovery_scan
 from medialens.store import apps, jobs
 from medialens.store.db import Database
 from medialens.store.tables import Job, JobState, utcnow

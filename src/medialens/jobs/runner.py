@@ -24,7 +24,6 @@ from medialens.store.db import Database
 from medialens.store.tables import JobState
 from medialens.tasks import TaskContext, get_task, result_payload
 from medialens.tasks.base import UnprocessableError
-from medialens.tasks.intake import staged_media_job
 
 log = logging.getLogger(__name__)
 
@@ -131,21 +130,3 @@ def _drop_staged_media(settings: Settings, job_id: int, keys: list[str]) -> None
             store.delete(key)
     except Exception:  # cleanup must never fail a finished job
         log.warning("could not remove staged media of job %s", job_id, exc_info=True)
-
-
-def sweep_staged_media(db: Database, settings: Settings) -> int:
-    """Remove staged downloads of jobs that ended without their worker removing them (failed by recovery after
-    their worker died, or whose cleanup failed); returns how many were removed. Run by the recovery scans."""
-    if not settings.blob_url:
-        return 0
-    store = open_blob_store(settings)
-    staged = {job_id: key for key in store.list("jobs") if (job_id := staged_media_job(key)) is not None}
-    if not staged:
-        return 0
-    unfinished = set(job_store.unfinished_ids(db, list(staged)))
-    removed = 0
-    for job_id, key in staged.items():
-        if job_id not in unfinished:
-            store.delete(key)
-            removed += 1
-    return removed

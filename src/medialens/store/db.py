@@ -9,6 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from medialens.store.migrate import upgrade
+
 
 def make_engine(url: str) -> Engine:
     """Create an engine; for file SQLite also create the parent folder and switch on WAL."""
@@ -52,8 +54,6 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
-        from medialens.store.migrate import upgrade
-
         upgrade(self.engine)
 
     def dispose(self) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from medialens.config import Settings
-from medialens.jobs.local import LocalPoolExecutor, dead_local_workers
+from medialens.jobs.local import LocalPoolExecutor
+from medialens.jobs.recovery import dead_local_workers
 from medialens.jobs.runner import run_job
 from medialens.media.errors import DecodeError
 from medialens.store import apps, jobs
