@@ -202,7 +202,7 @@ def _job_dict(j) -> dict:
         "state": j.state,
         "message": j.message,
         "inputs": j.inputs,
-        "result": json.loads(j.result) if j.result else None,
+        "result": j.result,
         "attempts": j.attempts,
         "create_time": j.create_time.isoformat(timespec="milliseconds"),
     }

@@ -89,4 +89,4 @@ def test_scan_fails_a_job_past_its_deadline_even_while_its_worker_beats(db, tmp_
     job = jobs.get_job(db, job_id)
     assert job.state == JobState.FAILED and job.message == "job timed out"
     # the worker that still runs it cannot overwrite the outcome
-    assert not jobs.finish_job(db, job_id, "livehost:1:0", state=JobState.COMPLETED, message="success", result="{}")
+    assert not jobs.finish_job(db, job_id, "livehost:1:0", state=JobState.COMPLETED, message="success", result={})

@@ -28,9 +28,10 @@ from medialens.tasks.base import UnprocessableError
 log = logging.getLogger(__name__)
 
 
-def result_to_json(result: Any) -> str:
-    """Stored results are protocol-neutral JSON of the analysis' dataclass."""
-    return json.dumps(result_payload(result), ensure_ascii=False, separators=(",", ":"))
+def stored_result(result: Any) -> dict[str, Any]:
+    """The protocol-neutral payload of the analysis' dataclass, as the store will hand it back: round-tripped
+    through JSON here, so a result that cannot be stored fails its job instead of the write of its outcome."""
+    return json.loads(json.dumps(result_payload(result), ensure_ascii=False))
 
 
 def failure_message(err: BaseException) -> str:
@@ -106,7 +107,7 @@ def run_job(db: Database, settings: Settings, job_id: int, worker: str) -> bool:
     )
     try:
         result = get_task(job.task).run(ctx, job.inputs)
-        outcome = dict(state=JobState.COMPLETED, message="success", result=result_to_json(result))
+        outcome = dict(state=JobState.COMPLETED, message="success", result=stored_result(result))
     except Exception as err:  # every failure ends the job, never the worker
         if not isinstance(err, MediaError | ModelNotInstalledError | UnprocessableError):
             log.exception("job %s (%s) failed", job_id, job.task)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, select, update
 
@@ -127,8 +128,10 @@ def renew_lease(db: Database, job_id: int, worker: str, lease_s: float, message:
         return res.rowcount == 1
 
 
-def finish_job(db: Database, job_id: int, worker: str, *, state: int, message: str, result: str | None) -> bool:
-    """Write the outcome once: only the worker holding the job may finish it."""
+def finish_job(
+    db: Database, job_id: int, worker: str, *, state: int, message: str, result: dict[str, Any] | None
+) -> bool:
+    """Write the outcome once: only the worker holding the job may finish it. ``result`` must be JSON-able."""
     with db.session() as s:
         res = s.execute(
             update(Job)

@@ -77,11 +77,11 @@ def test_only_the_owner_finishes_and_only_once(db: Database) -> None:
     app_id = _app(db)
     _, (job_id,) = jobs.create_jobs(db, app_id, [jobs.NewJob("t", {})])
     jobs.claim_job(db, job_id, "w1", 30)
-    assert not jobs.finish_job(db, job_id, "w2", state=JobState.COMPLETED, message="success", result="{}")
-    assert jobs.finish_job(db, job_id, "w1", state=JobState.COMPLETED, message="success", result='{"a":1}')
+    assert not jobs.finish_job(db, job_id, "w2", state=JobState.COMPLETED, message="success", result={})
+    assert jobs.finish_job(db, job_id, "w1", state=JobState.COMPLETED, message="success", result={"a": 1})
     assert not jobs.finish_job(db, job_id, "w1", state=JobState.FAILED, message="late", result=None)
     job = jobs.get_job(db, job_id)
-    assert (job.state, job.message, job.result) == (JobState.COMPLETED, "success", '{"a":1}')
+    assert (job.state, job.message, job.result) == (JobState.COMPLETED, "success", {"a": 1})
 
 
 def test_lost_jobs_are_requeued_or_failed_only_while_their_lease_is_over(db: Database) -> None:

@@ -183,7 +183,7 @@ def _job_view(job: Job) -> s.JobView:
     result = None
     if job.result and job.state == JobState.COMPLETED:
         try:
-            result = json.loads(job.result)
+            result = dict(job.result)
         except ValueError:
             result = None
     return s.JobView(

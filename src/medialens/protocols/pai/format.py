@@ -125,9 +125,9 @@ def format_result(task: str, result: dict[str, Any]) -> Any:
 
 def result_string(job: Job) -> str:
     """The job's ``Result``: a compact JSON string once done, "" before (and on failure)."""
-    if not job.result:
+    if job.result is None:
         return ""
-    data = format_result(job.task, json.loads(job.result))
+    data = format_result(job.task, job.result)
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
