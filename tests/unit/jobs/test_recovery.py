@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from sqlalchemy import update
 from medialens.blobs import open_blob_store
 from medialens.config import Settings
 from medialens.jobs import recovery
+from medialens.jobs.celery_executor import CeleryExecutor
 from medialens.jobs.celery_recovery import recovery_scan
 from medialens.jobs.local import LocalPoolExecutor
 from medialens.store import apps, jobs
@@ -40,6 +42,9 @@ class FakePublisher:
 
     def recently_published(self, job_id: int) -> bool:
         return any(j == job_id for j, _ in self.sent)
+
+    def close(self) -> None:
+        pass
 
 
 def _jobs(db: Database, n: int, task: str = "video_quality") -> list[int]:
@@ -161,3 +166,42 @@ def test_both_executors_recover_the_same_way(db: Database, tmp_path: Path, recov
     assert jobs.get_job(db, dead).state == JobState.INITIALIZING
     assert jobs.get_job(db, lost_twice).message == "job lost: its worker stopped 2 times"
     assert jobs.get_job(db, overdue).message == "job timed out"
+
+
+def _broken_scan(*_args, **_kwargs) -> list[int]:
+    raise RuntimeError("database is down")
+
+
+def test_celery_api_start_up_survives_a_failing_recovery(db: Database, tmp_path: Path, monkeypatch, caplog) -> None:
+    monkeypatch.setattr(recovery, "scan", _broken_scan)
+    executor = CeleryExecutor(db, Settings(data_dir=tmp_path))
+    executor.publisher = FakePublisher()
+    executor.start()  # the workers recover on their timers
+    executor.stop()
+    assert "start-up recovery scan failed" in caplog.text and executor.publisher.sent == []
+
+
+def test_the_pool_janitor_survives_a_failing_pass(tmp_path: Path, monkeypatch, caplog) -> None:
+    settings = Settings(data_dir=tmp_path, job_poll_interval_s=0.05)  # a pass every second
+    database = Database(settings.resolved_database_url)
+    database.migrate()
+    passes: list[int] = []
+    shared_scan = recovery.scan
+
+    def flaky(db_, settings_, *, host=None, now=None):
+        passes.append(1)
+        if len(passes) == 2:  # the janitor's first pass fails
+            raise RuntimeError("database is down")
+        return shared_scan(db_, settings_, host=host, now=now)
+
+    monkeypatch.setattr(recovery, "scan", flaky)
+    pool = LocalPoolExecutor(database, settings, size=1)
+    pool.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(passes) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        pool.stop()
+        database.dispose()
+    assert len(passes) >= 3 and "job recovery scan failed" in caplog.text
