@@ -70,7 +70,7 @@ def worker(
     import os
     import socket
 
-    from medialens.jobs.celery_app import QUEUES
+    from medialens.jobs.broker import QUEUES
     from medialens.jobs.celery_app import app as celery_app
     from medialens.jobs.sizing import shared_core_settings
     from medialens.models.runtime import limit_blas_threads
@@ -202,7 +202,7 @@ def _job_dict(j) -> dict:
         "state": j.state,
         "message": j.message,
         "inputs": j.inputs,
-        "result": json.loads(j.result) if j.result else None,
+        "result": j.result,
         "attempts": j.attempts,
         "create_time": j.create_time.isoformat(timespec="milliseconds"),
     }

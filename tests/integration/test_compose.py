@@ -25,7 +25,7 @@ from ai_service_python_sdk.client.api.ai_service_video_api import AiServiceVideo
 from ai_service_python_sdk.client.api_client import ApiClient
 
 from medialens.config import Settings
-from medialens.jobs.celery_app import QUEUES
+from medialens.jobs.broker import QUEUES
 from tests import support
 from tests.integration.cluster import S3_ENV, wait_port
 

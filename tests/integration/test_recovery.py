@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import update
 
 from medialens.config import Settings
-from medialens.jobs.celery_executor import CeleryExecutor, queue_for, recovery_scan
+from medialens.jobs.broker import queue_for
+from medialens.jobs.celery_executor import CeleryExecutor
+from medialens.jobs.celery_recovery import recovery_scan
 from medialens.store import apps, jobs
 from medialens.store.db import Database
 from medialens.store.tables import Job, JobState, utcnow
@@ -87,4 +89,4 @@ def test_scan_fails_a_job_past_its_deadline_even_while_its_worker_beats(db, tmp_
     job = jobs.get_job(db, job_id)
     assert job.state == JobState.FAILED and job.message == "job timed out"
     # the worker that still runs it cannot overwrite the outcome
-    assert not jobs.finish_job(db, job_id, "livehost:1:0", state=JobState.COMPLETED, message="success", result="{}")
+    assert not jobs.finish_job(db, job_id, "livehost:1:0", state=JobState.COMPLETED, message="success", result={})

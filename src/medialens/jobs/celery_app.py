@@ -1,5 +1,4 @@
-"""The Celery side of ``MEDIALENS_EXECUTOR=celery``: the app, its queues, the one task, and the worker's recovery
-timer.
+"""The worker side of ``MEDIALENS_EXECUTOR=celery``: the worker's Celery app, its tasks, and its recovery timer.
 
 A message only says "job N is ready"; the database stays the source of truth. ``run_job`` claims the job with a
 conditional UPDATE, so a duplicate or late message is a no-op, and only the claiming worker can write the outcome.
@@ -19,52 +18,18 @@ import threading
 import time
 from itertools import count
 
-from celery import Celery, signals
-from kombu import Queue
+from celery import signals
 
+from medialens.blobs import open_blob_store
 from medialens.config import Settings, get_settings
+from medialens.jobs.broker import SYNC_TASK_NAME, TASK_NAME, make_celery
+from medialens.jobs.celery_recovery import recovery_scan
+from medialens.jobs.publisher import Publisher
+from medialens.jobs.runner import run_job
+from medialens.jobs.sync_calls import answer
 from medialens.store.db import Database
 
 log = logging.getLogger(__name__)
-
-QUEUES = ("image", "video", "index", "gpu")
-TASK_NAME = "medialens.run_job"
-
-
-def make_celery(settings: Settings) -> Celery:
-    """A Celery app for ``settings.broker_url`` (producers and workers build the same one)."""
-    app = Celery("medialens", broker=settings.broker_url, set_as_current=False)
-    app.conf.update(
-        task_queues=[Queue(q, routing_key=q) for q in QUEUES],
-        task_default_queue="video",
-        task_serializer="json",
-        accept_content=["json"],
-        task_ignore_result=True,  # outcomes live in the jobs table
-        result_backend=None,
-        # a message is acknowledged only after its job ran; a lost worker's message goes back to the queue
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        # Redis redelivers an unacknowledged message after this long. Longer than any job, so a slow job is not
-        # run twice; a lost worker's job comes back much sooner through its lease (the recovery scan).
-        broker_transport_options={
-            "visibility_timeout": settings.broker_visibility_timeout_s,
-            "socket_timeout": 10,
-            "socket_connect_timeout": 5,
-            "retry_on_timeout": True,
-        },
-        broker_connection_retry=True,
-        broker_connection_retry_on_startup=True,
-        broker_connection_max_retries=None,  # reconnect for ever after a broker restart
-        broker_heartbeat=10,
-        worker_cancel_long_running_tasks_on_connection_loss=False,  # the jobs table guards against doubles
-        worker_hijack_root_logger=False,
-        worker_send_task_events=False,
-        task_send_sent_event=False,
-        broker_channel_error_retry=True,
-    )
-    return app
-
 
 app = make_celery(get_settings())
 
@@ -111,16 +76,12 @@ def worker_id() -> str:
 @app.task(name=TASK_NAME, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def run_job_task(job_id: int) -> bool:
     """Run job ``job_id`` if it is still waiting; a no-op for a duplicate message."""
-    from medialens.jobs.runner import run_job
-
     return run_job(worker_db(), get_settings(), int(job_id), worker_id())
 
 
-@app.task(name="medialens.run_sync", ignore_result=True, acks_late=False, reject_on_worker_lost=False)
+@app.task(name=SYNC_TASK_NAME, ignore_result=True, acks_late=False, reject_on_worker_lost=False)
 def run_sync_task(reply_key: str, task: str, inputs: dict) -> None:
     """Answer a synchronous request (see ``sync_calls``): acknowledged on receipt, never run twice."""
-    from medialens.jobs.sync_calls import answer
-
     answer(get_settings(), reply_key, task, inputs)
 
 
@@ -135,8 +96,6 @@ class RecoveryTimer(threading.Thread):
         self.name_in_store = f"workers/{socket.gethostname()}-{os.getpid()}.json"
 
     def run(self) -> None:
-        from medialens.jobs.celery_executor import Publisher, recovery_scan
-
         publisher = Publisher(self.settings)
         first = True
         while not self.stopped.is_set():
@@ -151,8 +110,6 @@ class RecoveryTimer(threading.Thread):
 
     def _register(self) -> None:
         try:
-            from medialens.blobs import open_blob_store
-
             record = {
                 "host": socket.gethostname(),
                 "pid": os.getpid(),
@@ -165,8 +122,6 @@ class RecoveryTimer(threading.Thread):
 
     def _unregister(self) -> None:
         try:
-            from medialens.blobs import open_blob_store
-
             open_blob_store(self.settings).delete(self.name_in_store)
         except Exception:
             log.debug("could not remove the worker record", exc_info=True)

@@ -1,8 +1,8 @@
 """The default executor: a pool of worker threads in the serving process, sized to the cores.
 
 Threads suit our work: decoding (PyAV), OpenCV, NumPy and ONNX Runtime release the GIL. New jobs arrive through
-``notify``; a janitor also scans the store, so jobs written by another process or left behind by a crash are
-picked up too.
+``notify``; a janitor also runs the shared recovery pass (``recovery``) and scans the store, so jobs written by
+another process or left behind by a crash are picked up too.
 """
 
 from __future__ import annotations
@@ -15,31 +15,13 @@ import threading
 from typing import Any
 
 from medialens.config import Settings
-from medialens.jobs.runner import run_job, sweep_staged_media
+from medialens.jobs import recovery
+from medialens.jobs.runner import run_job
+from medialens.jobs.sync_calls import run_locally
 from medialens.store import jobs as job_store
 from medialens.store.db import Database
 
 log = logging.getLogger(__name__)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def dead_local_workers(workers: list[str], host: str) -> list[str]:
-    """Worker ids (``host:pid:n``) of this host whose process no longer exists."""
-    dead = []
-    for w in workers:
-        parts = w.split(":")
-        if len(parts) == 3 and parts[0] == host and parts[1].isdigit() and not _pid_alive(int(parts[1])):
-            dead.append(w)
-    return dead
 
 
 class LocalPoolExecutor:
@@ -56,7 +38,7 @@ class LocalPoolExecutor:
     # --- Executor interface -------------------------------------------------------------------------------------
     def start(self) -> None:
         self._stop.clear()
-        self._recover(startup=True)
+        self._recover()
         for n in range(self.size):
             t = threading.Thread(target=self._work, args=(f"{self.host}:{os.getpid()}:{n}",), daemon=True)
             t.name = f"medialens-worker-{n}"
@@ -67,8 +49,6 @@ class LocalPoolExecutor:
         self._threads.append(janitor)
 
     def run_sync(self, task: str, inputs: dict[str, Any]) -> Any:
-        from medialens.jobs.sync_calls import run_locally
-
         return run_locally(self.settings, task, inputs)
 
     def notify(self, job_ids: list[int]) -> None:
@@ -101,19 +81,12 @@ class LocalPoolExecutor:
     def _janitor(self) -> None:
         while not self._stop.wait(max(1.0, self.settings.job_poll_interval_s * 10)):
             try:
-                self._recover(startup=False)
+                self._recover()
             except Exception:
                 log.exception("job recovery scan failed")
 
-    def _recover(self, *, startup: bool) -> None:
-        if startup:
-            dead = dead_local_workers(job_store.running_workers(self.db), self.host)
-            job_store.expire_leases_of(self.db, dead)
-        job_store.recover_expired(
-            self.db, max_attempts=self.settings.job_max_attempts, deadline_s=self.settings.job_timeout_s
-        )
+    def _recover(self) -> None:
+        """The shared recovery pass, then every waiting job to this pool (a requeued one, or one written by
+        another process)."""
+        recovery.scan(self.db, self.settings, host=self.host)
         self.notify(job_store.pending_job_ids(self.db, limit=1000))
-        try:
-            sweep_staged_media(self.db, self.settings)
-        except Exception:  # a store hiccup must not stop recovery; the next scan sweeps
-            log.warning("could not sweep staged media", exc_info=True)

@@ -24,14 +24,14 @@ from medialens.store.db import Database
 from medialens.store.tables import JobState
 from medialens.tasks import TaskContext, get_task, result_payload
 from medialens.tasks.base import UnprocessableError
-from medialens.tasks.intake import staged_media_job
 
 log = logging.getLogger(__name__)
 
 
-def result_to_json(result: Any) -> str:
-    """Stored results are protocol-neutral JSON of the analysis' dataclass."""
-    return json.dumps(result_payload(result), ensure_ascii=False, separators=(",", ":"))
+def stored_result(result: Any) -> dict[str, Any]:
+    """The protocol-neutral payload of the analysis' dataclass, as the store will hand it back: round-tripped
+    through JSON here, so a result that cannot be stored fails its job instead of the write of its outcome."""
+    return json.loads(json.dumps(result_payload(result), ensure_ascii=False))
 
 
 def failure_message(err: BaseException) -> str:
@@ -107,7 +107,7 @@ def run_job(db: Database, settings: Settings, job_id: int, worker: str) -> bool:
     )
     try:
         result = get_task(job.task).run(ctx, job.inputs)
-        outcome = dict(state=JobState.COMPLETED, message="success", result=result_to_json(result))
+        outcome = dict(state=JobState.COMPLETED, message="success", result=stored_result(result))
     except Exception as err:  # every failure ends the job, never the worker
         if not isinstance(err, MediaError | ModelNotInstalledError | UnprocessableError):
             log.exception("job %s (%s) failed", job_id, job.task)
@@ -131,21 +131,3 @@ def _drop_staged_media(settings: Settings, job_id: int, keys: list[str]) -> None
             store.delete(key)
     except Exception:  # cleanup must never fail a finished job
         log.warning("could not remove staged media of job %s", job_id, exc_info=True)
-
-
-def sweep_staged_media(db: Database, settings: Settings) -> int:
-    """Remove staged downloads of jobs that ended without their worker removing them (failed by recovery after
-    their worker died, or whose cleanup failed); returns how many were removed. Run by the recovery scans."""
-    if not settings.blob_url:
-        return 0
-    store = open_blob_store(settings)
-    staged = {job_id: key for key in store.list("jobs") if (job_id := staged_media_job(key)) is not None}
-    if not staged:
-        return 0
-    unfinished = set(job_store.unfinished_ids(db, list(staged)))
-    removed = 0
-    for job_id, key in staged.items():
-        if job_id not in unfinished:
-            store.delete(key)
-            removed += 1
-    return removed

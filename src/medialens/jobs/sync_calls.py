@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from medialens.config import Settings
+from medialens.jobs.broker import SYNC_TASK_NAME
 from medialens.media import errors as media_errors
 from medialens.models.errors import ModelNotInstalledError
 from medialens.observability.metrics import record_sync_answer
@@ -31,7 +32,6 @@ from medialens.tasks.intake import ImageDownloadError, VideoDownloadError
 
 log = logging.getLogger(__name__)
 
-SYNC_TASK_NAME = "medialens.run_sync"
 REPLY_PREFIX = "medialens:reply:"
 REPLY_TTL_S = 60  # an answer nobody collects (the caller gave up) is dropped by Redis after this long
 

@@ -12,12 +12,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
 
 from medialens.store.db import Database
-from medialens.store.migrate import MIGRATIONS
+from medialens.store.migrate import MIGRATIONS, current_revisions
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +72,7 @@ def check_readiness(db: Database | None, executor: Any, *, workers_expected: boo
         out.fail("database", "the application has not started")
         return out
     try:
-        with db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-            current = frozenset(MigrationContext.configure(conn).get_current_heads())
+        current = current_revisions(db.engine)  # reading the schema's revision also proves the database answers
     except Exception as err:
         log.warning("readiness: database check failed", exc_info=True)
         out.fail("database", f"database is not reachable ({type(err).__name__})")

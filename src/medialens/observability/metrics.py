@@ -20,11 +20,11 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from medialens.store import jobs as job_store
 from medialens.store.db import Database
-from medialens.store.tables import Job, JobState
+from medialens.store.tables import JobState
 
 log = logging.getLogger(__name__)
 
@@ -145,17 +145,10 @@ class QueueDepthCollector(Collector):
         if db is None:
             return []
         try:
-            with db.session() as s:
-                rows = s.execute(
-                    select(Job.state, func.count())
-                    .where(Job.state.in_((JobState.INITIALIZING, JobState.RUNNING)))
-                    .group_by(Job.state)
-                ).all()
+            counts = job_store.count_by_state(db, (JobState.INITIALIZING, JobState.RUNNING))
         except Exception:
             log.warning("could not read the job queue depth", exc_info=True)
             return []
-        counts = {JobState.INITIALIZING: 0, JobState.RUNNING: 0}
-        counts.update({int(state): int(n) for state, n in rows})
         family = self._family()
         for state, n in counts.items():
             family.add_metric([_STATE_NAMES[state]], n)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from medialens.store.migrate import upgrade
 
 
 def make_engine(url: str) -> Engine:
@@ -16,10 +19,17 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, json_serializer=_json_text
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=_json_text)
+
+
+def _json_text(value: object) -> str:
+    """JSON columns (job inputs and results) hold compact text that keeps non-ASCII characters as they are."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -52,8 +62,6 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
-        from medialens.store.migrate import upgrade
-
         upgrade(self.engine)
 
     def dispose(self) -> None:

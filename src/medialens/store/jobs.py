@@ -1,4 +1,4 @@
-"""Durable job records: create, claim, heartbeat, finish, recover.
+"""Durable job records: create, claim, heartbeat, finish, and the queries recovery and metrics need.
 
 Every state change is a conditional UPDATE on the job's current state and owner, so two workers (threads,
 processes or machines) can never both run or both finish the same job.
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 
 from medialens.store.db import Database
 from medialens.store.tables import Batch, Job, JobState, as_utc, utcnow
@@ -127,8 +128,10 @@ def renew_lease(db: Database, job_id: int, worker: str, lease_s: float, message:
         return res.rowcount == 1
 
 
-def finish_job(db: Database, job_id: int, worker: str, *, state: int, message: str, result: str | None) -> bool:
-    """Write the outcome once: only the worker holding the job may finish it."""
+def finish_job(
+    db: Database, job_id: int, worker: str, *, state: int, message: str, result: dict[str, Any] | None
+) -> bool:
+    """Write the outcome once: only the worker holding the job may finish it. ``result`` must be JSON-able."""
     with db.session() as s:
         res = s.execute(
             update(Job)
@@ -138,31 +141,64 @@ def finish_job(db: Database, job_id: int, worker: str, *, state: int, message: s
         return res.rowcount == 1
 
 
-def recover_expired(db: Database, *, max_attempts: int, deadline_s: float, now: datetime | None = None) -> list[int]:
-    """Requeue running jobs whose lease ran out (their worker died); fail those out of attempts or time.
+@dataclass(frozen=True)
+class LostJob:
+    """A running job whose lease ran out: its worker stopped renewing it."""
 
-    Returns the ids put back in state 0, so the caller can hand them to its executor.
-    """
+    id: int
+    attempts: int
+    create_time: datetime
+
+
+def lost_jobs(db: Database, now: datetime | None = None) -> list[LostJob]:
+    """Running jobs whose lease ended before ``now``, oldest first."""
     now = now or utcnow()
     with db.session() as s:
-        stale = list(s.scalars(select(Job).where(and_(Job.state == JobState.RUNNING, Job.lease_until < now))))
-        requeued: list[int] = []
-        for job in stale:
-            created = as_utc(job.create_time)
-            too_old = (now - created).total_seconds() > deadline_s
-            if job.attempts >= max_attempts or too_old:
-                why = "job timed out" if too_old else f"job lost: its worker stopped {job.attempts} times"
-                values = dict(state=JobState.FAILED, message=why, finished_at=now, lease_until=None)
-            else:
-                values = dict(state=JobState.INITIALIZING, message="", worker=None, lease_until=None)
-                requeued.append(job.id)
-            s.execute(
-                update(Job)
-                .where(and_(Job.id == job.id, Job.state == JobState.RUNNING, Job.lease_until < now))
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-        return requeued
+        rows = s.execute(
+            select(Job.id, Job.attempts, Job.create_time)
+            .where(and_(Job.state == JobState.RUNNING, Job.lease_until < now))
+            .order_by(Job.id)
+        )
+        return [LostJob(r.id, r.attempts, as_utc(r.create_time)) for r in rows]
+
+
+def requeue_lost(db: Database, job_id: int, now: datetime | None = None) -> bool:
+    """Put a lost job back in state 0 for another try; False when it is no longer lost (its worker came back,
+    or another scan got there first)."""
+    values = dict(state=JobState.INITIALIZING, message="", worker=None, lease_until=None)
+    return _update_lost(db, job_id, now or utcnow(), values)
+
+
+def fail_lost(db: Database, job_id: int, message: str, now: datetime | None = None) -> bool:
+    """End a lost job in state 3 with ``message``; False when it is no longer lost."""
+    now = now or utcnow()
+    values = dict(state=JobState.FAILED, message=message, finished_at=now, lease_until=None)
+    return _update_lost(db, job_id, now, values)
+
+
+def _update_lost(db: Database, job_id: int, now: datetime, values: dict) -> bool:
+    with db.session() as s:
+        res = s.execute(
+            update(Job)
+            .where(and_(Job.id == job_id, Job.state == JobState.RUNNING, Job.lease_until < now))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return res.rowcount == 1
+
+
+def expire_overdue(db: Database, deadline_s: float, now: datetime | None = None) -> int:
+    """End the lease of running jobs older than ``deadline_s``, even while their worker still beats, so recovery
+    fails them; returns how many."""
+    now = now or utcnow()
+    with db.session() as s:
+        res = s.execute(
+            update(Job)
+            .where(and_(Job.state == JobState.RUNNING, Job.create_time < now - timedelta(seconds=deadline_s)))
+            .values(lease_until=now - timedelta(seconds=1))
+            .execution_options(synchronize_session=False)
+        )
+        return res.rowcount
 
 
 def expire_leases_of(db: Database, workers: list[str]) -> int:
@@ -182,3 +218,33 @@ def running_workers(db: Database) -> list[str]:
     with db.session() as s:
         q = select(Job.worker).where(Job.state == JobState.RUNNING).distinct()
         return [w for w in s.scalars(q) if w]
+
+
+def waiting_jobs(db: Database, older_than_s: float = 0.0, limit: int = 5000) -> list[tuple[int, str]]:
+    """``(id, task)`` of jobs in state 0 created more than ``older_than_s`` ago, oldest first."""
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    with db.session() as s:
+        rows = s.execute(
+            select(Job.id, Job.task)
+            .where(and_(Job.state == JobState.INITIALIZING, Job.create_time < cutoff))
+            .order_by(Job.id)
+            .limit(limit)
+        )
+        return [(r.id, r.task) for r in rows]
+
+
+def tasks_of(db: Database, job_ids: list[int]) -> dict[int, str]:
+    """Each existing job's task name (a job that does not exist is left out)."""
+    if not job_ids:
+        return {}
+    with db.session() as s:
+        return {r.id: r.task for r in s.execute(select(Job.id, Job.task).where(Job.id.in_(job_ids)))}
+
+
+def count_by_state(db: Database, states: tuple[int, ...] = (JobState.INITIALIZING, JobState.RUNNING)) -> dict[int, int]:
+    """How many jobs are in each of ``states`` (0 for a state no job is in)."""
+    with db.session() as s:
+        rows = s.execute(select(Job.state, func.count()).where(Job.state.in_(states)).group_by(Job.state)).all()
+    counts = dict.fromkeys(states, 0)
+    counts.update({int(state): int(n) for state, n in rows})
+    return counts

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -25,3 +26,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str) -> None:
     command.downgrade(alembic_config(engine), revision)
+
+
+def current_revisions(engine: Engine) -> frozenset[str]:
+    """The revision(s) the database's schema is at (empty before the first migration)."""
+    with engine.connect() as conn:
+        return frozenset(MigrationContext.configure(conn).get_current_heads())

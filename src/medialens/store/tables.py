@@ -8,6 +8,7 @@ dead one.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -66,7 +67,8 @@ class Job(Base):
     object_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     state: Mapped[int] = mapped_column(Integer, default=JobState.INITIALIZING)
     message: Mapped[str] = mapped_column(Text, default="")
-    result: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The task's result payload (a JSON object); NULL until the job completes, and for a failed job.
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

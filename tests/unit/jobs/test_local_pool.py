@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from medialens.config import Settings
-from medialens.jobs.local import LocalPoolExecutor, dead_local_workers
+from medialens.jobs.local import LocalPoolExecutor
+from medialens.jobs.recovery import dead_local_workers
 from medialens.jobs.runner import run_job
 from medialens.media.errors import DecodeError
 from medialens.store import apps, jobs
@@ -35,6 +36,8 @@ def _double(ctx: TaskContext, _given: TaskInput, inputs: DoubleOptions) -> Doubl
         raise DecodeError("image could not be decoded: not an image")
     if inputs.boom == "bug":
         raise ZeroDivisionError("division by zero")
+    if inputs.boom == "unstorable":
+        return Doubled.model_construct(value=object())  # an object has no JSON form
     if inputs.sleep:
         time.sleep(inputs.sleep)
     assert ctx.workdir.is_dir()
@@ -74,10 +77,19 @@ def test_pool_runs_jobs_and_failures_do_not_kill_workers(env) -> None:
     finally:
         pool.stop()
     assert [r.state for r in rows] == [2, 3, 3, 2, 2]
-    assert rows[0].result == '{"value":2}' and rows[0].message == "success"
+    assert rows[0].result == {"value": 2} and rows[0].message == "success"
     assert rows[1].message == "analysis failed: ZeroDivisionError: division by zero"
     assert rows[2].message == "image could not be decoded: not an image"
-    assert rows[4].result == '{"value":14}'
+    assert rows[4].result == {"value": 14}
+
+
+def test_a_result_that_cannot_be_stored_fails_the_job_not_the_worker(env) -> None:
+    db, settings, app_id = env
+    _, (job_id,) = jobs.create_jobs(db, app_id, [jobs.NewJob("test_double", {"options": {"boom": "unstorable"}})])
+    assert run_job(db, settings, job_id, "w")
+    job = jobs.get_job(db, job_id)
+    assert job.state == JobState.FAILED and job.result is None
+    assert job.message.startswith("analysis failed: PydanticSerializationError: Unable to serialize unknown type")
 
 
 def test_unknown_task_fails_the_job(env) -> None:
@@ -103,7 +115,7 @@ def test_jobs_of_a_dead_process_are_resumed_at_start(env) -> None:
     finally:
         pool.stop()
     assert [r.state for r in rows] == [2, 2]
-    assert rows[0].attempts == 2 and rows[0].result == '{"value":6}'
+    assert rows[0].attempts == 2 and rows[0].result == {"value": 6}
 
 
 def test_lease_expiry_requeues_jobs_of_silent_workers(env) -> None:

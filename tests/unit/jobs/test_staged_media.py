@@ -8,6 +8,7 @@ from pathlib import Path
 
 from medialens.blobs import open_blob_store
 from medialens.config import Settings
+from medialens.jobs.recovery import recover_lost, sweep_staged_media
 from medialens.jobs.runner import run_job
 from medialens.store import apps, jobs
 from medialens.store.db import Database
@@ -100,8 +101,6 @@ def test_finishing_the_job_removes_its_staged_media(tmp_path: Path) -> None:
 
 
 def test_the_sweep_removes_staged_media_of_jobs_that_ended_without_their_worker(tmp_path: Path) -> None:
-    from medialens.jobs.runner import sweep_staged_media
-
     settings = _settings(tmp_path)
     db = Database(settings.resolved_database_url)
     db.migrate()
@@ -114,7 +113,7 @@ def test_the_sweep_removes_staged_media_of_jobs_that_ended_without_their_worker(
         store.put_bytes(staged_media_key(job_id), b"video")
     assert jobs.claim_job(db, running, "w", 60) is not None
     assert jobs.claim_job(db, failed, "w2", -1) is not None  # its worker died: the lease is already over
-    jobs.recover_expired(db, max_attempts=1, deadline_s=3600)  # out of attempts: failed by recovery
+    recover_lost(db, max_attempts=1, deadline_s=3600)  # out of attempts: failed by recovery
     assert jobs.get_job(db, failed).state == JobState.FAILED
     assert sweep_staged_media(db, settings) == 2
     assert store.list("jobs") == sorted([staged_media_key(running), staged_media_key(waiting)])

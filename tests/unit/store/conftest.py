@@ -1,4 +1,5 @@
-"""A migrated database per test: SQLite always, PostgreSQL in its own throw-away schema."""
+"""A database per test: SQLite always, PostgreSQL in its own throw-away schema; ``db`` is migrated to the newest
+revision, ``blank_db`` is left empty for migration tests."""
 
 from __future__ import annotations
 
@@ -13,10 +14,9 @@ from tests.conftest import POSTGRES_URL, require_service
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
+def blank_db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
     if request.param == "sqlite":
         database = Database(f"sqlite:///{tmp_path / 'test.db'}")
-        database.migrate()
         yield database
         database.dispose()
         return
@@ -26,7 +26,6 @@ def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     database = Database(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
-    database.migrate()
     try:
         yield database
     finally:
@@ -34,3 +33,9 @@ def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture
+def db(blank_db: Database) -> Database:
+    blank_db.migrate()
+    return blank_db

@@ -77,27 +77,47 @@ def test_only_the_owner_finishes_and_only_once(db: Database) -> None:
     app_id = _app(db)
     _, (job_id,) = jobs.create_jobs(db, app_id, [jobs.NewJob("t", {})])
     jobs.claim_job(db, job_id, "w1", 30)
-    assert not jobs.finish_job(db, job_id, "w2", state=JobState.COMPLETED, message="success", result="{}")
-    assert jobs.finish_job(db, job_id, "w1", state=JobState.COMPLETED, message="success", result='{"a":1}')
+    assert not jobs.finish_job(db, job_id, "w2", state=JobState.COMPLETED, message="success", result={})
+    assert jobs.finish_job(db, job_id, "w1", state=JobState.COMPLETED, message="success", result={"a": 1})
     assert not jobs.finish_job(db, job_id, "w1", state=JobState.FAILED, message="late", result=None)
     job = jobs.get_job(db, job_id)
-    assert (job.state, job.message, job.result) == (JobState.COMPLETED, "success", '{"a":1}')
+    assert (job.state, job.message, job.result) == (JobState.COMPLETED, "success", {"a": 1})
 
 
-def test_expired_leases_are_requeued_then_failed_after_max_attempts(db: Database) -> None:
+def test_lost_jobs_are_requeued_or_failed_only_while_their_lease_is_over(db: Database) -> None:
     app_id = _app(db)
     _, (job_id,) = jobs.create_jobs(db, app_id, [jobs.NewJob("t", {})])
-    for attempt in (1, 2):
-        assert jobs.claim_job(db, job_id, f"dead{attempt}", 0.001)
-        requeued = jobs.recover_expired(db, max_attempts=2, deadline_s=3600, now=utcnow() + timedelta(seconds=1))
-        if attempt == 1:
-            assert requeued == [job_id]
-            assert jobs.get_job(db, job_id).state == JobState.INITIALIZING
+    assert jobs.claim_job(db, job_id, "dead", -1)  # its lease is already over
+    (lost,) = jobs.lost_jobs(db)
+    assert (lost.id, lost.attempts) == (job_id, 1) and lost.create_time.tzinfo is not None
+    assert jobs.requeue_lost(db, job_id)
     job = jobs.get_job(db, job_id)
-    assert job.state == JobState.FAILED and "worker stopped 2 times" in job.message
+    assert (job.state, job.worker, job.lease_until) == (JobState.INITIALIZING, None, None)
+    assert not jobs.requeue_lost(db, job_id)  # not running any more: a second scan changes nothing
+    assert jobs.claim_job(db, job_id, "alive", 60)
+    assert jobs.lost_jobs(db) == []
+    assert not jobs.requeue_lost(db, job_id) and not jobs.fail_lost(db, job_id, "no")  # a live lease is kept
+    assert jobs.expire_leases_of(db, ["alive"]) == 1
+    assert jobs.fail_lost(db, job_id, "job lost: its worker stopped 2 times")
+    job = jobs.get_job(db, job_id)
+    assert job.state == JobState.FAILED and job.message == "job lost: its worker stopped 2 times"
+    assert job.finished_at is not None and job.lease_until is None and job.attempts == 2
+    assert not jobs.fail_lost(db, job_id, "again")
 
 
-def test_live_leases_are_left_alone_and_deadline_fails(db: Database) -> None:
+def test_expire_overdue_ends_the_lease_of_old_running_jobs_only(db: Database) -> None:
+    app_id = _app(db)
+    _, (old, young, waiting) = jobs.create_jobs(db, app_id, [jobs.NewJob("t", {}) for _ in range(3)])
+    jobs.claim_job(db, old, "w", 3600)
+    jobs.claim_job(db, young, "w", 3600)
+    with db.session() as s:
+        s.execute(update(Job).where(Job.id.in_([old, waiting])).values(create_time=utcnow() - timedelta(hours=2)))
+    assert jobs.expire_overdue(db, deadline_s=3600) == 1
+    assert [j.id for j in jobs.lost_jobs(db)] == [old]
+    assert jobs.get_job(db, waiting).state == JobState.INITIALIZING
+
+
+def test_live_leases_are_renewed_only_by_their_holder(db: Database) -> None:
     app_id = _app(db)
     _, (a, b) = jobs.create_jobs(db, app_id, [jobs.NewJob("t", {}), jobs.NewJob("t", {})])
     jobs.claim_job(db, a, "alive", 60)
@@ -105,13 +125,27 @@ def test_live_leases_are_left_alone_and_deadline_fails(db: Database) -> None:
     assert jobs.renew_lease(db, a, "alive", 60)
     assert not jobs.renew_lease(db, a, "intruder", 60)
     assert jobs.expire_leases_of(db, ["dead"]) == 1
-    with db.session() as s:  # make job b older than the deadline
-        s.execute(update(Job).where(Job.id == b).values(create_time=utcnow() - timedelta(hours=2)))
-    assert jobs.recover_expired(db, max_attempts=3, deadline_s=3600) == []
-    assert jobs.get_job(db, a).state == JobState.RUNNING
-    failed = jobs.get_job(db, b)
-    assert failed.state == JobState.FAILED and failed.message == "job timed out"
-    assert set(jobs.running_workers(db)) == {"alive"}
+    assert jobs.expire_leases_of(db, []) == 0
+    assert [j.id for j in jobs.lost_jobs(db)] == [b]
+    assert set(jobs.running_workers(db)) == {"alive", "dead"}
+
+
+def test_waiting_jobs_tasks_and_counts(db: Database) -> None:
+    app_id = _app(db)
+    _, ids = jobs.create_jobs(db, app_id, [jobs.NewJob(t, {}) for t in ("a", "b", "c", "d")])
+    jobs.claim_job(db, ids[0], "w", 30)
+    jobs.claim_job(db, ids[3], "w", 30)
+    jobs.finish_job(db, ids[3], "w", state=JobState.FAILED, message="x", result=None)
+    assert jobs.waiting_jobs(db) == [(ids[1], "b"), (ids[2], "c")]
+    assert jobs.waiting_jobs(db, limit=1) == [(ids[1], "b")]
+    assert jobs.waiting_jobs(db, older_than_s=3600) == []  # just written: maybe still on its way to a broker
+    assert jobs.tasks_of(db, [ids[0], ids[2], 999_999]) == {ids[0]: "a", ids[2]: "c"}
+    assert jobs.tasks_of(db, []) == {}
+    assert jobs.count_by_state(db) == {JobState.INITIALIZING: 2, JobState.RUNNING: 1}
+    assert jobs.count_by_state(db, (JobState.COMPLETED, JobState.FAILED)) == {
+        JobState.COMPLETED: 0,
+        JobState.FAILED: 1,
+    }
 
 
 def test_messages_and_listing(db: Database) -> None:
