@@ -27,6 +27,8 @@ from medialens.analyses.face_attributes import (
     estimate_age_range,
     hair_masks,
 )
+from medialens.analyses.face_attributes import analyze as fa_analyze
+from medialens.analyses.face_attributes import clip_groups as fa_clip
 from medialens.config import Settings
 from medialens.models.loader import get_pipeline
 from medialens.models.pipelines.faces import face_distance
@@ -281,13 +283,13 @@ class _FakeClip:
 
 
 def test_clip_method_when_installed(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = fa.get_pipeline
+    real = fa_clip.get_pipeline
 
     def fake(name: str, s: Settings) -> Any:
         return _FakeClip() if name == fa.CLIP_MODEL else real(name, s)
 
-    monkeypatch.setattr(fa, "get_pipeline", fake)
-    monkeypatch.setattr(fa, "clip_installed", lambda s: True)
+    monkeypatch.setattr(fa_clip, "get_pipeline", fake)  # where the CLIP model is fetched
+    monkeypatch.setattr(fa_analyze, "clip_installed", lambda s: True)  # where the method is chosen
     r = analyze_faces(load("face_rose_leslie_b.jpg"), settings)
     assert r.method == fa.METHOD_CLIP
     (face,) = r.faces
