@@ -104,7 +104,7 @@ def to_lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(flat, cv2.COLOR_RGB2Lab).reshape(rgb.shape)
 
 
-# --- hair region -----------------------------------------------------------------------------------------------------
+# --- measuring the hair ---------------------------------------------------------------------------------------------
 @dataclass
 class Hair:
     mask: np.ndarray  # bool, image size
