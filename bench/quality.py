@@ -36,6 +36,7 @@ from medialens.analyses.video_quality import assess_video
 from medialens.config import Settings
 from medialens.media.images import load_image
 from medialens.media.video import iter_frames, probe_video
+from medialens.models.loader import get_pipeline
 from medialens.tasks.intake import FRAME_SIDE, sample_rate
 
 IMAGES = [
@@ -129,8 +130,8 @@ def served_bench() -> Iterator[tuple[ApiClient, str, Path]]:
 
 def main() -> None:
     model_dir = ensure_models("niqe")
-    model = NiqeModel.from_mat(model_dir / "niqe" / "niqe_image_params.mat")
     settings = Settings(model_dir=model_dir)
+    model = get_pipeline("niqe", settings).model
     with served_bench() as (client, media_url, clip):
         bench_images(client, media_url, model, settings)
         bench_video(client, media_url, clip, model, settings)

@@ -133,8 +133,6 @@ class Settings(BaseSettings):
     )
     model_cache_size: int = Field(default=16, description="Most models kept loaded at once (LRU).")
     model_idle_ttl_s: float = Field(default=1800.0, description="A model unused this long is unloaded.")
-    batch_max_size: int = Field(default=8, description="Largest micro-batch gathered across concurrent requests.")
-    batch_max_wait_ms: float = Field(default=5.0, description="Longest a request waits for a micro-batch to fill.")
 
     @property
     def resolved_database_url(self) -> str:

@@ -27,11 +27,14 @@ from medialens.analyses.face_attributes import (
     estimate_age_range,
     hair_masks,
 )
+from medialens.analyses.face_attributes import analyze as fa_analyze
+from medialens.analyses.face_attributes import clip_groups as fa_clip
 from medialens.config import Settings
 from medialens.models.loader import get_pipeline
 from medialens.models.pipelines.faces import face_distance
 from medialens.protocols.pai.format import face_attr
 from medialens.tasks.base import UnprocessableError
+from medialens.tasks.results import FaceAttributes as FaceAttributesResult
 from tests.conftest import MEDIA
 from tests.support import ensure_models
 
@@ -159,7 +162,7 @@ def test_no_face(settings: Settings, name: str) -> None:
 
 
 def _flat(face: fa.FaceAttributes) -> dict[str, float]:
-    d = face_attr(asdict(face))
+    d = face_attr(FaceAttributesResult.model_validate(asdict(face)))
     out: dict[str, float] = {}
     for group in ("FaceShape", "HairColor", "MaleHairStyle"):
         out.update({f"{group}.{k}": v for k, v in d[group].items()})
@@ -174,7 +177,7 @@ def _flat(face: fa.FaceAttributes) -> dict[str, float]:
 def test_seed_keys_and_sums(results: dict[str, fa.FaceAttributesResult]) -> None:
     for name, r in results.items():
         for face in r.faces:
-            d = face_attr(asdict(face))
+            d = face_attr(FaceAttributesResult.model_validate(asdict(face)))
             assert list(d["FaceShape"]) == SEED_ORDER["FaceShape"]
             assert list(d["HairColor"]) == SEED_ORDER["HairColor"]
             assert list(d["FemaleHairStyle"]) == SEED_ORDER["FemaleHairStyle"]
@@ -281,18 +284,18 @@ class _FakeClip:
 
 
 def test_clip_method_when_installed(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = fa.get_pipeline
+    real = fa_clip.get_pipeline
 
     def fake(name: str, s: Settings) -> Any:
         return _FakeClip() if name == fa.CLIP_MODEL else real(name, s)
 
-    monkeypatch.setattr(fa, "get_pipeline", fake)
-    monkeypatch.setattr(fa, "clip_installed", lambda s: True)
+    monkeypatch.setattr(fa_clip, "get_pipeline", fake)  # where the CLIP model is fetched
+    monkeypatch.setattr(fa_analyze, "clip_installed", lambda s: True)  # where the method is chosen
     r = analyze_faces(load("face_rose_leslie_b.jpg"), settings)
     assert r.method == fa.METHOD_CLIP
     (face,) = r.faces
     assert face.method == fa.METHOD_CLIP and face.cues == {}
-    d = face_attr(asdict(face))
+    d = face_attr(FaceAttributesResult.model_validate(asdict(face)))
     assert tuple(d["HairColor"]) == HAIR_COLORS and abs(sum(d["HairColor"].values()) - 1) <= 0.01
     assert tuple(d["FemaleHairStyle"]["BangsType"]) == BANGS_TYPES
     assert 0.0 <= d["FemaleHairStyle"]["Tied hair"] <= 1.0

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from medialens.config import Settings
 from medialens.models.pipelines import pipeline_class
@@ -15,6 +17,13 @@ from tests.support import ensure_models
 LABELS = {e["file"]: e["truth"] for e in json.loads((MEDIA / "labels.json").read_text(encoding="utf-8"))}
 REQUIRED = sorted(f for f in LABELS if f.startswith("image/ocr_zh_") or f == "image/ocr_en_scanned_page.png")
 INFORMATIONAL = sorted(f for f in LABELS if f.startswith("image/ocr_") and f not in REQUIRED)
+
+
+def open_image(path: Path) -> Image.Image:
+    """The file decoded (as media/ does before a model runs): the pipeline takes images, not paths."""
+    with Image.open(path) as im:
+        im.load()
+        return im
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -62,7 +71,7 @@ def test_edit_distance() -> None:
 @pytest.mark.parametrize("name", REQUIRED)
 def test_ocr_accuracy(ocr, name: str) -> None:
     t0 = time.perf_counter()
-    result = ocr(MEDIA / name)
+    result = ocr(open_image(MEDIA / name))
     elapsed = time.perf_counter() - t0
     acc = score(result.text, LABELS[name])
     print(f"\n{name}: accuracy {acc:.3f} in {elapsed * 1000:.0f} ms: {result.text!r}")
@@ -79,13 +88,13 @@ def test_ocr_accuracy(ocr, name: str) -> None:
 @pytest.mark.parametrize("name", INFORMATIONAL)
 def test_ocr_other_languages_informational(ocr, name: str) -> None:
     """Korean, Japanese, Thai and Latin are not (fully) in the zh/en dictionary: reported, not asserted."""
-    result = ocr(MEDIA / name)
+    result = ocr(open_image(MEDIA / name))
     print(f"\n{name}: score {score(result.text, LABELS[name]):.3f}: {result.text!r}")
 
 
 def test_two_line_screenshot_reading_order(ocr) -> None:
     """RapidOCR's own test expects two lines here, the first about the execution provider."""
-    result = ocr(MEDIA / "image/ocr_zh_en_screenshot_lines.jpg")
+    result = ocr(open_image(MEDIA / "image/ocr_zh_en_screenshot_lines.jpg"))
     assert len(result.lines) == 2
     assert "取决于所使用的执行提供者" in result.lines[0].text
     assert "verbose日志" in result.lines[1].text
@@ -93,7 +102,7 @@ def test_two_line_screenshot_reading_order(ocr) -> None:
 
 
 def test_multiline_page_reading_order(ocr) -> None:
-    result = ocr(MEDIA / "image/ocr_en_scanned_page.png")
+    result = ocr(open_image(MEDIA / "image/ocr_en_scanned_page.png"))
     rows = result.text.split("\n")
     assert rows[0].replace(" ", "") == "Region-basedsegmentation"
     tops = [min(p[1] for p in line.box) for line in result.lines]
@@ -101,8 +110,6 @@ def test_multiline_page_reading_order(ocr) -> None:
 
 
 def test_upside_down_text_is_turned(ocr) -> None:
-    from PIL import Image
-
     with Image.open(MEDIA / "image/ocr_zh_line_crop.jpg") as im:
         flipped = im.convert("RGB").rotate(180)
     result = ocr(flipped)
@@ -116,7 +123,16 @@ def test_blank_image_has_no_text(ocr) -> None:
     assert result.lines == [] and result.text == ""
 
 
+def test_paths_and_bytes_are_refused(ocr) -> None:
+    """Decoding is media/'s job: the pipeline takes decoded images only."""
+    path = MEDIA / "image/ocr_zh_line_crop.jpg"
+    for item in (path, str(path), path.read_bytes()):
+        with pytest.raises(TypeError, match="decoded image"):
+            ocr(item)
+
+
 def test_batch_matches_single(ocr) -> None:
     names = ["image/ocr_zh_shop_sign_crop.jpg", "image/ocr_zh_line_crop.jpg"]
-    batch = ocr.run_batch([MEDIA / n for n in names])
-    assert [r.text for r in batch] == [ocr(MEDIA / n).text for n in names]
+    images = [open_image(MEDIA / n) for n in names]
+    batch = ocr.run_batch(images)
+    assert [r.text for r in batch] == [ocr(im).text for im in images]

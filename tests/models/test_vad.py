@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from medialens.config import Settings
+from medialens.media.audio import read_audio
 from medialens.models.pipelines import pipeline_class
 from medialens.models.pipelines.vad import SAMPLE_RATE, VadOptions, speech_segments
 from tests.conftest import MEDIA
@@ -37,7 +38,7 @@ def test_labelled_files_are_covered() -> None:
 @pytest.mark.parametrize(("name", "speech"), CASES)
 def test_speech_or_not(vad, name: str, speech: bool) -> None:
     t0 = time.perf_counter()
-    r = vad(MEDIA / name)
+    r = vad(read_audio(MEDIA / name))
     elapsed = time.perf_counter() - t0
     segs = [(round(s.start_s, 2), round(s.end_s, 2)) for s in r.segments]
     print(
@@ -56,7 +57,7 @@ def test_speech_or_not(vad, name: str, speech: bool) -> None:
 
 
 def test_segments_are_ordered_and_inside(vad) -> None:
-    r = vad(MEDIA / "audio/jfk_ask_not.flac")
+    r = vad(read_audio(MEDIA / "audio/jfk_ask_not.flac"))
     assert len(r.segments) >= 2  # the speech has clear pauses
     prev_end = 0.0
     for s in r.segments:
@@ -67,9 +68,10 @@ def test_segments_are_ordered_and_inside(vad) -> None:
 
 def test_batch_matches_single(vad) -> None:
     names = ["audio/zh_speech_mid.wav", "audio/nature_robin_bird_call.ogg", "audio/jfk_ask_not.flac"]
-    batch = vad.run_batch([MEDIA / n for n in names])
-    for n, b in zip(names, batch, strict=True):
-        assert b.segments == vad(MEDIA / n).segments
+    clips = [read_audio(MEDIA / n) for n in names]
+    batch = vad.run_batch(clips)
+    for clip, b in zip(clips, batch, strict=True):
+        assert b.segments == vad(clip).segments
 
 
 def test_samples_input_and_silence(vad) -> None:
@@ -77,6 +79,14 @@ def test_samples_input_and_silence(vad) -> None:
     r = vad(silence)
     assert not r.has_speech and r.speech_ratio == 0.0
     assert vad.probabilities(silence).shape == (2 * SAMPLE_RATE // 512 + 1,)
+
+
+def test_paths_are_refused(vad) -> None:
+    """Decoding is media/'s job: the pipeline takes samples only."""
+    with pytest.raises(TypeError, match="read_audio"):
+        vad(MEDIA / "audio/jfk_ask_not.flac")
+    with pytest.raises(TypeError, match="read_audio"):
+        vad(str(MEDIA / "audio/jfk_ask_not.flac"))
 
 
 def test_segmentation_rules() -> None:

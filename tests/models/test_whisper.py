@@ -76,7 +76,7 @@ def test_registered_with_batch_of_one() -> None:
 
 
 def test_jfk_transcript(whisper) -> None:
-    result = whisper(AUDIO / "jfk_ask_not.flac")
+    result = whisper(read_audio(AUDIO / "jfk_ask_not.flac"))
     reference = truth("jfk_ask_not.flac")["transcript"]
     error = wer(reference, result.text)
     print(f"JFK: {result.text!r} WER={error:.3f} lang={result.language} p={result.language_probability}")
@@ -98,7 +98,7 @@ def test_jfk_transcript(whisper) -> None:
 def test_language_detected(whisper, name: str) -> None:
     from medialens.models.pipelines.whisper import TranscriptionRequest
 
-    result = whisper(TranscriptionRequest(AUDIO / name, beam_size=1))
+    result = whisper(TranscriptionRequest(read_audio(AUDIO / name), beam_size=1))
     print(f"{name}: lang={result.language} p={result.language_probability} text={result.text!r}")
     assert result.language == truth(name)["language"]
     assert result.language_probability > 0.5
@@ -113,7 +113,7 @@ def test_language_detected(whisper, name: str) -> None:
 )
 def test_no_speech_gives_little_text(whisper, name: str) -> None:
     assert not truth(name)["contains_speech"]
-    result = whisper(AUDIO / name)
+    result = whisper(read_audio(AUDIO / name))
     print(f"{name}: text={result.text!r} speech_s={result.speech_s} of {result.duration_s}")
     assert len(words(result.text)) <= 5
 
@@ -133,10 +133,14 @@ def test_bad_inputs(whisper) -> None:
     from medialens.models.pipelines.whisper import TranscriptionRequest
 
     with pytest.raises(ValueError, match="language"):
-        whisper.preprocess(TranscriptionRequest(AUDIO / "jfk_ask_not.flac", language="klingon"))
+        whisper.preprocess(TranscriptionRequest(np.zeros(16000, np.float32), language="klingon"))
     with pytest.raises(ValueError, match="mono"):
         whisper.preprocess(np.zeros((2, 16000), dtype=np.float32))
     with pytest.raises(TypeError):
         whisper.preprocess(42)
+    with pytest.raises(TypeError, match="read_audio"):  # decoding is media/'s job: no paths
+        whisper.preprocess(AUDIO / "jfk_ask_not.flac")
+    with pytest.raises(TypeError, match="read_audio"):
+        whisper.preprocess(TranscriptionRequest(str(AUDIO / "jfk_ask_not.flac")))  # type: ignore[arg-type]
     empty = whisper(np.zeros(0, dtype=np.float32))
     assert empty.text == "" and empty.segments == ()

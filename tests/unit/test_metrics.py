@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from medialens.store.migrate import downgrade
 from medialens.tasks.base import TaskContext, TaskInput, TaskSpec, register
 from medialens.tasks.options import TaskOptions
 from medialens.tasks.results import TaskResult
+from tests.support import ensure_models
 
 
 class _Echo(TaskResult):
@@ -160,9 +160,7 @@ def test_job_outcomes_are_counted_after_finish(tmp_path: Path) -> None:
 
 def test_model_load_times_from_the_loader(monkeypatch: pytest.MonkeyPatch) -> None:
     from medialens.models import loader
-    from medialens.tasks import models_cache
 
-    monkeypatch.setattr(models_cache, "cache_stats", lambda: {"load_seconds": {"niqe": 0.2}, "loaded": ["niqe"]})
     stats = {
         "/a": {"loaded": ["niqe"], "hits": 3, "misses": 1, "evictions": 0, "load_seconds": {"niqe": 0.5}},
         "/b": {"loaded": ["niqe", "ocr"], "hits": 1, "misses": 2, "evictions": 1, "load_seconds": {"niqe": 0.7}},
@@ -176,20 +174,30 @@ def test_model_load_times_from_the_loader(monkeypatch: pytest.MonkeyPatch) -> No
     assert _value(text, "medialens_model_cache_evictions_total") == 1
 
 
-def test_model_metrics_skip_a_failing_or_missing_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_model_metrics_skip_a_failing_loader(monkeypatch: pytest.MonkeyPatch) -> None:
     from medialens.models import loader
-    from medialens.tasks import models_cache
 
     def broken() -> dict:
         raise RuntimeError("nope")
 
     monkeypatch.setattr(loader, "cache_stats", broken)
-    monkeypatch.setattr(models_cache, "cache_stats", broken)
-    assert list(m.ModelLoadCollector().collect()) == []
-    monkeypatch.setitem(sys.modules, "medialens.models.loader", None)  # import now raises ImportError
-    monkeypatch.setitem(sys.modules, "medialens.tasks.models_cache", None)
     assert list(m.ModelLoadCollector().collect()) == []
     assert b"medialens_jobs_finished_total" in m.Metrics().exposition()
+
+
+def test_niqe_load_time_comes_from_the_one_loader() -> None:
+    """NIQE is loaded by the loader like every model, so its load time reaches /metrics with no special case."""
+    from medialens.models import loader
+
+    settings = Settings(model_dir=ensure_models("niqe"))
+    loader.unload_all()
+    try:
+        loader.get_pipeline("niqe", settings)
+        text = m.Metrics().exposition().decode()
+        assert _value(text, "medialens_model_load_seconds", model="niqe") > 0
+        assert _value(text, "medialens_models_loaded") >= 1
+    finally:
+        loader.unload_all()
 
 
 def test_healthz_and_readyz_when_all_is_well(tmp_path: Path) -> None:

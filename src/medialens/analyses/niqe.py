@@ -56,7 +56,7 @@ class NiqeModel:
 
     @classmethod
     def from_mat(cls, path: Path) -> NiqeModel:
-        """Load ``pop_mu`` / ``pop_cov`` from a MATLAB .mat (the model registry passes the path)."""
+        """Load ``pop_mu`` / ``pop_cov`` from a MATLAB .mat (the ``niqe`` pipeline passes the installed file)."""
         params = scipy.io.loadmat(str(path))
         mu = np.asarray(params["pop_mu"], dtype=np.float64).ravel()
         cov = np.asarray(params["pop_cov"], dtype=np.float64)

@@ -1,9 +1,10 @@
 """The shape every model takes: preprocess → forward → postprocess (as Hugging Face pipelines and immich do).
 
-``preprocess`` turns one input into model-ready arrays (CPU work, runs in the caller's thread), ``forward`` runs
-the network on a *batch* of preprocessed items (so concurrent requests can share one call, see batching.py), and
-``postprocess`` turns one raw output back into a typed result. Pipelines are built from an installed model
-directory by ``medialens.models.loader`` and cached there; analyses never construct them directly.
+``preprocess`` turns one input (decoded arrays or images, never a file path: media/ decodes) into model-ready
+arrays, ``forward`` runs the network on a *batch* of preprocessed items (``run_batch`` sends one caller's several
+items through one call), and ``postprocess`` turns one raw output back into a typed result. Pipelines are built
+from an installed model directory by ``medialens.models.loader`` and cached there; analyses never construct them
+directly.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ scanning clients cannot blow up the label cardinality; requests that match no ro
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -22,6 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from medialens.models import loader as model_loader
 from medialens.store import jobs as job_store
 from medialens.store.db import Database
 from medialens.store.tables import JobState
@@ -156,11 +156,10 @@ class QueueDepthCollector(Collector):
 
 
 class ModelLoadCollector(Collector):
-    """Model load times and cache counters from ``medialens.models.loader.cache_stats()``, when it exists.
+    """Model load times and cache counters from the one model loader (``loader.cache_stats()``), NIQE included.
 
-    The loader is imported lazily at scrape time (it pulls in the model runtimes); when it is missing or
-    exposes no stats, nothing is reported. Stats of several model directories are merged per model name:
-    the longest latest load time, the sum of the counters.
+    Read at scrape time; when the loader fails to answer, nothing is reported. Stats of several model
+    directories are merged per model name: the longest latest load time, the sum of the counters.
     """
 
     def describe(self) -> Iterable[Metric]:
@@ -203,17 +202,13 @@ class ModelLoadCollector(Collector):
 
 
 def _loader_stats() -> dict[str, Any] | None:
-    """The model loader's cache stats, plus the models the tasks keep themselves (NIQE)."""
-    merged: dict[str, Any] = {}
-    for module, key in (("medialens.models.loader", None), ("medialens.tasks.models_cache", "tasks")):
-        try:
-            stats = importlib.import_module(module).cache_stats()
-        except Exception:
-            log.warning("could not read model cache stats of %s", module, exc_info=True)
-            continue
-        if isinstance(stats, dict):
-            merged.update({key: stats} if key else stats)
-    return merged or None
+    """The model loader's cache stats per model directory (empty before any load); None when it cannot say."""
+    try:
+        stats = model_loader.cache_stats()
+    except Exception:
+        log.warning("could not read the model loader's cache stats", exc_info=True)
+        return None
+    return stats if isinstance(stats, dict) else None
 
 
 class Metrics:

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from medialens.analyses.image_quality import assess_image
 from medialens.analyses.video_quality import assess_video
+from medialens.models.loader import get_pipeline
 from medialens.tasks.base import TaskContext, TaskInput
 from medialens.tasks.intake import download_video, input_image, sampled_frames
-from medialens.tasks.models_cache import niqe_model
 from medialens.tasks.options import TaskOptions
 from medialens.tasks.results import ImageQuality, VideoQuality
 
 
 def image_quality(ctx: TaskContext, given: TaskInput, _opts: TaskOptions) -> ImageQuality:
-    result = assess_image(input_image(given, ctx.settings), niqe_model(ctx.settings))
+    result = assess_image(input_image(given, ctx.settings), get_pipeline("niqe", ctx.settings).model)
     return ImageQuality(width=result.width, height=result.height, score=result.score)
 
 
 def video_quality(ctx: TaskContext, given: TaskInput, _opts: TaskOptions) -> VideoQuality:
     path, info = download_video(ctx, given.url)
     ctx.report("video analyzing")
-    r = assess_video(info, sampled_frames(path, info, ctx.settings), niqe_model(ctx.settings))
+    r = assess_video(info, sampled_frames(path, info, ctx.settings), get_pipeline("niqe", ctx.settings).model)
     return VideoQuality(
         score=r.score,
         fps=r.fps,

@@ -65,8 +65,6 @@ def test_missing_model_raises_model_not_installed(settings: Settings) -> None:
     with pytest.raises(ModelNotInstalledError) as info:
         loader.get_pipeline(A, settings)
     assert info.value.name == A and "medialens models pull" in str(info.value)
-    with pytest.raises(ModelNotInstalledError):
-        loader.get_batcher(A, settings)
     with pytest.raises(UnknownModelError):
         loader.get_pipeline("no-such-model", settings)
     assert loader.loaded_models() == []
@@ -91,28 +89,24 @@ def test_get_pipeline_loads_once_and_caches(settings: Settings, test_pipelines: 
     assert stats["misses"] == 1 and stats["hits"] == 1 and stats["load_seconds"][A] > 0
 
 
-def test_batcher_is_shared_and_closed_with_its_pipeline(settings: Settings, test_pipelines: dict) -> None:
+def test_unload_all_closes_the_pipelines(settings: Settings, test_pipelines: dict) -> None:
     install(settings, A)
-    batcher = loader.get_batcher(A, settings)
-    assert loader.get_batcher(A, settings) is batcher
-    assert batcher.pipeline is loader.get_pipeline(A, settings)
-    np.testing.assert_allclose(loader.submit(A, [2.0] * 16, settings), expected([2.0] * 16), rtol=1e-4, atol=1e-5)
+    p = loader.get_pipeline(A, settings)
     loader.unload_all()
-    assert batcher.closed and test_pipelines[A][0].closed
-    assert loader.loaded_models() == []
-    again = loader.get_batcher(A, settings)  # a fresh load and a fresh batcher
-    assert again is not batcher and len(test_pipelines[A]) == 2
+    assert test_pipelines[A][0].closed and loader.loaded_models() == []
+    again = loader.get_pipeline(A, settings)  # a fresh load
+    assert again is not p and len(test_pipelines[A]) == 2
 
 
-def test_lru_eviction_closes_the_evicted_models_batcher(tmp_path: Path, test_pipelines: dict) -> None:
+def test_lru_eviction_closes_the_evicted_model(tmp_path: Path, test_pipelines: dict) -> None:
     settings = Settings(data_dir=tmp_path / "d", model_cache_size=1, model_threads=1)
     install(settings, A)
     install(settings, B)
-    batcher_a = loader.get_batcher(A, settings)
+    loader.get_pipeline(A, settings)
     loader.get_pipeline(B, settings)  # cache holds one model: A goes
-    assert batcher_a.closed and test_pipelines[A][0].closed
+    assert test_pipelines[A][0].closed
     assert loader.loaded_models() == [B]
-    assert loader.submit(A, [1.0] * 16, settings) is not None  # reloads A (and evicts B)
+    np.testing.assert_allclose(loader.get_pipeline(A, settings)([1.0] * 16), expected([1.0] * 16), rtol=1e-4, atol=1e-5)
     assert test_pipelines[B][0].closed and loader.loaded_models() == [A]
 
 

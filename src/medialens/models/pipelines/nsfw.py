@@ -51,20 +51,12 @@ def _to_rgb_image(item: Any) -> Image.Image:
     import numpy as np
     from PIL import Image
 
-    if isinstance(item, (str, Path)):
-        with Image.open(item) as im:
-            im.load()
-            img = im
-    elif isinstance(item, (bytes, bytearray, memoryview)):
-        with Image.open(io.BytesIO(bytes(item))) as im:
-            im.load()
-            img = im
-    elif isinstance(item, Image.Image):
+    if isinstance(item, Image.Image):
         img = item
     elif isinstance(item, np.ndarray):
         img = Image.fromarray(item.astype(np.uint8, copy=False))
     else:
-        raise TypeError(f"cannot read an image from {type(item).__name__}")
+        raise TypeError(f"expected a decoded image (PIL image or RGB ndarray), not {type(item).__name__}")
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
@@ -73,7 +65,7 @@ def _to_rgb_image(item: Any) -> Image.Image:
 
 @register_pipeline
 class OpenNsfwPipeline(Pipeline[Any, "np.ndarray", NsfwResult]):
-    """Image (path, bytes, PIL image or RGB ndarray) → :class:`NsfwResult`."""
+    """Decoded image (PIL image or RGB ndarray; media/ decodes files) → :class:`NsfwResult`."""
 
     model_name: ClassVar[str] = "open-nsfw"
     max_batch_size: ClassVar[int] = 16

@@ -23,7 +23,6 @@ as four (x, y) points, clockwise from the top-left, in the input image's pixel c
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,18 +102,13 @@ class OcrOptions:
 
 
 def to_bgr(item: Any) -> np.ndarray:
-    """A path, encoded bytes, a PIL image or an RGB/gray ndarray → H x W x 3 uint8 BGR (alpha over white)."""
+    """A decoded image (PIL image or RGB/gray/RGBA ndarray) → H x W x 3 uint8 BGR (alpha over white).
+
+    Files and encoded bytes are decoded by media/ before they get here: the pipeline takes no paths.
+    """
     import numpy as np
     from PIL import Image
 
-    if isinstance(item, (str, Path)):
-        with Image.open(item) as im:
-            im.load()
-            return _pil_to_bgr(im)
-    if isinstance(item, (bytes, bytearray, memoryview)):
-        with Image.open(io.BytesIO(bytes(item))) as im:
-            im.load()
-            return _pil_to_bgr(im)
     if isinstance(item, Image.Image):
         return _pil_to_bgr(item)
     if isinstance(item, np.ndarray):
@@ -128,7 +122,7 @@ def to_bgr(item: Any) -> np.ndarray:
         elif arr.ndim != 3 or arr.shape[2] != 3:
             raise ValueError(f"expected an H x W, H x W x 3 or H x W x 4 image array, got shape {arr.shape}")
         return np.ascontiguousarray(arr[:, :, ::-1])
-    raise TypeError(f"cannot read an image from {type(item).__name__}")
+    raise TypeError(f"expected a decoded image (PIL image or ndarray), not {type(item).__name__}")
 
 
 def _pil_to_bgr(im: Image.Image) -> np.ndarray:

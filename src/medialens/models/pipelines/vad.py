@@ -42,7 +42,7 @@ class VadOptions:
     max_speech_s: float = float("inf")
     speech_pad_ms: int = 30
     max_seconds: float | None = None
-    """Read at most this much audio from a file (None: all of it)."""
+    """Use at most this much of the audio (None: all of it)."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,10 @@ class VadResult:
 
 
 @register_pipeline
-class SileroVadPipeline(Pipeline[Any, "np.ndarray", VadResult]):
-    """Audio (a media file path, or 16 kHz mono float32 samples) → :class:`VadResult`.
+class SileroVadPipeline(Pipeline["np.ndarray", "np.ndarray", VadResult]):
+    """Decoded audio (16 kHz float32 samples, mono or channels to average) → :class:`VadResult`.
+
+    Files are decoded by ``medialens.media.audio.read_audio(path)`` before they get here; the pipeline takes no paths.
 
     ``postprocess`` returns the :class:`VadResult`; ``probabilities(samples)`` gives the raw per-window speech
     probabilities for callers that segment differently.
@@ -97,18 +99,21 @@ class SileroVadPipeline(Pipeline[Any, "np.ndarray", VadResult]):
         if not {"input", "state", "sr"} <= names:
             raise RuntimeError(f"unexpected silero VAD inputs {sorted(names)} (want input, state, sr)")
 
-    def preprocess(self, item: Any) -> np.ndarray:
+    def preprocess(self, item: np.ndarray) -> np.ndarray:
         import numpy as np
 
-        if isinstance(item, (str, Path)):
-            from medialens.media.audio import read_audio
-
-            return read_audio(Path(item), sample_rate=SAMPLE_RATE, max_seconds=self.options.max_seconds)
+        if not isinstance(item, np.ndarray):
+            raise TypeError(
+                f"silero VAD takes 16 kHz float32 samples, not {type(item).__name__}"
+                " (decode files with medialens.media.audio.read_audio)"
+            )
         samples = np.asarray(item, dtype=np.float32)
         if samples.ndim == 2:  # channels x samples or samples x channels: average to mono
             samples = samples.mean(axis=0 if samples.shape[0] < samples.shape[1] else 1)
         if samples.ndim != 1:
             raise ValueError(f"expected 1-D mono samples, got shape {samples.shape}")
+        if self.options.max_seconds is not None:
+            samples = samples[: max(0, round(self.options.max_seconds * SAMPLE_RATE))]
         return np.ascontiguousarray(samples)
 
     def forward(self, batch: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -134,7 +139,7 @@ class SileroVadPipeline(Pipeline[Any, "np.ndarray", VadResult]):
     def probabilities(self, samples: np.ndarray) -> np.ndarray:
         return self.forward([self.preprocess(samples)])[0]
 
-    def postprocess(self, raw: np.ndarray, item: Any, pre: np.ndarray) -> VadResult:
+    def postprocess(self, raw: np.ndarray, item: np.ndarray, pre: np.ndarray) -> VadResult:
         n = len(pre)
         segments = speech_segments(raw, n, self.options)
         duration = n / SAMPLE_RATE

@@ -5,8 +5,9 @@ Voice activity detection is on by default: faster-whisper carries its own Silero
 tends to invent text over music and noise. The model is always loaded from the installed directory, never
 from a hub.
 
-Input: an audio path (any container FFmpeg reads), a float32 16 kHz mono array, or a
-``TranscriptionRequest`` that also carries per-request options (language, beam size, task, VAD, prompt).
+Input: decoded audio, float32 mono at 16 kHz (``medialens.media.audio.read_audio(path)`` decodes any container
+FFmpeg reads), or a ``TranscriptionRequest`` that also carries per-request options (language, beam size, task,
+VAD, prompt). Reading files is media/'s job, not the model's: the pipeline takes no paths.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ SAMPLE_RATE = 16000
 class TranscriptionRequest:
     """One audio input plus options; ``language=None`` lets Whisper detect the language."""
 
-    audio: Path | str | np.ndarray
+    audio: np.ndarray
+    """float32 mono samples at 16 kHz in [-1, 1]."""
     language: str | None = None
     beam_size: int = 5
     task: Literal["transcribe", "translate"] = "transcribe"
@@ -70,16 +72,19 @@ class _Prepared:
     request: TranscriptionRequest
 
 
-def _as_request(item: TranscriptionRequest | Path | str | np.ndarray) -> TranscriptionRequest:
+def _as_request(item: TranscriptionRequest | np.ndarray) -> TranscriptionRequest:
     if isinstance(item, TranscriptionRequest):
         return item
-    if isinstance(item, (Path, str, np.ndarray)):
+    if isinstance(item, np.ndarray):
         return TranscriptionRequest(audio=item)
-    raise TypeError(f"whisper input must be a path, an array or a TranscriptionRequest, not {type(item).__name__}")
+    raise TypeError(
+        f"whisper input must be a 16 kHz mono float32 array or a TranscriptionRequest, not {type(item).__name__}"
+        " (decode files with medialens.media.audio.read_audio)"
+    )
 
 
 @register_pipeline
-class WhisperPipeline(Pipeline[TranscriptionRequest | Path | str | np.ndarray, _Prepared, Transcription]):
+class WhisperPipeline(Pipeline[TranscriptionRequest | np.ndarray, _Prepared, Transcription]):
     """Whisper base, multilingual (99 languages), CTranslate2 int8."""
 
     model_name = "whisper-base"
@@ -99,7 +104,7 @@ class WhisperPipeline(Pipeline[TranscriptionRequest | Path | str | np.ndarray, _
         self._languages = frozenset(self._model.supported_languages)
         self._lock = threading.Lock()
 
-    def preprocess(self, item: TranscriptionRequest | Path | str | np.ndarray) -> _Prepared:
+    def preprocess(self, item: TranscriptionRequest | np.ndarray) -> _Prepared:
         req = _as_request(item)
         if req.language is not None and req.language not in self._languages:
             raise ValueError(f"unsupported language {req.language!r} (Whisper takes ISO codes such as 'en', 'zh')")
@@ -107,18 +112,17 @@ class WhisperPipeline(Pipeline[TranscriptionRequest | Path | str | np.ndarray, _
             raise ValueError("beam_size must be at least 1")
         if req.task not in ("transcribe", "translate"):
             raise ValueError(f"task must be 'transcribe' or 'translate', not {req.task!r}")
-        if isinstance(req.audio, np.ndarray):
-            audio = np.asarray(req.audio, dtype=np.float32)
-            if audio.ndim != 1:
-                raise ValueError(f"audio array must be mono (1-D) at {SAMPLE_RATE} Hz, got shape {audio.shape}")
-            if req.max_seconds is not None:
-                audio = audio[: max(0, round(req.max_seconds * SAMPLE_RATE))]
-            audio = np.ascontiguousarray(audio)
-        else:
-            from medialens.media.audio import read_audio
-
-            audio = read_audio(Path(req.audio), sample_rate=SAMPLE_RATE, max_seconds=req.max_seconds)
-        return _Prepared(audio=audio, request=req)
+        if not isinstance(req.audio, np.ndarray):
+            raise TypeError(
+                f"TranscriptionRequest.audio must be a 16 kHz mono float32 array, not {type(req.audio).__name__}"
+                " (decode files with medialens.media.audio.read_audio)"
+            )
+        audio = np.asarray(req.audio, dtype=np.float32)
+        if audio.ndim != 1:
+            raise ValueError(f"audio array must be mono (1-D) at {SAMPLE_RATE} Hz, got shape {audio.shape}")
+        if req.max_seconds is not None:
+            audio = audio[: max(0, round(req.max_seconds * SAMPLE_RATE))]
+        return _Prepared(audio=np.ascontiguousarray(audio), request=req)
 
     def forward(self, batch: Sequence[_Prepared]) -> list[tuple[list[Any], Any]]:
         outs = []
@@ -140,7 +144,7 @@ class WhisperPipeline(Pipeline[TranscriptionRequest | Path | str | np.ndarray, _
         return outs
 
     def postprocess(
-        self, raw: tuple[list[Any], Any], item: TranscriptionRequest | Path | str | np.ndarray, pre: _Prepared
+        self, raw: tuple[list[Any], Any], item: TranscriptionRequest | np.ndarray, pre: _Prepared
     ) -> Transcription:
         segments, info = raw
         duration = pre.audio.size / SAMPLE_RATE
