@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from medialens.core import Core, JobRequest
 from medialens.jobs.sync_calls import NoWorkerAnsweredError, RemoteTaskError
-from medialens.media.errors import MediaError, TooLargeError
+from medialens.media.errors import MediaError, TooLargeError, with_hint
 from medialens.models.errors import ModelNotInstalledError
 from medialens.models.installed import list_models
 from medialens.protocols.native import schemas as s
@@ -228,8 +228,8 @@ async def analyze(
         result = await run_in_threadpool(_core(request).run_now, task, inputs)
     except TooLargeError as err:
         raise NativeError(413, "media_too_large", str(err)[:500]) from err
-    except MediaError as err:
-        raise NativeError(400, "bad_media", str(err)[:500]) from err
+    except MediaError as err:  # with the setting that would allow it, if any (PAI keeps the service's wording)
+        raise NativeError(400, "bad_media", with_hint(err)) from err
     except ModelNotInstalledError as err:
         raise NativeError(404, "model_not_found", str(err)[:500]) from err
     except UnprocessableError as err:
