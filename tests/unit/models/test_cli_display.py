@@ -176,3 +176,14 @@ def test_model_dir_is_the_configured_one(tmp_path: Path, monkeypatch: pytest.Mon
         assert CliRunner().invoke(models_app, ["dir"]).stdout.strip() == str(tmp_path / "elsewhere")
     finally:
         get_settings.cache_clear()
+
+
+def test_verify_ends_with_a_summary(settings: Settings, specs) -> None:
+    path = pull("alpha", settings=settings)
+    pull("beta", settings=settings)
+    runner = CliRunner()
+    ok = runner.invoke(models_app, ["verify"])
+    assert ok.exit_code == 0 and ok.stdout.strip().endswith("2 model(s) verified: 2 intact, 0 with problems")
+    (path / "a.mat").write_bytes(DATA.upper())
+    bad = runner.invoke(models_app, ["verify"])
+    assert bad.exit_code == 1 and bad.stdout.strip().endswith("2 model(s) verified: 1 intact, 1 with problems")
