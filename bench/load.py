@@ -31,7 +31,7 @@ from ai_service_python_sdk.client.api.ai_service_video_api import AiServiceVideo
 from ai_service_python_sdk.client.api_client import ApiClient
 from ai_service_python_sdk.client.models.batch_video_request_videos import BatchVideoRequestVideos
 from sqlalchemy import select
-from tests.conftest import MEDIA, POSTGRES_URL, _port_open
+from tests.conftest import MEDIA, POSTGRES_URL, TEST_MODEL_DIR, _port_open
 from tests.integration.cluster import (
     S3_ENV,
     Cluster,
@@ -284,7 +284,7 @@ def main() -> None:
     for host, port, what in (("127.0.0.1", 5432, "PostgreSQL"), ("127.0.0.1", 6379, "Redis")):
         if not _port_open(host, port):
             raise SystemExit(f"{what} is not reachable on {host}:{port}")
-    os.environ.setdefault("MEDIALENS_MODEL_DIR", str(Path(__file__).resolve().parents[1] / ".medialens" / "models"))
+    os.environ.setdefault("MEDIALENS_MODEL_DIR", str(TEST_MODEL_DIR))  # the model folder `make serve` uses
     ensure_models("niqe")
     with tempfile.TemporaryDirectory(prefix="medialens-load-") as tmp:
         root = Path(tmp)

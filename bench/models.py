@@ -3,7 +3,7 @@
 For every model of ``bundle_specs("offline")`` that has a pipeline and is installed: load time, batch-1 latency
 (median and p90 of ``pipeline(item)`` after a warm-up), batch-8 throughput (``run_batch`` of 8 items) and the
 speed-up of batch 8 over batch 1. Batch 8 is eight copies of the batch-1 input, so the speed-up is the batching
-effect alone. Inputs are real media from the shared set, chosen per model (an OCR page for OCR, a two-person photo
+effect alone. Inputs are real media from tests/media, chosen per model (an OCR page for OCR, a two-person photo
 for the face models with the faces that ``dlib-face`` finds in it, the 11 s JFK clip for the audio models, short
 sentences for the text embedder, a grey photo for NIQE). Images and audio are decoded once up front (media/ decodes
 before a model runs: pipelines take arrays, not paths); the clip's decoding time is printed separately.

@@ -1,24 +1,39 @@
-"""Shared test fixtures: where the shared media lives, and a PostgreSQL URL when one is reachable."""
+"""Shared test fixtures: where the test media and models live, and a PostgreSQL URL when one is reachable."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from medialens.config import Settings
+
 REPO = Path(__file__).resolve().parents[1]
 
+# Models for tests are the ones `make serve` uses: the configured model folder (MEDIALENS_MODEL_DIR, else
+# <MEDIALENS_DATA_DIR>/models, else ~/.local/share/medialens/models), or MEDIALENS_TEST_MODEL_DIR. Read it from the
+# caller's environment before that environment is scrubbed below.
+TEST_MODEL_DIR = Path(os.environ.get("MEDIALENS_TEST_MODEL_DIR") or Settings().resolved_model_dir)
+
 # Tests build their own Settings; a MEDIALENS_* variable from the caller's shell must not leak into them (it once
-# made a loader test write a toy model into the shared test model dir). The model dir for tests is kept apart.
-TEST_MODEL_DIR = Path(os.environ.get("MEDIALENS_TEST_MODEL_DIR", REPO / ".medialens" / "models"))
-for _name in [n for n in os.environ if n.startswith("MEDIALENS_") and n not in ("MEDIALENS_TEST_MODEL_DIR",)]:
-    if not _name.startswith("MEDIALENS_TEST_") and _name != "MEDIALENS_SHARED_DIR":
-        os.environ.pop(_name)
-SHARED = Path(os.environ.get("MEDIALENS_SHARED_DIR", REPO.parent / "shared"))
-MEDIA = SHARED / "media"
+# made a loader test write a toy model into the shared test model dir). MEDIALENS_TEST_* variables configure the
+# tests themselves and stay.
+for _name in [n for n in os.environ if n.startswith("MEDIALENS_") and not n.startswith("MEDIALENS_TEST_")]:
+    os.environ.pop(_name)
+# Nor may a test's default Settings() reach the user's data folder, which now holds that same model folder (and the
+# database `make serve` uses): during tests the default data folder is a throwaway one.
+_DATA_HOME = tempfile.mkdtemp(prefix="medialens-tests-data-")
+atexit.register(shutil.rmtree, _DATA_HOME, ignore_errors=True)
+os.environ["XDG_DATA_HOME"] = _DATA_HOME
+
+# The real media the tests read ship with the repository (tests/media/CREDITS.md says where each file comes from).
+MEDIA = Path(os.environ.get("MEDIALENS_TEST_MEDIA_DIR") or REPO / "tests" / "media")
 
 
 def _labels() -> dict[str, dict]:
@@ -27,7 +42,7 @@ def _labels() -> dict[str, dict]:
 
 
 LABELS: dict[str, dict] = _labels()
-"""The shared media's labels.json records, by file (e.g. "image/face_rose_leslie_a.jpg")."""
+"""The test media's labels.json records, by file (e.g. "image/face_rose_leslie_a.jpg")."""
 FACE_FILES = sorted(f for f, e in LABELS.items() if e["kind"] == "image" and f.startswith("image/face_"))
 POSTGRES_URL = os.environ.get("MEDIALENS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -56,5 +71,5 @@ def require_service(host: str, port: int, what: str) -> None:
 @pytest.fixture(scope="session")
 def media_dir() -> Path:
     if not MEDIA.is_dir():
-        pytest.fail(f"shared media not found at {MEDIA} (set MEDIALENS_SHARED_DIR)")
+        pytest.fail(f"test media not found at {MEDIA} (it ships in tests/media; MEDIALENS_TEST_MEDIA_DIR overrides)")
     return MEDIA

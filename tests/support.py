@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_model_dir() -> Path:
-    """Models for tests live in the checkout (installed by `make test`), or where MEDIALENS_TEST_MODEL_DIR says."""
+    """The model folder `make serve` uses (where `make test` pulls), or where MEDIALENS_TEST_MODEL_DIR says."""
     from tests.conftest import TEST_MODEL_DIR
 
     return TEST_MODEL_DIR

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from typing import Annotated
 
 import typer
@@ -12,9 +13,13 @@ from rich.table import Table
 from medialens.config import get_settings
 from medialens.store.db import Database
 
-app = typer.Typer(help="medialens: self-hosted multimedia analysis.", no_args_is_help=True)
-apps_app = typer.Typer(help="Application credentials (AppId and Token) for the PAI protocol.", no_args_is_help=True)
-jobs_app = typer.Typer(help="Inspect jobs.", no_args_is_help=True)
+# Plain click help (rich_markup_mode=None): typer's rich help shows every flag as `--json <bool>`, as if it took a
+# value; the plain form shows `--json`.
+app = typer.Typer(help="medialens: self-hosted multimedia analysis.", no_args_is_help=True, rich_markup_mode=None)
+apps_app = typer.Typer(
+    help="Application credentials (AppId and Token) for the PAI protocol.", no_args_is_help=True, rich_markup_mode=None
+)
+jobs_app = typer.Typer(help="Inspect jobs.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(apps_app, name="apps")
 app.add_typer(jobs_app, name="jobs")
 
@@ -43,13 +48,49 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default MEDIALENS_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default MEDIALENS_PORT).")] = None,
 ) -> None:
-    """Run the API with its in-process worker pool."""
+    """Run the API with its in-process worker pool; says where it listens once it does."""
     import uvicorn
 
     from medialens.app import create_app
 
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
+
+    class AnnouncingServer(uvicorn.Server):
+        """uvicorn's server, printing the banner once the socket listens (so the port is the real one)."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and not self.should_exit:
+                port = self.servers[0].sockets[0].getsockname()[1] if self.servers else self.config.port
+                console.print(
+                    server_banner(self.config.host, port, str(settings.data_dir)), highlight=False, soft_wrap=True
+                )
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().shutdown(sockets=sockets)
+            console.print("medialens stopped", highlight=False)  # before uvicorn re-raises the signal that stopped it
+
+    bind_port = settings.port if port is None else port
+    server = AnnouncingServer(
+        uvicorn.Config(create_app(settings), host=host or settings.host, port=bind_port, log_level="info")
+    )
+    server.run()
+
+
+def server_banner(host: str, port: int, data_dir: str) -> str:
+    """What a newcomer needs once the server is up: where it is, where its docs are, and what to run next."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # a wildcard bind is reached on loopback
+    base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    everywhere = f" (bound to {host}: every address)" if shown != host else ""
+    return "\n".join(
+        [
+            f"medialens is up at {base}{everywhere}",
+            f"  API docs: {base}/docs",
+            f"  data:     {data_dir}",
+            "  next:     medialens apps create --name demo   (prints an AppId and a Token)",
+            "  stop:     Ctrl+C",
+        ]
+    )
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""FaceAttrImage (general and fairface) through the official ai-service-python-sdk 1.1.5, against ../shared/media."""
+"""FaceAttrImage (general and fairface) through the official ai-service-python-sdk 1.1.5, against tests/media."""
 
 from __future__ import annotations
 

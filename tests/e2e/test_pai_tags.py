@@ -1,5 +1,5 @@
 """MultiLabelImageV2 (general, tagger, body_reshaping, watermark_remover), ClassifyLabelVideo (+ batch) and
-MultiModalClassify through the official ai-service-python-sdk 1.1.5, checked against ../shared/media truth."""
+MultiModalClassify through the official ai-service-python-sdk 1.1.5, checked against tests/media truth."""
 
 from __future__ import annotations
 

@@ -92,7 +92,7 @@ def settings() -> Settings:
 def load(name: str) -> Image.Image:
     path = MEDIA / "image" / name
     if not path.is_file():
-        pytest.fail(f"shared media not found: {path}")
+        pytest.fail(f"test media not found: {path}")
     with Image.open(path) as im:
         im.load()
         return im.convert("RGB")

@@ -10,7 +10,7 @@ import logging
 
 from medialens.analyses.errors import UnprocessableError
 from medialens.jobs.sync_calls import NoWorkerAnsweredError, RemoteTaskError
-from medialens.media.errors import MediaError, TooLargeError
+from medialens.media.errors import MediaError, TooLargeError, hint_of
 from medialens.models.errors import ModelNotInstalledError
 
 log = logging.getLogger(__name__)
@@ -70,9 +70,9 @@ def translate(err: Exception, task: str) -> CoreError:
     if isinstance(err, CoreError):
         return err
     if isinstance(err, TooLargeError):
-        return MediaTooLarge(str(err), hint=getattr(err, "hint", None))
+        return MediaTooLarge(str(err), hint=hint_of(err))
     if isinstance(err, MediaError):
-        return BadMedia(str(err), status=getattr(err, "status", None), hint=getattr(err, "hint", None))
+        return BadMedia(str(err), status=getattr(err, "status", None), hint=hint_of(err))
     if isinstance(err, ModelNotInstalledError):
         return ModelNotFound(str(err))
     if isinstance(err, UnprocessableError):

@@ -84,6 +84,8 @@ def encode_error(err: BaseException) -> dict[str, Any]:
     }
     if isinstance(err, media_errors.FetchError):
         payload["status"] = err.status
+    if isinstance(err, media_errors.MediaError):
+        payload["hint"] = media_errors.hint_of(err)
     if isinstance(err, ModelNotInstalledError):
         payload.update(model=err.name, hint=err.hint)
     return payload
@@ -94,9 +96,11 @@ def decode_error(payload: dict[str, Any]) -> Exception:
     kind, message = str(payload.get("type", "")), str(payload.get("message", ""))
     for name in payload.get("kinds") or [kind]:
         if name in _FETCH_ERRORS:
-            return _FETCH_ERRORS[name](message, status=payload.get("status"))
+            return _FETCH_ERRORS[name](message, status=payload.get("status"), hint=payload.get("hint"))
         if name in _PLAIN_ERRORS:
-            return _PLAIN_ERRORS[name](message)
+            plain = _PLAIN_ERRORS[name](message)
+            plain.hint = payload.get("hint")
+            return plain
         if name == ModelNotInstalledError.__name__:
             return ModelNotInstalledError(str(payload.get("model", "")), payload.get("hint"))
     return RemoteTaskError(f"{kind}: {message}")

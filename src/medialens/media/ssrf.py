@@ -9,13 +9,15 @@ check and the request agree on what the host is.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 from dataclasses import dataclass
 
 import httpx
 
-from medialens.media.errors import BlockedURLError, FetchError
+from medialens.media.errors import PRIVATE_URL_HINT, BlockedURLError, FetchError
 
+log = logging.getLogger(__name__)
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _SCHEMES = {"http": 80, "https": 443}
@@ -82,7 +84,9 @@ def check_host(host: str, port: int, *, allow_private: bool) -> list[str]:
     if not allow_private:
         for addr in ips:
             if is_blocked_address(ipaddress.ip_address(addr)):
-                raise BlockedURLError("url resolves to a private address")
+                # The operator reads the log, the client the message: only the log names the address.
+                log.warning("refused %s: resolves to private address %s; %s", host, addr, PRIVATE_URL_HINT)
+                raise BlockedURLError("url resolves to a private address", hint=PRIVATE_URL_HINT)
     return ips
 
 

@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from medialens.config import Settings, get_settings
 from medialens.models.errors import ModelError, ModelNotInstalledError, SourceError, UnknownModelError
 from medialens.models.registry import get_spec
 from medialens.models.spec import ModelSpec
-from medialens.models.transfer import DIR_MODE, FetchContext, Progress, new_client, sha256_file
+from medialens.models.transfer import DIR_MODE, DownloadStart, FetchContext, Progress, new_client, sha256_file
 
 try:
     import fcntl
@@ -238,7 +238,12 @@ def _pull(spec: ModelSpec, settings: Settings, ctx: FetchContext, force: bool) -
 
 
 @contextlib.contextmanager
-def _session(settings: Settings, progress: Progress | None, client: httpx.Client | None) -> Iterator[FetchContext]:
+def _session(
+    settings: Settings,
+    progress: Progress | None,
+    client: httpx.Client | None,
+    on_download: DownloadStart | None = None,
+) -> Iterator[FetchContext]:
     """One HTTP client and one archive cache for a run of pulls; the cache is deleted at the end."""
     root = settings.resolved_model_dir
     root.mkdir(parents=True, exist_ok=True)
@@ -246,7 +251,9 @@ def _session(settings: Settings, progress: Progress | None, client: httpx.Client
     own = client is None
     http = client or new_client()
     try:
-        yield FetchContext(settings=settings, client=http, progress=progress, archive_cache=cache)
+        yield FetchContext(
+            settings=settings, client=http, progress=progress, archive_cache=cache, on_download=on_download
+        )
     finally:
         shutil.rmtree(cache, ignore_errors=True)
         if own:
@@ -275,11 +282,16 @@ def pull_many(
     *,
     force: bool = False,
     on_start: Any = None,
+    on_download: DownloadStart | None = None,
+    on_done: Callable[[str, Path | ModelError], None] | None = None,
 ) -> dict[str, Path | ModelError]:
-    """Pull several models sharing downloads (mediapipe specs fetch the wheel once); errors are collected."""
+    """Pull several models sharing downloads (mediapipe specs fetch the wheel once); errors are collected.
+
+    ``on_start(name)``, ``on_download(url)`` and ``on_done(name, result)`` let a display follow a long pull.
+    """
     s = _settings(settings)
     results: dict[str, Path | ModelError] = {}
-    with _session(s, progress, None) as ctx:
+    with _session(s, progress, None, on_download) as ctx:
         for name in names:
             if on_start is not None:
                 on_start(name)
@@ -287,6 +299,8 @@ def pull_many(
                 results[name] = _pull(get_spec(name), s, ctx, force)
             except ModelError as err:
                 results[name] = err
+            if on_done is not None:
+                on_done(name, results[name])
     return results
 
 

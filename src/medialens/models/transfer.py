@@ -24,6 +24,8 @@ from medialens.models.errors import ChecksumError, SourceError
 
 #: ``progress(done_bytes, total_bytes)`` for the current transfer; total is None when the server does not say.
 Progress = Callable[[int, int | None], None]
+#: ``on_download(url)`` when a transfer starts, so that a progress display can say which file the bytes belong to.
+DownloadStart = Callable[[str], None]
 
 CHUNK = 1 << 20
 RESERVED_NAMES = frozenset({"manifest.json"})
@@ -43,6 +45,7 @@ class FetchContext:
     client: httpx.Client
     progress: Progress | None = None
     archive_cache: Path | None = None
+    on_download: DownloadStart | None = None
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
 
@@ -130,6 +133,8 @@ def download(
     tmp = Path(name)
     digests = {"sha256": hashlib.sha256(), "sha512": hashlib.sha512()}
     done = 0
+    if ctx.on_download:
+        ctx.on_download(url)
     try:
         with os.fdopen(fd, "wb") as out, ctx.client.stream("GET", url, headers=dict(headers or {})) as resp:
             if resp.status_code != 200:

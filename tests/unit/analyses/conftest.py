@@ -30,7 +30,7 @@ def niqe_model(niqe_mat: Path) -> NiqeModel:
 @pytest.fixture(scope="session")
 def media_dir() -> Path:
     if not (MEDIA / "image").is_dir():
-        pytest.fail(f"reference media not found under {MEDIA} (set MEDIALENS_SHARED_DIR)")
+        pytest.fail(f"reference media not found under {MEDIA} (it ships in tests/media)")
     return MEDIA
 
 

@@ -75,7 +75,7 @@ def unpinned(spec: ModelSpec, monkeypatch: pytest.MonkeyPatch) -> ModelSpec:
 def media_image(name: str = "skimage_cat_chelsea.png") -> Image.Image:
     path = MEDIA / "image" / name
     if not path.is_file():
-        pytest.fail(f"shared media not found: {path}")
+        pytest.fail(f"test media not found: {path}")
     with Image.open(path) as img:
         return img.convert("RGB")
 

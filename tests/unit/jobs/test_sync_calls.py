@@ -6,7 +6,15 @@ import pytest
 
 from medialens.config import Settings
 from medialens.jobs.sync_calls import RemoteTaskError, decode_error, encode_error, reply_url
-from medialens.media.errors import BlockedURLError, DecodeError, FetchError, MediaError, TooLargeError
+from medialens.media.errors import (
+    PRIVATE_URL_HINT,
+    BlockedURLError,
+    DecodeError,
+    FetchError,
+    MediaError,
+    TooLargeError,
+    hint_of,
+)
 from medialens.models.errors import ModelNotInstalledError
 from medialens.tasks.base import UnprocessableError
 from medialens.tasks.intake import ImageDownloadError
@@ -26,6 +34,17 @@ def test_known_errors_keep_their_kind_message_and_status(err: Exception) -> None
     back = decode_error(encode_error(err))
     assert type(back) is type(err) and str(back) == str(err)
     assert getattr(back, "status", None) == getattr(err, "status", None)
+
+
+def test_a_media_error_keeps_the_hint_of_its_cause() -> None:
+    """Tasks re-raise a refused private URL in their own words; the setting that allows it crosses the wire."""
+    blocked = BlockedURLError("url resolves to a private address", hint=PRIVATE_URL_HINT)
+    try:
+        raise ImageDownloadError(f"failed to download image, err={blocked}") from blocked
+    except ImageDownloadError as err:
+        back = decode_error(encode_error(err))
+    assert isinstance(back, ImageDownloadError) and hint_of(back) == PRIVATE_URL_HINT
+    assert hint_of(decode_error(encode_error(DecodeError("not an image")))) is None
 
 
 def test_model_not_installed_keeps_its_model_and_hint() -> None:
