@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import asdict
 from typing import Any
 
 import cv2
@@ -34,7 +33,6 @@ from medialens.models.loader import get_pipeline
 from medialens.models.pipelines.faces import face_distance
 from medialens.protocols.pai.format import face_attr
 from medialens.tasks.base import UnprocessableError
-from medialens.tasks.results import FaceAttributes as FaceAttributesResult
 from tests.conftest import MEDIA
 from tests.support import ensure_models
 
@@ -162,7 +160,7 @@ def test_no_face(settings: Settings, name: str) -> None:
 
 
 def _flat(face: fa.FaceAttributes) -> dict[str, float]:
-    d = face_attr(FaceAttributesResult.model_validate(asdict(face)))
+    d = face_attr(face)
     out: dict[str, float] = {}
     for group in ("FaceShape", "HairColor", "MaleHairStyle"):
         out.update({f"{group}.{k}": v for k, v in d[group].items()})
@@ -177,7 +175,7 @@ def _flat(face: fa.FaceAttributes) -> dict[str, float]:
 def test_seed_keys_and_sums(results: dict[str, fa.FaceAttributesResult]) -> None:
     for name, r in results.items():
         for face in r.faces:
-            d = face_attr(FaceAttributesResult.model_validate(asdict(face)))
+            d = face_attr(face)
             assert list(d["FaceShape"]) == SEED_ORDER["FaceShape"]
             assert list(d["HairColor"]) == SEED_ORDER["HairColor"]
             assert list(d["FemaleHairStyle"]) == SEED_ORDER["FemaleHairStyle"]
@@ -295,7 +293,7 @@ def test_clip_method_when_installed(settings: Settings, monkeypatch: pytest.Monk
     assert r.method == fa.METHOD_CLIP
     (face,) = r.faces
     assert face.method == fa.METHOD_CLIP and face.cues == {}
-    d = face_attr(FaceAttributesResult.model_validate(asdict(face)))
+    d = face_attr(face)
     assert tuple(d["HairColor"]) == HAIR_COLORS and abs(sum(d["HairColor"].values()) - 1) <= 0.01
     assert tuple(d["FemaleHairStyle"]["BangsType"]) == BANGS_TYPES
     assert 0.0 <= d["FemaleHairStyle"]["Tied hair"] <= 1.0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from medialens.analyses.face_attributes import analyze_faces, estimate_age_range
 from medialens.tasks.base import TaskContext, TaskInput
 from medialens.tasks.intake import input_image
@@ -17,7 +15,7 @@ MIN_FACE_SIDE = 100  # the seed: "the face area must have a resolution higher th
 
 def face_attributes(ctx: TaskContext, given: TaskInput, _opts: TaskOptions) -> Faces:
     result = analyze_faces(input_image(given, ctx.settings), ctx.settings, min_face=MIN_FACE_SIDE)
-    return Faces.model_validate({"faces": [asdict(f) for f in result.faces], "method": result.method})
+    return Faces(faces=result.faces, method=result.method)
 
 
 def face_age(ctx: TaskContext, given: TaskInput, _opts: TaskOptions) -> AgeRange:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+# A face's attributes are the analysis' own dataclasses (one definition; pydantic validates and dumps them).
+from medialens.analyses.face_attributes.results import FaceAttributes, FemaleHairStyle  # noqa: F401 - re-exported
+
 
 class TaskResult(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -57,31 +60,6 @@ class Classification(TaskResult):
     height: int | None = None
     duration_s: float | None = Field(None, validation_alias=AliasChoices("duration_s", "duration"))
     method: str = ""
-
-
-class HairStyle(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    bangs_type: dict[str, float]
-    curly_hair_type: dict[str, float]
-    hair_type: dict[str, float]
-    long_short_hair: dict[str, float]
-    tied_hair: float
-    braided_hair: float
-
-
-class FaceAttributes(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    index: int = Field(description="0.. left to right")
-    bbox: tuple[int, int, int, int] = Field(description="x_min, y_min, x_max, y_max")
-    face_score: float
-    face_shape: dict[str, float]
-    hair_color: dict[str, float]
-    female_hair_style: HairStyle
-    male_hair_style: dict[str, float]
-    method: str
-    cues: dict[str, float] = Field(default_factory=dict, description="what heuristic probabilities rest on")
 
 
 class Faces(TaskResult):

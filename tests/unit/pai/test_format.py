@@ -73,7 +73,7 @@ def test_classification_leaves_out_what_was_switched_off_and_blanks_a_missing_vi
 
 
 def test_face_attributes_in_the_seed_layout() -> None:
-    style = r.HairStyle(
+    style = r.FemaleHairStyle(
         bangs_type={"No bangs": 1.0},
         curly_hair_type={"Straight": 1.0},
         hair_type={"Other": 1.0},
