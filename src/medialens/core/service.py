@@ -6,14 +6,17 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
+from medialens.blobs import BlobStore, open_blob_store
 from medialens.config import Settings
+from medialens.core import uploads
 from medialens.core.errors import InvalidOptions, ModelNotFound, TaskNotFound, translate
+from medialens.core.progress import job_changes
 from medialens.core.views import JobView, ModelInfo, TaskInfo, job_view
 from medialens.jobs.executor import Executor
 from medialens.jobs.sync_calls import run_locally
@@ -37,6 +40,7 @@ class JobRequest:
     text: str = ""
     images: tuple[str, ...] = ()
     object_url: str | None = None
+    media_key: str | None = None  # uploaded media in the blob store (``Core.put_media``), instead of ``url``
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class Core:
         self.settings, self.db, self.executor = settings, db, executor
         self._tokens = _TTLCache(self.CREDENTIAL_TTL_S)
         self._available = _TTLCache(self.AVAILABILITY_TTL_S)
+        self._blobs: BlobStore | None = None
 
     # --- what exists ---------------------------------------------------------------------------------------------
     def spec(self, task: str) -> TaskSpec:
@@ -162,7 +167,12 @@ class Core:
             job_store.NewJob(
                 r.task,
                 TaskInput(
-                    url=r.url, title=r.title, text=r.text, images=list(r.images), options=r.options.model_dump()
+                    url=r.url,
+                    media=r.media_key,
+                    title=r.title,
+                    text=r.text,
+                    images=list(r.images),
+                    options=r.options.model_dump(),
                 ).model_dump(exclude_none=True),
                 r.object_url,
             )
@@ -180,3 +190,55 @@ class Core:
     def batch(self, batch_id: int, app_id: str) -> list[JobView] | None:
         jobs = job_store.get_batch_jobs(self.db, batch_id, app_id)
         return [job_view(j) for j in jobs] if jobs is not None else None
+
+    def jobs(
+        self,
+        app_id: str,
+        *,
+        task: str | None = None,
+        state: int | None = None,
+        limit: int = 50,
+        before: int | None = None,
+    ) -> list[JobView]:
+        """An app's jobs, newest first, filtered by task and state; ``before`` (a job id) asks for the next page."""
+        rows = job_store.list_jobs(self.db, limit=limit, state=state, app_id=app_id, task=task, before_id=before)
+        return [job_view(j) for j in rows]
+
+    def watch(
+        self, job_id: int, app_id: str, *, poll_s: float = 0.25, timeout_s: float = 3600.0
+    ) -> AsyncIterator[JobView | None]:
+        """The job's state and message changes until it ends (``core.progress.job_changes``)."""
+        return job_changes(lambda: self.job(job_id, app_id), poll_s=poll_s, timeout_s=timeout_s)
+
+    def cancel(self, job_id: int, app_id: str) -> JobView | None:
+        """Cancel a waiting or running job (it ends in state 3, "cancelled"); a finished job is left as it is.
+        Returns the job as it now is, or None when the app has no such job."""
+        job_store.cancel_job(self.db, job_id, app_id)
+        return self.job(job_id, app_id)
+
+    # --- uploaded media ------------------------------------------------------------------------------------------
+    def blobs(self) -> BlobStore:
+        if self._blobs is None:
+            self._blobs = open_blob_store(self.settings)
+        return self._blobs
+
+    def put_media(self, app_id: str, data: bytes, *, temporary: bool = False) -> tuple[str, str]:
+        """Keep uploaded media for jobs to read; returns (media id, blob key). ``temporary`` media belong to the
+        one job they are submitted with and are removed when it finishes."""
+        return uploads.put_media(self.blobs(), app_id, data, temporary=temporary)
+
+    def media_key(self, app_id: str, media_id: str) -> str | None:
+        """The blob key of an app's stored media, or None when it has none by that id."""
+        key = uploads.media_key(app_id, media_id)
+        return key if key is not None and self.blobs().exists(key) else None
+
+    def media_bytes(self, app_id: str, media_id: str) -> bytes | None:
+        key = self.media_key(app_id, media_id)
+        return self.blobs().get_bytes(key) if key is not None else None
+
+    def delete_media(self, app_id: str, media_id: str) -> bool:
+        key = self.media_key(app_id, media_id)
+        if key is None:
+            return False
+        self.blobs().delete(key)
+        return True

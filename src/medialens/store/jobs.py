@@ -67,12 +67,50 @@ def get_batch_jobs(db: Database, batch_id: int, app_id: str | None = None) -> li
         return list(s.scalars(select(Job).where(Job.batch_id == batch_id).order_by(Job.id)))
 
 
-def list_jobs(db: Database, *, limit: int = 50, state: int | None = None) -> list[Job]:
+def list_jobs(
+    db: Database,
+    *,
+    limit: int = 50,
+    state: int | None = None,
+    app_id: str | None = None,
+    task: str | None = None,
+    before_id: int | None = None,
+) -> list[Job]:
+    """The newest jobs first, optionally of one app, task and state; ``before_id`` pages (ids below it)."""
     with db.session() as s:
         q = select(Job).order_by(Job.id.desc()).limit(limit)
         if state is not None:
             q = q.where(Job.state == state)
+        if app_id is not None:
+            q = q.where(Job.app_id == app_id)
+        if task is not None:
+            q = q.where(Job.task == task)
+        if before_id is not None:
+            q = q.where(Job.id < before_id)
         return list(s.scalars(q))
+
+
+CANCELLED = "cancelled"
+
+
+def cancel_job(db: Database, job_id: int, app_id: str) -> bool:
+    """End a waiting or running job of ``app_id`` in state 3 with the message "cancelled"; False when it was
+    already finished (or is not this app's). A running job's worker then can neither renew its lease nor write an
+    outcome (both are conditional on state 1), so its result is dropped."""
+    with db.session() as s:
+        res = s.execute(
+            update(Job)
+            .where(
+                and_(
+                    Job.id == job_id,
+                    Job.app_id == app_id,
+                    Job.state.in_((JobState.INITIALIZING, JobState.RUNNING)),
+                )
+            )
+            .values(state=JobState.FAILED, message=CANCELLED, finished_at=utcnow(), lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return res.rowcount == 1
 
 
 def pending_job_ids(db: Database, limit: int = 100) -> list[int]:

@@ -48,6 +48,7 @@ class TaskInput(BaseModel):
 
     url: str = ""
     data_base64: str | None = Field(None, description="the media itself (uploads and base64 bodies)")
+    media: str | None = Field(None, description="blob-store key of uploaded media (jobs), read instead of url")
     title: str = ""
     text: str = ""
     images: list[str] = Field(default_factory=list)

@@ -41,7 +41,10 @@ def fetch_image(url: str, settings: Settings) -> Image.Image:
 
 
 def input_image(given: TaskInput, settings: Settings) -> Image.Image:
-    """The image a request carries: its bytes when it brought them (upload, base64), else what its URL serves."""
+    """The image a request carries: its bytes when it brought them (upload, base64), the uploaded media a job
+    names, else what its URL serves."""
+    if given.media:
+        return load_image(_stored_media(settings, given.media), settings=settings)
     if given.data_base64 is None:
         return fetch_image(given.url, settings)
     try:
@@ -64,8 +67,17 @@ def staged_media_job(key: str) -> int | None:
     return None
 
 
-def download_video(ctx: TaskContext, url: str) -> tuple[Path, VideoInfo]:
-    """Fetch the video into the job's scratch folder and probe it.
+def _stored_media(settings: Settings, key: str) -> bytes:
+    try:
+        return open_blob_store(settings).get_bytes(key)
+    except FileNotFoundError as err:
+        raise FetchError("uploaded media not found (deleted?)") from err
+
+
+def download_video(ctx: TaskContext, url: str, *, media: str | None = None) -> tuple[Path, VideoInfo]:
+    """Fetch the video into the job's scratch folder and probe it; ``media``, when given, is the blob-store key of
+    an upload (``POST /v1/media``, a multipart job), copied instead of fetching ``url``. An upload kept for this
+    job only (a ``tmp-`` name) is removed with the job's other staged media once the job is finished.
 
     With a shared blob store configured (``MEDIALENS_BLOB_URL``), a job's download is an idempotent step: a large
     one is kept in the store, so a retry on another worker (after the first one died) reuses it instead of fetching
@@ -73,6 +85,14 @@ def download_video(ctx: TaskContext, url: str) -> tuple[Path, VideoInfo]:
     """
     ctx.report("video downloading")
     dest = ctx.workdir / "video"
+    if media:
+        try:
+            path = open_blob_store(ctx.settings).get_file(media, dest)
+        except FileNotFoundError as err:
+            raise VideoDownloadError("failed to download video, err=uploaded media not found") from err
+        if media.rsplit("/", 1)[-1].startswith("tmp-"):
+            ctx.staged.append(media)
+        return path, probe_video(path, settings=ctx.settings)
     staging = ctx.job_id is not None and bool(ctx.settings.blob_url)
     try:
         if staging and ctx.attempt > 1 and (path := _from_store(ctx, dest)) is not None:

@@ -17,7 +17,7 @@ def image_quality(ctx: TaskContext, given: TaskInput, _opts: TaskOptions) -> Ima
 
 
 def video_quality(ctx: TaskContext, given: TaskInput, _opts: TaskOptions) -> VideoQuality:
-    path, info = download_video(ctx, given.url)
+    path, info = download_video(ctx, given.url, media=given.media)
     ctx.report("video analyzing")
     r = assess_video(info, sampled_frames(path, info, ctx.settings), get_pipeline("niqe", ctx.settings).model)
     return VideoQuality(

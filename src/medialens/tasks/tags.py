@@ -64,7 +64,7 @@ def _classified(
 
 
 def video_classify(ctx: TaskContext, given: TaskInput, opts: ClassifyOptions) -> Classification:
-    path, info = download_video(ctx, given.url)
+    path, info = download_video(ctx, given.url, media=given.media)
     ctx.report("video analyzing")
     result = classify_video(
         sampled_frames(path, info, ctx.settings, ctx.settings.video_classify_fps),
@@ -78,8 +78,8 @@ def video_classify(ctx: TaskContext, given: TaskInput, opts: ClassifyOptions) ->
 
 def multimodal(ctx: TaskContext, given: TaskInput, opts: ClassifyOptions) -> Classification:
     video = None
-    if given.url:
-        path, info = download_video(ctx, given.url)
+    if given.url or given.media:
+        path, info = download_video(ctx, given.url, media=given.media)
         video = (info, sampled_frames(path, info, ctx.settings, ctx.settings.video_classify_fps))
     ctx.report("images downloading")
     images = [fetch_image(url, ctx.settings) for url in given.images]

@@ -15,9 +15,9 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response, Security
+from fastapi import APIRouter, Path, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from pydantic import ValidationError
@@ -34,6 +34,7 @@ from medialens.core import (
     JobView,
     Media,
     MediaTooLarge,
+    ModelInfo,
     ModelNotFound,
     TaskNotFound,
     Unprocessable,
@@ -91,8 +92,19 @@ async def _authenticate(request: Request) -> str:
     return app_id
 
 
+UPLOAD_OVERHEAD = 64 * 1024  # multipart boundaries, headers and the options part around the file
+
+
+def _body_limit(request: Request) -> int:
+    """JSON bodies are small; a multipart upload may be as large as the largest media the service accepts."""
+    settings = _core(request).settings
+    if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        return max(settings.max_request_bytes, settings.image_max_bytes, settings.video_max_bytes) + UPLOAD_OVERHEAD
+    return settings.max_request_bytes
+
+
 async def _read_limited(request: Request) -> bytes:
-    limit = _core(request).settings.max_request_bytes
+    limit = _body_limit(request)
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise NativeError(413, "request_too_large", f"request body over {limit} bytes")
@@ -144,7 +156,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     for code, text in (
         (400, "bad input"),
         (401, "missing or wrong credentials"),
-        (404, "unknown task, job or batch; or the task's models are not installed"),
+        (404, "unknown task, job, batch, media or model; or the task's models are not installed"),
         (413, "request body too large"),
         (422, "the analysis failed"),
         (503, "no worker answered a synchronous request in time (executor=celery)"),
@@ -165,17 +177,23 @@ def _app_id(request: Request) -> str:
     return request.state.native_app_id
 
 
-def _job_request(request: Request, item: s.JobCreate) -> JobRequest:
+def _job_request(request: Request, item: s.JobCreate, media_key: str | None = None) -> JobRequest:
     core = _core(request)
     core.require(item.task)
+    options = core.options(item.task, item.options, strict=True)
+    if item.media is not None:
+        media_key = core.media_key(_app_id(request), item.media)
+        if media_key is None:
+            raise NativeError(404, "media_not_found", f"no media {item.media}")
     return JobRequest(
         item.task,
-        core.options(item.task, item.options, strict=True),
+        options,
         url=item.url,
         title=item.title,
         text=item.text or item.title,
         images=tuple(item.images),
         object_url=item.url or None,
+        media_key=media_key,
     )
 
 
@@ -187,6 +205,7 @@ def _job_view(job: JobView) -> s.JobView:
         state_name=job.state_name,
         message=job.message,
         created_at=job.created_at.isoformat(),
+        batch_id=job.batch_id,
         result=job.result.model_dump(mode="json") if job.result is not None else None,
     )
 
@@ -213,6 +232,24 @@ async def tasks(request: Request) -> s.TaskList:
 async def models(request: Request) -> s.ModelList:
     """The model registry with each model's install status (as `medialens models list`)."""
     return s.ModelList(models=await run_in_threadpool(_core(request).models))
+
+
+@router.get("/models/{name}", response_model=ModelInfo, summary="Get a model")
+async def model(request: Request, name: Annotated[str, Path(max_length=128)]) -> ModelInfo:
+    """One model of the registry with its install status."""
+    for m in await run_in_threadpool(_core(request).models):
+        if m.name == name:
+            return m
+    raise NativeError(404, "model_not_found", f"no model named {name[:128]!r}")
+
+
+@router.get("/tasks/{task}", response_model=s.TaskInfo, summary="Get a task")
+async def task_info(request: Request, task: Annotated[str, Path(max_length=64)]) -> s.TaskInfo:
+    """One task, as listed by GET /v1/tasks."""
+    core = _core(request)
+    core.spec(task)
+    listed = await tasks(request)
+    return next(i for i in listed.tasks if i.name == task)
 
 
 _MULTIPART_SCHEMA = {
@@ -281,12 +318,108 @@ async def analyze(request: Request, task: Annotated[str, Path(max_length=64)]) -
     return s.AnalyzeResponse(task=task, result=result.model_dump(mode="json"))
 
 
-@router.post("/jobs", response_model=s.JobAccepted, status_code=202, summary="Submit a job")
-async def submit_job(request: Request, body: s.JobCreate) -> s.JobAccepted:
-    """Queue one task run (any task; video tasks only run this way). Poll GET /v1/jobs/{id}."""
-    job = _job_request(request, body)
-    _, ids = await run_in_threadpool(_core(request).submit, _app_id(request), [job])
+_JOB_MULTIPART_SCHEMA = {
+    "type": "object",
+    "required": ["task", "file"],
+    "properties": {
+        "task": {"type": "string", "description": "a task name from GET /v1/tasks"},
+        "file": {"type": "string", "format": "binary", "description": "the image or video"},
+        "options": {"type": "string", "description": "the task's options as a JSON object"},
+        "title": {"type": "string", "description": "a title (video classification mixes it in)"},
+    },
+}
+
+
+async def _read_form(request: Request, max_fields: int) -> Any:
+    try:
+        return await request.form(max_files=1, max_fields=max_fields)
+    except Exception as err:  # python-multipart's and Starlette's parse errors have no common base
+        raise NativeError(400, "invalid_request", f"multipart body could not be read: {err}"[:500]) from err
+
+
+async def _uploaded_file(form: Any) -> bytes:
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise NativeError(400, "invalid_request", "file: a file part named 'file' is required")
+    data = await upload.read()
+    if not data:
+        raise NativeError(400, "invalid_request", "file: the file is empty")
+    return data
+
+
+def _json_options(raw: Any) -> dict[str, Any]:
+    raw = "{}" if raw is None or raw == "" else raw
+    try:
+        options = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        options = None
+    if not isinstance(options, dict):
+        raise NativeError(400, "invalid_request", "options: must be a JSON object")
+    return options
+
+
+def _is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
+
+
+@router.post(
+    "/jobs",
+    response_model=s.JobAccepted,
+    status_code=202,
+    summary="Submit a job",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": s.JobCreate.model_json_schema()},
+                "multipart/form-data": {"schema": _JOB_MULTIPART_SCHEMA},
+            },
+        }
+    },
+)
+async def submit_job(request: Request) -> s.JobAccepted:
+    """Queue one task run (any task; video tasks only run this way) on a URL, a stored upload (`media`, from
+    POST /v1/media) or a file uploaded with the job (multipart: `task`, `file`, `options` as a JSON string,
+    `title`). Follow it with GET /v1/jobs/{id} or GET /v1/jobs/{id}/events."""
+    core, app_id = _core(request), _app_id(request)
+    if _is_multipart(request):
+        form = await _read_form(request, max_fields=8)
+        task, title = form.get("task"), form.get("title") or ""
+        if not isinstance(task, str) or not isinstance(title, str):
+            raise NativeError(400, "invalid_request", "task: a text part named 'task' is required")
+        try:
+            item = s.JobCreate(task=task, title=title, url="upload", options=_json_options(form.get("options")))
+        except ValidationError as err:
+            raise NativeError(400, "invalid_request", s.validation_message(err.errors())) from err
+        core.require(item.task)
+        data = await _uploaded_file(form)
+        _, key = await run_in_threadpool(core.put_media, app_id, data, temporary=True)
+        job = _job_request(request, item.model_copy(update={"url": ""}), media_key=key)
+    else:
+        try:
+            item = s.JobCreate.model_validate_json(await request.body())
+        except ValidationError as err:
+            raise NativeError(400, "invalid_request", s.validation_message(err.errors())) from err
+        job = await run_in_threadpool(_job_request, request, item)
+    _, ids = await run_in_threadpool(core.submit, app_id, [job])
     return s.JobAccepted(id=ids[0], state=JobState.INITIALIZING)
+
+
+@router.get("/jobs", response_model=s.JobPage, summary="List jobs")
+async def list_jobs(
+    request: Request,
+    task: Annotated[str | None, Query(max_length=64, description="only this task's jobs")] = None,
+    state: Annotated[int | None, Query(ge=0, le=3, description="only jobs in this state")] = None,
+    limit: Annotated[int, Query(ge=1, le=s.MAX_PAGE, description="jobs per page")] = 50,
+    before: Annotated[int | None, Query(ge=1, le=s.MAX_ID, description="`next` of the previous page")] = None,
+) -> s.JobPage:
+    """The app's jobs, newest first, a page at a time."""
+    jobs = await run_in_threadpool(
+        lambda: _core(request).jobs(_app_id(request), task=task, state=state, limit=limit + 1, before=before)
+    )
+    more = len(jobs) > limit
+    jobs = jobs[:limit]
+    return s.JobPage(jobs=[_job_view(j) for j in jobs], next=jobs[-1].id if more else None)
 
 
 @router.get("/jobs/{job_id}", response_model=s.JobView, summary="Get a job")
@@ -295,6 +428,94 @@ async def get_job(request: Request, job_id: JobId) -> s.JobView:
     if job is None:
         raise NativeError(404, "job_not_found", f"no job {job_id}")
     return _job_view(job)
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=s.JobView, summary="Cancel a job")
+async def cancel_job(request: Request, job_id: JobId) -> s.JobView:
+    """Cancel a waiting or running job: it ends in state 3 with the message "cancelled" (a running analysis'
+    result is dropped). A finished job is returned unchanged."""
+    job = await run_in_threadpool(_core(request).cancel, job_id, _app_id(request))
+    if job is None:
+        raise NativeError(404, "job_not_found", f"no job {job_id}")
+    return _job_view(job)
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    summary="Follow a job's progress (server-sent events)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "`event: job` with a JobView as data"}},
+)
+async def job_events(request: Request, job_id: JobId) -> StreamingResponse:
+    """Server-sent events: one `job` event (a JobView as JSON) now and at each change of state or message, until
+    the job ends (its last event has state 2 or 3); a comment line every 15 s keeps the connection open."""
+    core, app_id = _core(request), _app_id(request)
+    if await run_in_threadpool(core.job, job_id, app_id) is None:
+        raise NativeError(404, "job_not_found", f"no job {job_id}")
+
+    async def stream() -> Any:
+        async for job in core.watch(job_id, app_id):
+            if job is None:
+                yield ": keep-alive\n\n"
+            else:
+                yield f"event: job\nid: {job.state}-{len(job.message)}\ndata: {_job_view(job).model_dump_json()}\n\n"
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
+
+
+@router.post(
+    "/media",
+    response_model=s.MediaStored,
+    status_code=201,
+    summary="Upload media",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
+    },
+)
+async def upload_media(request: Request) -> s.MediaStored:
+    """Keep an image or video (multipart, the part named `file`) for jobs to name by `media`; it stays until
+    DELETE /v1/media/{id}."""
+    if not _is_multipart(request):
+        raise NativeError(400, "invalid_request", "expected a multipart/form-data body with a part named 'file'")
+    data = await _uploaded_file(await _read_form(request, max_fields=2))
+    media_id, _ = await run_in_threadpool(_core(request).put_media, _app_id(request), data)
+    return s.MediaStored(id=media_id, size=len(data))
+
+
+MediaId = Annotated[str, Path(pattern=s.MEDIA_ID)]
+
+
+@router.get(
+    "/media/{media_id}",
+    summary="Download uploaded media",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def get_media(request: Request, media_id: MediaId) -> Response:
+    data = await run_in_threadpool(_core(request).media_bytes, _app_id(request), media_id)
+    if data is None:
+        raise NativeError(404, "media_not_found", f"no media {media_id}")
+    return Response(data, media_type="application/octet-stream")
+
+
+@router.delete("/media/{media_id}", status_code=204, summary="Delete uploaded media", response_class=Response)
+async def delete_media(request: Request, media_id: MediaId) -> Response:
+    if not await run_in_threadpool(_core(request).delete_media, _app_id(request), media_id):
+        raise NativeError(404, "media_not_found", f"no media {media_id}")
+    return Response(status_code=204)
 
 
 @router.post("/batches", response_model=s.BatchAccepted, status_code=202, summary="Submit a batch of jobs")

@@ -16,6 +16,8 @@ MAX_IMAGES = 20
 MAX_BATCH = 100
 MAX_OPTIONS = 32
 MAX_ID = 2**63 - 1
+MAX_PAGE = 200
+MEDIA_ID = r"^[0-9a-f]{32}$"
 
 
 def _no_nul(value: str) -> str:
@@ -110,12 +112,17 @@ class JobCreate(_Model):
     title: Annotated[str, Field(max_length=MAX_TITLE), AfterValidator(_no_nul)] = ""
     text: Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_no_nul)] = ""
     images: Annotated[list[Url], Field(max_length=MAX_IMAGES)] = []
+    media: Annotated[str, Field(pattern=MEDIA_ID, description="an id from POST /v1/media, instead of url")] | None = (
+        None
+    )
     options: Options
 
     @model_validator(mode="after")
     def _media_given(self) -> JobCreate:
-        if not self.url and not self.images:
-            raise ValueError("url or images is required")
+        if not self.url and not self.images and not self.media:
+            raise ValueError("url, media or images is required")
+        if self.url and self.media:
+            raise ValueError("give url or media, not both")
         return self
 
 
@@ -131,7 +138,18 @@ class JobView(_Model):
     state_name: str
     message: str
     created_at: str = Field(description="ISO-8601, UTC")
+    batch_id: int | None = None
     result: Any = Field(description="the result once completed, else null")
+
+
+class JobPage(_Model):
+    jobs: list[JobView] = Field(description="newest first")
+    next: int | None = Field(description="pass as `before` for the next page; null on the last page")
+
+
+class MediaStored(_Model):
+    id: str = Field(description="name it as `media` in POST /v1/jobs")
+    size: int
 
 
 class BatchCreate(_Model):
