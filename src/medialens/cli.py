@@ -35,6 +35,15 @@ def _register_models_cli() -> None:
 _register_models_cli()
 
 
+def _register_analyze_cli() -> None:
+    from medialens.analyze_cli import register  # analyze, watch
+
+    register(app)
+
+
+_register_analyze_cli()
+
+
 def _db() -> Database:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
