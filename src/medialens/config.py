@@ -45,7 +45,16 @@ class Settings(BaseSettings):
     job_timeout_s: float = Field(default=1800.0, description="A job older than this is failed, not retried.")
     job_lease_s: float = Field(default=15.0, description="A running job whose worker is silent this long is retried.")
     job_max_attempts: int = Field(default=3, description="Tries before a job whose worker keeps dying fails.")
-    max_request_bytes: int = Field(default=1_048_576, description="Largest JSON request body accepted.")
+    max_request_bytes: int = Field(
+        default=1_048_576,
+        description="Largest JSON request body accepted (multipart uploads may be as large as the largest image "
+        "or video).",
+    )
+    admin_token: str | None = Field(
+        default=None,
+        description="Enables the native admin API (`/v1/admin/...`, the playground's admin page) for "
+        "`Authorization: Bearer admin:<this token>`; unset, that API is off.",
+    )
 
     # --- cluster (MEDIALENS_EXECUTOR=celery) ----------------------------------------------------------------
     broker_url: str = Field(

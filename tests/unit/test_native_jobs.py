@@ -170,3 +170,23 @@ def test_model_and_task_lookup(api) -> None:
     r = client.get("/v1/tasks/image_quality", headers=headers)
     assert r.status_code == 200 and r.json()["media_kind"] == "image"
     _error(client.get("/v1/tasks/nope", headers=headers), 404, "task_not_found")
+
+
+def test_admin_apps(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path, model_dir=tmp_path / "models", admin_token="s3cret")
+    with TestClient(create_app(settings, run_workers=False), raise_server_exceptions=False) as client:
+        admin = {"Authorization": "Bearer admin:s3cret"}
+        _error(client.get("/v1/admin/apps", headers={"Authorization": "Bearer admin:wrong"}), 401, "unauthorized")
+        created = client.post("/v1/admin/apps", headers=admin, json={"name": "web"})
+        assert created.status_code == 201, created.text
+        app = created.json()
+        user = {"Authorization": f"Bearer {app['app_id']}:{app['token']}"}
+        assert client.get("/v1/tasks", headers=user).status_code == 200
+        _error(client.get("/v1/admin/apps", headers=user), 401, "unauthorized")  # an app is no admin
+        listed = client.get("/v1/admin/apps", headers=admin).json()["apps"]
+        assert [a["name"] for a in listed] == ["web"] and "token" not in listed[0]
+        assert client.delete(f"/v1/admin/apps/{app['app_id']}", headers=admin).status_code == 204
+        _error(client.delete(f"/v1/admin/apps/{app['app_id']}", headers=admin), 404, "app_not_found")
+    with TestClient(create_app(Settings(data_dir=tmp_path / "b"), run_workers=False)) as client:
+        _error(client.get("/v1/admin/apps", headers={"Authorization": "Bearer admin:"}), 401, "unauthorized")
+        _error(client.get("/v1/admin/apps", headers={"Authorization": "Bearer admin:x"}), 401, "unauthorized")

@@ -17,13 +17,14 @@ from medialens.core.errors import (
     WorkersUnavailable,
 )
 from medialens.core.service import Core, JobRequest, Media
-from medialens.core.views import STATE_NAMES, JobView, ModelInfo, TaskInfo
+from medialens.core.views import STATE_NAMES, AppInfo, JobView, ModelInfo, TaskInfo
 from medialens.store.tables import JobState
 from medialens.tasks import options, results
 
 __all__ = [
     "STATE_NAMES",
     "AnalysisFailed",
+    "AppInfo",
     "BadMedia",
     "Core",
     "CoreError",

@@ -4,6 +4,7 @@ jobs back. Nothing here knows a wire format; everything a protocol needs comes t
 from __future__ import annotations
 
 import base64
+import hmac
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -17,13 +18,15 @@ from medialens.config import Settings
 from medialens.core import uploads
 from medialens.core.errors import InvalidOptions, ModelNotFound, TaskNotFound, translate
 from medialens.core.progress import job_changes
-from medialens.core.views import JobView, ModelInfo, TaskInfo, job_view
+from medialens.core.views import AppInfo, JobView, ModelInfo, TaskInfo, job_view
 from medialens.jobs.executor import Executor
 from medialens.jobs.sync_calls import run_locally
 from medialens.models.installed import list_models
+from medialens.store import apps as app_store
 from medialens.store import jobs as job_store
 from medialens.store.apps import get_app
 from medialens.store.db import Database
+from medialens.store.tables import as_utc
 from medialens.tasks import TASKS, TaskInput, TaskSpec, get_task, task_available
 from medialens.tasks.options import TaskOptions
 from medialens.tasks.results import TaskResult
@@ -129,6 +132,24 @@ class Core:
             return app.token if app else None
 
         return self._tokens.get(app_id, lookup)
+
+    # --- credentials (the admin API) ------------------------------------------------------------------------------
+    def is_admin(self, token: str) -> bool:
+        """Whether ``token`` is the configured admin token (none configured: nobody is admin)."""
+        expected = self.settings.admin_token
+        return bool(expected) and hmac.compare_digest(expected.encode(), token.encode())
+
+    def apps(self) -> list[AppInfo]:
+        return [AppInfo(a.app_id, a.name, as_utc(a.created_at)) for a in app_store.list_apps(self.db)]
+
+    def create_app(self, name: str) -> tuple[AppInfo, str]:
+        """A new app and its token (shown once)."""
+        app = app_store.create_app(self.db, name)
+        return AppInfo(app.app_id, app.name, as_utc(app.created_at)), app.token
+
+    def delete_app(self, app_id: str) -> bool:
+        """Delete an app with its jobs; its credentials stop working within the credential cache's few seconds."""
+        return app_store.delete_app(self.db, app_id)
 
     # --- options -------------------------------------------------------------------------------------------------
     def options(self, task: str, given: Mapping[str, Any] | None, *, strict: bool = False) -> TaskOptions:

@@ -29,6 +29,15 @@ STATE_NAMES = {
 
 
 @dataclass(frozen=True)
+class AppInfo:
+    """An app (a client's credentials) without its token."""
+
+    app_id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class TaskInfo:
     name: str
     media_kind: str

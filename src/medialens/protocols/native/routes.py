@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from medialens.core import (
     AnalysisFailed,
+    AppInfo,
     BadMedia,
     Core,
     CoreError,
@@ -80,12 +81,21 @@ def _core(request: Request) -> Core:
     return request.app.state.core
 
 
+ADMIN_PREFIX = "/v1/admin/"
+
+
 async def _authenticate(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, credential = header.partition(" ")
     app_id, sep, token = credential.strip().partition(":")
     if scheme.lower() != "bearer" or not sep or not app_id or not token or len(app_id) > 64:
         raise NativeError(401, "unauthorized", "expected Authorization: Bearer <app_id>:<token>")
+    if request.url.path.startswith(ADMIN_PREFIX):
+        if app_id != "admin" or not _core(request).is_admin(token):
+            raise NativeError(
+                401, "unauthorized", "the admin API takes Authorization: Bearer admin:<MEDIALENS_ADMIN_TOKEN>"
+            )
+        return "admin"
     expected = await run_in_threadpool(_core(request).app_token, app_id)
     if expected is None or not hmac.compare_digest(expected.encode(), token.encode()):
         raise NativeError(401, "unauthorized", "unknown app or wrong token")
@@ -533,3 +543,33 @@ async def get_batch(request: Request, batch_id: JobId) -> s.BatchView:
     if jobs is None:
         raise NativeError(404, "batch_not_found", f"no batch {batch_id}")
     return s.BatchView(id=batch_id, jobs=[_job_view(j) for j in jobs])
+
+
+# --- admin: credentials ----------------------------------------------------------------------------------------------
+def _app_view(app: AppInfo) -> s.AppView:
+    return s.AppView(app_id=app.app_id, name=app.name, created_at=app.created_at.isoformat())
+
+
+@router.get("/admin/apps", response_model=s.AppList, summary="List apps (admin)", tags=["admin"])
+async def admin_apps(request: Request) -> s.AppList:
+    """Every app (tokens are not shown). Needs `Bearer admin:<MEDIALENS_ADMIN_TOKEN>`."""
+    return s.AppList(apps=[_app_view(a) for a in await run_in_threadpool(_core(request).apps)])
+
+
+@router.post(
+    "/admin/apps", response_model=s.AppCreated, status_code=201, summary="Create an app (admin)", tags=["admin"]
+)
+async def admin_create_app(request: Request, body: s.AppCreate) -> s.AppCreated:
+    """A new app; its token is shown in this answer only."""
+    app, token = await run_in_threadpool(_core(request).create_app, body.name)
+    return s.AppCreated(**_app_view(app).model_dump(), token=token)
+
+
+@router.delete(
+    "/admin/apps/{app_id}", status_code=204, summary="Delete an app (admin)", tags=["admin"], response_class=Response
+)
+async def admin_delete_app(request: Request, app_id: Annotated[str, Path(max_length=64)]) -> Response:
+    """Delete an app and its jobs."""
+    if not await run_in_threadpool(_core(request).delete_app, app_id):
+        raise NativeError(404, "app_not_found", f"no app {app_id}")
+    return Response(status_code=204)

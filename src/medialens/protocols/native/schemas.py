@@ -164,3 +164,21 @@ class BatchAccepted(_Model):
 class BatchView(_Model):
     id: int
     jobs: list[JobView]
+
+
+class AppView(_Model):
+    app_id: str
+    name: str
+    created_at: str = Field(description="ISO-8601, UTC")
+
+
+class AppList(_Model):
+    apps: list[AppView]
+
+
+class AppCreate(_Model):
+    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_nul)]
+
+
+class AppCreated(AppView):
+    token: str = Field(description="shown once: keep it")
