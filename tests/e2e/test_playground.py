@@ -1,0 +1,175 @@
+"""The web playground (/) and admin page (/admin) in headless Chromium (Debian's chromium + chromium-driver, via
+Selenium) against a live server, on real test media: what is drawn is asserted (face boxes, tags, the quality
+gauge, timeline entries, live job progress), and screenshots go to tests/artifacts/ for review.
+
+Without chromium/chromedriver/selenium these tests skip with the reason, except under CI, where they fail
+(`make test` installs chromium and chromium-driver with apt-get when it runs as root)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from medialens.client import Client
+from tests.conftest import MEDIA, REPO, skip_unless_ci
+from tests.support import LiveServer, live_server, media_server
+
+ARTIFACTS = REPO / "tests" / "artifacts"
+ADMIN_TOKEN = "playground-admin-token"
+TWO_FACES = MEDIA / "image" / "face_rose_leslie_kit_harington.jpg"
+VIDEO = MEDIA / "video" / "intel_bottles.mp4"
+
+
+def _chrome():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not (chromium and driver):
+        skip_unless_ci("chromium and chromedriver are not installed (apt-get install -y chromium chromium-driver)")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.options import Options
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        skip_unless_ci("selenium is not installed (pip install -e '.[test]')")
+    options = Options()
+    options.binary_location = chromium
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1400,1050",
+    ):
+        options.add_argument(arg)
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    driver = _chrome()
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    srv = live_server(tmp_path_factory.mktemp("playground"), allow_private_urls="true", admin_token=ADMIN_TOKEN)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def credential(site: LiveServer) -> str:
+    return ":".join(site.create_app("playground"))
+
+
+def _by(css: str):
+    from selenium.webdriver.common.by import By
+
+    return (By.CSS_SELECTOR, css)
+
+
+def _wait(driver, condition, timeout: float = 90):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+
+
+def _connect(driver, site: LiveServer, credential: str) -> None:
+    driver.get(site.base_url + "/")
+    field = driver.find_element(*_by("#credentials"))
+    field.clear()
+    field.send_keys(credential)
+    driver.find_element(*_by("#save-credentials")).click()
+    _wait(driver, lambda d: d.find_element(*_by("#auth-status")).text.startswith("connected"))
+
+
+def _analyse(driver, path: Path | None = None, url: str | None = None) -> None:
+    if path is not None:
+        driver.find_element(*_by("#file")).send_keys(str(path))
+    else:
+        field = driver.find_element(*_by("#url"))
+        field.send_keys(url)
+        driver.execute_script("arguments[0].dispatchEvent(new Event('change'))", field)
+    _wait(driver, lambda d: d.find_element(*_by("#run")).is_enabled())
+    driver.find_element(*_by("#run")).click()
+    _wait(driver, lambda d: d.find_element(*_by("body")).get_attribute("data-done") == "true")
+
+
+def _texts(driver, css: str) -> list[str]:
+    return [e.text for e in driver.find_elements(*_by(css))]
+
+
+def test_image_faces_tags_and_quality(browser, site: LiveServer, credential: str) -> None:
+    _connect(browser, site, credential)
+    checked = [e.get_attribute("value") for e in browser.find_elements(*_by("#tasks input:checked"))]
+    assert set(checked) == {"image_quality", "image_tags", "face_attributes"}
+    _analyse(browser, TWO_FACES)
+    assert not browser.find_elements(*_by(".card.failed")), _texts(browser, ".card.failed .status")
+    with Client(site.base_url, credential) as client:  # as many boxes as the API finds faces (>= 100 px)
+        found = client.analyze("face_attributes", TWO_FACES).faces
+    faces = browser.find_elements(*_by("#overlay .box.face"))
+    assert len(faces) == len(found) >= 1, _texts(browser, ".card[data-task=face_attributes]")
+    photo = browser.find_element(*_by("#preview"))
+    scale = photo.size["width"] / 501  # the photo's natural width: boxes are drawn to scale over it
+    for box, face in zip(faces, found, strict=True):
+        assert abs(box.size["width"] - (face.bbox[2] - face.bbox[0]) * scale) < 6
+    assert len(browser.find_elements(*_by(".card[data-task=face_attributes] .face"))) == len(found)
+    tags = browser.find_elements(*_by(".card[data-task=image_tags] .tag"))
+    assert len(tags) >= 3 and all(t.find_element(*_by(".bar i")).size["width"] > 0 for t in tags[:3])
+    score = float(browser.find_element(*_by(".card[data-task=image_quality] .gauge")).get_attribute("data-score"))
+    assert 0 <= score <= 100
+    browser.save_screenshot(str(ARTIFACTS / "playground-faces.png"))
+
+
+def test_url_tags(browser, site: LiveServer, credential: str) -> None:
+    with media_server(MEDIA) as files:
+        _connect(browser, site, credential)
+        _analyse(browser, url=f"{files}/image/skimage_cat_chelsea.png")
+    names = [t.get_attribute("data-name") for t in browser.find_elements(*_by(".card[data-task=image_tags] .tag"))]
+    assert "cat" in names, names
+    assert browser.find_elements(*_by(".card[data-task=face_attributes] .muted"))  # "No face found"
+    browser.save_screenshot(str(ARTIFACTS / "playground-url.png"))
+
+
+def test_video_timeline_and_live_progress(browser, site: LiveServer, credential: str) -> None:
+    _connect(browser, site, credential)
+    _analyse(browser, VIDEO)
+    assert not browser.find_elements(*_by(".card.failed")), _texts(browser, ".card.failed .status")
+    states = [e.get_attribute("data-state") for e in browser.find_elements(*_by("#progress .event"))]
+    assert states.count("2") == 2 and "0" in states, states  # queued ... completed, per job, as events came
+    tracks = browser.find_elements(*_by("#timeline .track"))
+    assert {t.get_attribute("data-task") for t in tracks} == {"video_quality", "video_classify"}
+    entries = browser.find_elements(*_by("#timeline .entry"))
+    assert len(entries) >= 3 and any("quality" in e.text for e in entries)
+    assert browser.find_element(*_by("#player")).tag_name == "video"
+    browser.save_screenshot(str(ARTIFACTS / "playground-video.png"))
+
+
+def test_audio_has_no_tasks_yet(browser, site: LiveServer, credential: str) -> None:
+    _connect(browser, site, credential)
+    browser.find_element(*_by("#file")).send_keys(str(MEDIA / "audio" / "jfk_ask_not.flac"))
+    _wait(browser, lambda d: "No audio tasks" in d.find_element(*_by("#tasks")).text)
+    assert not browser.find_element(*_by("#run")).is_enabled()
+
+
+def test_admin_creates_credentials_for_the_playground(browser, site: LiveServer) -> None:
+    browser.get(site.base_url + "/admin")
+    browser.find_element(*_by("#admin-token")).send_keys(ADMIN_TOKEN)
+    browser.find_element(*_by("#save-admin")).click()
+    _wait(browser, lambda d: "signed in" in d.find_element(*_by("#admin-status")).text)
+    before = len(browser.find_elements(*_by("#apps tbody tr")))
+    browser.find_element(*_by("#app-name")).send_keys("from-the-browser")
+    browser.find_element(*_by("#create-app")).click()
+    _wait(browser, lambda d: len(d.find_elements(*_by("#apps tbody tr"))) == before + 1)
+    assert ":" in browser.find_element(*_by("#new-credential")).text
+    browser.save_screenshot(str(ARTIFACTS / "admin.png"))
+    browser.find_element(*_by("#use-credentials")).click()
+    _wait(browser, lambda d: d.find_element(*_by("#auth-status")).text.startswith("connected"))
