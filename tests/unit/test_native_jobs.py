@@ -190,3 +190,21 @@ def test_admin_apps(tmp_path) -> None:
     with TestClient(create_app(Settings(data_dir=tmp_path / "b"), run_workers=False)) as client:
         _error(client.get("/v1/admin/apps", headers={"Authorization": "Bearer admin:"}), 401, "unauthorized")
         _error(client.get("/v1/admin/apps", headers={"Authorization": "Bearer admin:x"}), 401, "unauthorized")
+
+
+def test_cancel_a_waiting_job_drops_its_upload(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path, model_dir=support.ensure_models("niqe"))
+    with TestClient(create_app(settings, run_workers=False), raise_server_exceptions=False) as client:
+        cred = create_credentials(client.app.state.core.db, "c")
+        headers = {"Authorization": f"Bearer {cred.app_id}:{cred.token}"}
+        r = client.post("/v1/jobs", headers=headers, data={"task": "video_quality"}, files={"file": ("v.mp4", b"x")})
+        job_id = r.json()["id"]
+        uploads = settings.resolved_blob_dir / "store" / "media"
+        assert len(list(uploads.rglob("tmp-*"))) == 1
+        assert client.get(f"/v1/jobs/{job_id}", headers=headers).json()["state"] == 0  # no worker: it waits
+        job = client.post(f"/v1/jobs/{job_id}/cancel", headers=headers).json()
+        assert (job["state"], job["message"]) == (3, "cancelled")
+        assert not list(uploads.rglob("tmp-*"))
+        with client.stream("GET", f"/v1/jobs/{job_id}/events", headers=headers) as stream:
+            events = [json.loads(line[6:]) for line in stream.iter_lines() if line.startswith("data: ")]
+        assert [(e["state"], e["message"]) for e in events] == [(3, "cancelled")]

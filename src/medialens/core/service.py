@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -30,6 +31,8 @@ from medialens.store.tables import as_utc
 from medialens.tasks import TASKS, TaskInput, TaskSpec, get_task, task_available
 from medialens.tasks.options import TaskOptions
 from medialens.tasks.results import TaskResult
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -234,8 +237,21 @@ class Core:
     def cancel(self, job_id: int, app_id: str) -> JobView | None:
         """Cancel a waiting or running job (it ends in state 3, "cancelled"); a finished job is left as it is.
         Returns the job as it now is, or None when the app has no such job."""
-        job_store.cancel_job(self.db, job_id, app_id)
+        if job_store.cancel_job(self.db, job_id, app_id):
+            self._drop_job_upload(job_id)
         return self.job(job_id, app_id)
+
+    def _drop_job_upload(self, job_id: int) -> None:
+        """A cancelled job's own upload (a multipart job's ``tmp-`` media): no outcome will be written, so the
+        runner will not remove it. A worker still copying it keeps its open file (local store) or fails a job
+        that is cancelled anyway."""
+        job = job_store.get_job(self.db, job_id)
+        key = (job.inputs or {}).get("media") if job is not None else None
+        if isinstance(key, str) and key.rsplit("/", 1)[-1].startswith("tmp-"):
+            try:
+                self.blobs().delete(key)
+            except OSError:
+                log.warning("could not remove the upload of cancelled job %s", job_id, exc_info=True)
 
     # --- uploaded media ------------------------------------------------------------------------------------------
     def blobs(self) -> BlobStore:
