@@ -59,7 +59,11 @@ def test_multipart_video_job_reads_the_upload_and_drops_it(api) -> None:
     job = _wait(client, headers, r.json()["id"])
     assert job["state"] == 2, job
     assert job["result"]["width"] > 0 and job["result"]["duration_s"] > 0
-    # the upload belonged to that job only: it is gone once the job finished
+    image = client.post(
+        "/v1/jobs", headers=headers, data={"task": "image_quality"}, files={"file": ("c.png", IMAGE.read_bytes())}
+    )
+    assert _wait(client, headers, image.json()["id"])["result"]["width"] == 451
+    # each upload belonged to its job only: it is gone once the job finished
     store = settings.resolved_blob_dir / "store" / "media"
     assert not [p for p in store.rglob("tmp-*")], list(store.rglob("*"))
 

@@ -75,6 +75,8 @@ class TaskSpec:
         """Run on stored (or just built) inputs; the options are validated again, which is cheap and keeps a job
         written by an older version from running with values out of range."""
         given = inputs if isinstance(inputs, TaskInput) else TaskInput.model_validate(inputs)
+        if given.media and given.media.rsplit("/", 1)[-1].startswith("tmp-") and given.media not in ctx.staged:
+            ctx.staged.append(given.media)  # an upload kept for this job only: dropped once the job is finished
         return self.function(ctx, given, self.options.model_validate(given.options))
 
 

@@ -76,8 +76,8 @@ def _stored_media(settings: Settings, key: str) -> bytes:
 
 def download_video(ctx: TaskContext, url: str, *, media: str | None = None) -> tuple[Path, VideoInfo]:
     """Fetch the video into the job's scratch folder and probe it; ``media``, when given, is the blob-store key of
-    an upload (``POST /v1/media``, a multipart job), copied instead of fetching ``url``. An upload kept for this
-    job only (a ``tmp-`` name) is removed with the job's other staged media once the job is finished.
+    an upload (``POST /v1/media``, a multipart job), copied instead of fetching ``url`` (an upload kept for this
+    job only is dropped when the job is finished: ``TaskSpec.run``).
 
     With a shared blob store configured (``MEDIALENS_BLOB_URL``), a job's download is an idempotent step: a large
     one is kept in the store, so a retry on another worker (after the first one died) reuses it instead of fetching
@@ -90,8 +90,6 @@ def download_video(ctx: TaskContext, url: str, *, media: str | None = None) -> t
             path = open_blob_store(ctx.settings).get_file(media, dest)
         except FileNotFoundError as err:
             raise VideoDownloadError("failed to download video, err=uploaded media not found") from err
-        if media.rsplit("/", 1)[-1].startswith("tmp-"):
-            ctx.staged.append(media)
         return path, probe_video(path, settings=ctx.settings)
     staging = ctx.job_id is not None and bool(ctx.settings.blob_url)
     try:
