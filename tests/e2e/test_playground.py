@@ -94,7 +94,7 @@ def _connect(driver, site: LiveServer, credential: str) -> None:
 def _analyse(driver, path: Path | None = None, url: str | None = None) -> None:
     if path is not None:
         driver.find_element(*_by("#file")).send_keys(str(path))
-    else:
+    elif url is not None:
         field = driver.find_element(*_by("#url"))
         field.send_keys(url)
         driver.execute_script("arguments[0].dispatchEvent(new Event('change'))", field)
@@ -137,6 +137,22 @@ def test_url_tags(browser, site: LiveServer, credential: str) -> None:
     assert "cat" in names, names
     assert browser.find_elements(*_by(".card[data-task=face_attributes] .muted"))  # "No face found"
     browser.save_screenshot(str(ARTIFACTS / "playground-url.png"))
+
+
+def test_ocr_text_in_place(browser, site: LiveServer, credential: str) -> None:
+    sign = MEDIA / "image" / "ocr_ko_en_road_sign.png"
+    _connect(browser, site, credential)
+    browser.find_element(*_by("#file")).send_keys(str(sign))
+    for box in browser.find_elements(*_by("#tasks input")):  # only watermark removal (it reads the text)
+        if box.is_selected() != (box.get_attribute("value") == "watermark_remove"):
+            box.click()
+    _analyse(browser)
+    with Client(site.base_url, credential) as client:
+        regions = client.analyze("watermark_remove", sign).regions
+    drawn = _texts(browser, "#overlay .box.text .label")
+    assert drawn == [r.text or "text" for r in regions] and "Seoul" in drawn
+    assert browser.find_element(*_by(".card[data-task=watermark_remove] img.output")).size["width"] > 50
+    browser.save_screenshot(str(ARTIFACTS / "playground-ocr.png"))
 
 
 def test_video_timeline_and_live_progress(browser, site: LiveServer, credential: str) -> None:
