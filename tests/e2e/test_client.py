@@ -47,6 +47,11 @@ def test_sync_video_job_waits_with_progress(client: Client) -> None:
     assert isinstance(client.run("video_quality", VIDEO), VideoQuality)  # run: submit + wait for video tasks
     media_id = client.upload(VIDEO)
     assert client.wait(client.submit("video_quality", media=media_id)).result.width > 0
+    batch_id, ids = client.submit_batch(
+        [{"task": "video_quality", "media": media_id}, {"task": "image_quality", "media": client.upload(CAT)}]
+    )
+    assert [client.wait(i).task for i in ids] == ["video_quality", "image_quality"]
+    assert [type(j.result) for j in client.batch(batch_id)] == [VideoQuality, ImageQuality]
     client.delete_media(media_id)
 
 

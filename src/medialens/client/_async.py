@@ -122,6 +122,15 @@ class AsyncClient:
         await self._request("DELETE", f"/v1/media/{media_id}")
 
     # --- jobs ----------------------------------------------------------------------------------------------------
+    async def submit_batch(self, items: list[dict[str, Any]]) -> tuple[int, list[int]]:
+        """Queue up to 100 jobs at once (each ``{"task", "url" or "media", "options", "title"}``); every item is
+        checked before any is queued. Returns (batch id, job ids)."""
+        accepted = (await self._request("POST", "/v1/batches", json={"items": items})).json()
+        return accepted["id"], accepted["job_ids"]
+
+    async def batch(self, batch_id: int) -> list[Job]:
+        return [parse_job(j) for j in (await self._request("GET", f"/v1/batches/{batch_id}")).json()["jobs"]]
+
     async def job(self, job_id: int) -> Job:
         return parse_job((await self._request("GET", f"/v1/jobs/{job_id}")).json())
 

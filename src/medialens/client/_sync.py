@@ -124,6 +124,15 @@ class Client:
         self._request("DELETE", f"/v1/media/{media_id}")
 
     # --- jobs ----------------------------------------------------------------------------------------------------
+    def submit_batch(self, items: list[dict[str, Any]]) -> tuple[int, list[int]]:
+        """Queue up to 100 jobs at once (each ``{"task", "url" or "media", "options", "title"}``); every item is
+        checked before any is queued. Returns (batch id, job ids)."""
+        accepted = (self._request("POST", "/v1/batches", json={"items": items})).json()
+        return accepted["id"], accepted["job_ids"]
+
+    def batch(self, batch_id: int) -> list[Job]:
+        return [parse_job(j) for j in (self._request("GET", f"/v1/batches/{batch_id}")).json()["jobs"]]
+
     def job(self, job_id: int) -> Job:
         return parse_job(self._request("GET", f"/v1/jobs/{job_id}").json())
 
