@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from medialens.client import AsyncClient, Client, Job, JobFailed, MedialensError
+from medialens.client import AsyncClient, Client, Job, JobFailed, JobTimeout, MedialensError
 from medialens.tasks.results import ImageQuality, ImageTags, VideoQuality
 from tests.conftest import MEDIA
 from tests.support import LiveServer, media_server
@@ -53,6 +53,10 @@ def test_sync_video_job_waits_with_progress(client: Client) -> None:
     assert [client.wait(i).task for i in ids] == ["video_quality", "image_quality"]
     assert [type(j.result) for j in client.batch(batch_id)] == [VideoQuality, ImageQuality]
     client.delete_media(media_id)
+    slow = client.submit("video_quality", MEDIA / "video" / "intel_cars_parking_lot.mp4")
+    with pytest.raises(JobTimeout):
+        client.wait(slow, timeout=0.05)
+    assert client.wait(slow, timeout=60).ok
 
 
 def test_sync_pages_cancel_and_errors(client: Client, files_url: str) -> None:

@@ -152,10 +152,13 @@ class AsyncClient:
                 return
             params["before"] = page["next"]
 
-    async def events(self, job: int | Job) -> AsyncIterator[Job]:
-        """The job now and at each change of state or message, until it ends (server-sent events)."""
+    async def events(self, job: int | Job, *, read_timeout: float | None = None) -> AsyncIterator[Job]:
+        """The job now and at each change of state or message, until it ends (server-sent events). The server
+        sends a keep-alive every 15 s; ``read_timeout`` gives up sooner (``httpx.ReadTimeout``)."""
         job_id = job.id if isinstance(job, Job) else job
-        async with self._http.stream("GET", f"/v1/jobs/{job_id}/events", timeout=httpx.Timeout(30, read=None)) as r:
+        async with self._http.stream(
+            "GET", f"/v1/jobs/{job_id}/events", timeout=httpx.Timeout(30, read=read_timeout)
+        ) as r:
             if r.status_code >= 400:
                 await r.aread()
                 check(r)
@@ -191,12 +194,12 @@ class AsyncClient:
                 on_progress(current)
             last = current
 
-        if deadline is None:
-            try:
-                async for current in self.events(job_id):
-                    seen(current)
-            except httpx.TransportError:
-                pass  # polled below
+        try:
+            left = None if deadline is None else max(0.1, deadline - time.monotonic())
+            async for current in self.events(job_id, read_timeout=left):
+                seen(current)
+        except httpx.TransportError:
+            pass  # a broken stream, or the timeout: polled below
         while last is None or not last.done:
             seen(await self.job(job_id))
             if last.done:

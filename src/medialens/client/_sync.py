@@ -151,10 +151,11 @@ class Client:
                 return
             params["before"] = page["next"]
 
-    def events(self, job: int | Job) -> Iterator[Job]:
-        """The job now and at each change of state or message, until it ends (server-sent events)."""
+    def events(self, job: int | Job, *, read_timeout: float | None = None) -> Iterator[Job]:
+        """The job now and at each change of state or message, until it ends (server-sent events). The server
+        sends a keep-alive every 15 s; ``read_timeout`` gives up sooner (``httpx.ReadTimeout``)."""
         job_id = job.id if isinstance(job, Job) else job
-        with self._http.stream("GET", f"/v1/jobs/{job_id}/events", timeout=httpx.Timeout(30, read=None)) as r:
+        with self._http.stream("GET", f"/v1/jobs/{job_id}/events", timeout=httpx.Timeout(30, read=read_timeout)) as r:
             if r.status_code >= 400:
                 r.read()
                 check(r)
@@ -185,12 +186,12 @@ class Client:
                 on_progress(current)
             last = current
 
-        if deadline is None:
-            try:
-                for current in self.events(job_id):
-                    seen(current)
-            except httpx.TransportError:
-                pass  # polled below
+        try:
+            left = None if deadline is None else max(0.1, deadline - time.monotonic())
+            for current in self.events(job_id, read_timeout=left):
+                seen(current)
+        except httpx.TransportError:
+            pass  # a broken stream, or the timeout: polled below
         while last is None or not last.done:
             seen(self.job(job_id))
             if last.done:
