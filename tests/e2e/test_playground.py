@@ -166,6 +166,9 @@ def test_video_timeline_and_live_progress(browser, site: LiveServer, credential:
     entries = browser.find_elements(*_by("#timeline .entry"))
     assert len(entries) >= 3 and any("quality" in e.text for e in entries)
     assert browser.find_element(*_by("#player")).tag_name == "video"
+    # the video went up once for both jobs (POST /v1/media); no upload is left once they are done
+    uploads = Path(site.env["MEDIALENS_DATA_DIR"]) / "blobs" / "store" / "media"
+    _wait(browser, lambda _d: uploads.is_dir() and not [p for p in uploads.rglob("*") if p.is_file()], 10)
     browser.save_screenshot(str(ARTIFACTS / "playground-video.png"))
 
 

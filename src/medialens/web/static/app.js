@@ -114,8 +114,18 @@ $("#run").addEventListener("click", async () => {
   $("#timeline").replaceChildren();
   $("#run").disabled = true;
   state.started = performance.now();
-  const runs = chosenTasks().map((task) => runTask(task));
-  await Promise.allSettled(runs);
+  state.mediaId = null;
+  const tasks = chosenTasks();
+  const jobs = tasks.filter((t) => (state.tasks.find((x) => x.name === t) || {}).media_kind !== "image");
+  if (state.file && jobs.length > 1) {  // one upload (POST /v1/media) for every job, removed when they are done
+    try {
+      const form = new FormData();
+      form.append("file", state.file, state.file.name);
+      state.mediaId = (await api("/v1/media", { method: "POST", form })).id;
+    } catch (err) { $("#error").textContent = err.message; }
+  }
+  await Promise.allSettled(tasks.map((task) => runTask(task)));
+  if (state.mediaId) api(`/v1/media/${state.mediaId}`, { method: "DELETE" }).catch(() => {});
   updateRun();
   document.body.dataset.done = "true";
 });
@@ -141,7 +151,7 @@ async function runTask(task) {
     if (spec && spec.media_kind === "image") {
       result = (await api(`/v1/analyze/${task}`, { method: "POST", ...mediaBody(task) })).result;
     } else {
-      const body = mediaBody(task);
+      const body = state.mediaId ? { json: { media: state.mediaId } } : mediaBody(task);
       if (body.form) body.form.append("task", task);
       else body.json.task = task;
       const accepted = await api("/v1/jobs", { method: "POST", ...body });
