@@ -468,7 +468,7 @@ async def job_events(request: Request, job_id: JobId) -> StreamingResponse:
             if job is None:
                 yield ": keep-alive\n\n"
             else:
-                yield f"event: job\nid: {job.state}-{len(job.message)}\ndata: {_job_view(job).model_dump_json()}\n\n"
+                yield f"event: job\ndata: {_job_view(job).model_dump_json()}\n\n"
 
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
