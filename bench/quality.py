@@ -17,19 +17,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ai_service_python_sdk.client.api.ai_service_image_api import AiServiceImageApi
 from ai_service_python_sdk.client.api.ai_service_job_api import AiServiceJobApi
 from ai_service_python_sdk.client.api.ai_service_video_api import AiServiceVideoApi
 from ai_service_python_sdk.client.api_client import ApiClient
-from PIL import Image
 from tests.conftest import MEDIA
 from tests.support import ensure_models, live_server, media_server
-from tests.variants import write_video
 
+from clips import moving_clip
 from medialens.analyses.image_quality import assess_image
 from medialens.analyses.niqe import NiqeModel
 from medialens.analyses.video_quality import assess_video
@@ -47,22 +45,6 @@ IMAGES = [
     "skimage_motorcycle.png",
 ]
 ROUNDS = 5
-
-
-def moving_clip(path: Path, seconds: int = 60, fps: int = 30, size: tuple[int, int] = (1280, 720)) -> Path:
-    """A 720p clip with real texture in motion: a photo panned across the frame plus a moving gradient."""
-    photo = np.asarray(Image.open(MEDIA / "image" / "skimage_golden_eagle.png").convert("RGB").resize((1600, 1000)))
-    w, h = size
-
-    def frames():
-        for i in range(seconds * fps):
-            x = int(150 + 150 * np.sin(i / 40))
-            y = int(120 + 100 * np.cos(i / 55))
-            frame = photo[y : y + h, x : x + w].copy()
-            frame[:, :, 2] = (frame[:, :, 2].astype(np.int32) + i) % 256
-            yield frame
-
-    return write_video(path, frames(), fps)
 
 
 def bench_images(client: ApiClient, media_url: str, model: NiqeModel, settings: Settings) -> None:
