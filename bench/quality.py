@@ -33,8 +33,8 @@ from medialens.analyses.niqe import NiqeModel
 from medialens.analyses.video_quality import assess_video
 from medialens.config import Settings
 from medialens.media.images import load_image
-from medialens.media.video import iter_frames, probe_video
-from medialens.tasks.intake import FRAME_SIDE, sample_rate
+from medialens.media.video import probe_video
+from medialens.tasks.intake import sampled_frames
 
 IMAGES = [
     "skimage_cat_chelsea.png",
@@ -72,8 +72,7 @@ def bench_images(client: ApiClient, media_url: str, model: NiqeModel, settings: 
 def bench_video(client: ApiClient, media_url: str, clip: Path, model: NiqeModel, settings: Settings) -> None:
     info = probe_video(clip, settings=settings)
     start = time.perf_counter()
-    frames = iter_frames(clip, sample_fps=sample_rate(info.duration_s, settings), max_side=FRAME_SIDE)
-    assess_video(info, frames, model)
+    assess_video(info, sampled_frames(clip, info, settings), model)
     bare = time.perf_counter() - start
     start = time.perf_counter()
     job_id = AiServiceVideoApi(client).video_qa(f"{media_url}/gen/{clip.name}", "", "", {}).data["job_id"]
