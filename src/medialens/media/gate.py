@@ -10,7 +10,11 @@ timestamp rounding) only matters as a reference for the frames after it, so the 
 * otherwise the held packets are decoded once a packet at or after the wanted time arrives, with ``cheap`` set: the
   decoder may skip the ones no other frame references (AVDiscard NONREF).
 
-Packets at or after the wanted time are decoded in full, so sampled frames are exactly those of a full decode.
+Packets from the wanted time on are decoded in full, except where no sample can be: once a packet within ``margin``
+after the wanted time has come (the sample is then that frame or an earlier one), the packets after that window and
+before the next grid time (wanted + ``step``, the earliest the sampler can want next) are cheap too. The sampler
+updates ``want`` only when its frame comes out of the decoder, a few packets later; until then the gate is merely
+more careful than it needs to be. Sampled frames are thus exactly those of a full decode.
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ MAX_HELD_BYTES = 32 * 1024 * 1024
 class PacketGate:
     """Decide, packet by packet in decode order, what to send to the decoder; ``want`` is updated by the sampler."""
 
-    def __init__(self, time_base: Fraction, margin_s: float) -> None:
+    def __init__(self, time_base: Fraction, margin_s: float, step_s: float = 0.0) -> None:
         self.want: float | None = None
         """Stream time (s) of the next frame to keep; None while every frame is wanted."""
         self._time_base = float(time_base)
         self._margin = margin_s
+        self._step = step_s
+        self._covered: float | None = None  # the wanted time a packet within the margin after it has come for
         self._held: list[av.Packet] = []
         self._held_bytes = 0
         self._fed = False  # anything sent to the decoder since it (re)started
@@ -44,8 +50,11 @@ class PacketGate:
         if packet.size == 0:  # the demuxer's end-of-stream flush packet: held packets are before any wanted frame
             self._drop()
             return [(packet, False)]
-        if self.want is None or packet.pts is None or packet.pts * self._time_base >= self.want - self._margin:
+        if self.want is None or packet.pts is None:
             return [*self._release(), self._feed(packet, cheap=False)]
+        t = packet.pts * self._time_base
+        if t >= self.want - self._margin:
+            return [*self._release(), self._feed(packet, cheap=self._between_samples(t))]
         out: list[tuple[av.Packet | None, bool]] = []
         if packet.is_keyframe:
             self._drop()
@@ -57,6 +66,16 @@ class PacketGate:
         if self._held_bytes > MAX_HELD_BYTES:
             out += self._release()
         return out
+
+    def _between_samples(self, t: float) -> bool:
+        """Whether a packet at ``t`` (not before the wanted time less the margin) cannot hold a sample."""
+        want = self.want
+        assert want is not None
+        if t < want + self._margin:
+            if t >= want:
+                self._covered = want
+            return False
+        return self._covered == want and t < want + self._step - self._margin
 
     def _feed(self, packet: av.Packet, *, cheap: bool) -> tuple[av.Packet, bool]:
         self._fed = True

@@ -112,7 +112,7 @@ def iter_frames(
         start = float(stream.start_time * stream.time_base) if known_start else None
         fps = _fps(stream) or 25.0
         gated = step and not keyframes_only and stream.time_base is not None
-        gate = PacketGate(stream.time_base, _GATE_MARGIN_FRAMES / fps) if gated else None
+        gate = PacketGate(stream.time_base, _GATE_MARGIN_FRAMES / fps, step) if gated else None
         next_t: float | None = None
         for index, frame in enumerate(_decoded(container, stream, gate)):
             t = float(frame.time) if frame.time is not None else index / fps

@@ -61,3 +61,18 @@ def test_held_packets_are_bounded() -> None:
     big = [_packet(1.0, size=MAX_HELD_BYTES // 2 + 1), _packet(1.1, size=MAX_HELD_BYTES // 2 + 1)]
     assert gate.admit(big[0]) == []
     assert gate.admit(big[1]) == [(big[0], True), (big[1], True)]
+
+
+def test_packets_between_a_sample_and_the_next_grid_time_are_cheap() -> None:
+    gate = PacketGate(Fraction(1, 1000), margin_s=0.05, step_s=0.5)
+    gate.want = 1.0
+    before_cover = _packet(1.2)  # no packet at the wanted time yet: this one may be the sample
+    cover, b_frame, between, next_grid = _packet(1.01), _packet(1.03), _packet(1.2), _packet(1.46)
+    assert gate.admit(before_cover) == [(before_cover, False)]
+    assert gate.admit(cover) == [(cover, False)]
+    assert gate.admit(b_frame) == [(b_frame, False)]  # inside the margin: may still be the first at 1.0
+    assert gate.admit(between) == [(between, True)]
+    assert gate.admit(next_grid) == [(next_grid, False)]  # the sampler may want 1.5 next: decoded in full
+    gate.want = 1.5  # the sampler moved on: nothing is covered for the new time yet
+    late = _packet(1.6)
+    assert gate.admit(late) == [(late, False)]
