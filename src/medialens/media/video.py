@@ -14,6 +14,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from medialens.config import Settings
 from medialens.media.errors import DecodeError, TooLargeError, TooSmallError
@@ -113,6 +114,7 @@ def iter_frames(
         fps = _fps(stream) or 25.0
         gated = step and not keyframes_only and stream.time_base is not None
         gate = PacketGate(stream.time_base, _GATE_MARGIN_FRAMES / fps, step) if gated else None
+        scaler = VideoReformatter()  # one swscale context for all frames, not one per frame
         next_t: float | None = None
         for index, frame in enumerate(_decoded(container, stream, gate)):
             t = float(frame.time) if frame.time is not None else index / fps
@@ -127,7 +129,7 @@ def iter_frames(
                     next_t = t + step
                 if gate is not None:
                     gate.want = next_t + start
-            yield Frame(t=t, rgb=_to_rgb(frame, max_side))
+            yield Frame(t=t, rgb=_to_rgb(frame, max_side, scaler))
             yielded += 1
             if max_frames is not None and yielded >= max_frames:
                 return
@@ -173,12 +175,12 @@ def _restart(ctx: av.CodecContext) -> list[av.VideoFrame]:
     return frames
 
 
-def _to_rgb(frame: av.VideoFrame, max_side: int | None) -> np.ndarray:
+def _to_rgb(frame: av.VideoFrame, max_side: int | None, scaler: VideoReformatter) -> np.ndarray:
     width, height = frame.width, frame.height
     if max_side and max(width, height) > max_side:
         scale = max_side / max(width, height)
         width, height = max(1, round(width * scale)), max(1, round(height * scale))
-    rgb = frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+    rgb = scaler.reformat(frame, width=width, height=height, format="rgb24").to_ndarray()
     rotation = _rotation(frame)
     return np.ascontiguousarray(np.rot90(rgb, k=rotation // 90)) if rotation else rgb
 
