@@ -70,7 +70,7 @@ def video_classify(ctx: TaskContext, inputs: dict[str, Any]) -> dict[str, Any]:
     path, info = download_video(ctx, inputs["url"])
     ctx.report("video analyzing")
     result = classify_video(
-        sampled_frames(path, info, ctx.settings, ctx.settings.video_classify_fps),
+        sampled_frames(path, info, ctx.settings, ctx.settings.video_classify_fps, exact=False),
         info,
         inputs.get("title", ""),
         ctx.settings,
@@ -84,7 +84,7 @@ def multimodal(ctx: TaskContext, inputs: dict[str, Any]) -> dict[str, Any]:
     video = None
     if inputs.get("url"):
         path, info = download_video(ctx, inputs["url"])
-        video = (info, sampled_frames(path, info, ctx.settings, ctx.settings.video_classify_fps))
+        video = (info, sampled_frames(path, info, ctx.settings, ctx.settings.video_classify_fps, exact=False))
     ctx.report("images downloading")
     images = [fetch_image(url, ctx.settings) for url in inputs.get("images", [])]
     ctx.report("post analyzing")

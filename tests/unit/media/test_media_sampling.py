@@ -161,3 +161,12 @@ def test_a_truncated_file_keeps_what_decodes(media_dir: Path, tmp_path: Path) ->
     got = list(sampled_frames(path, full, Settings()))
     assert 0 < len(got) < full.duration_s * 2
     assert [f.t for f in got] == [f.t for f in video.iter_frames(path, sample_fps=2.0, max_side=512)]
+
+
+def test_inexact_sampling_keeps_the_sample_times(make_video: Callable[..., Path]) -> None:
+    path = make_video(seconds=4, width=640, height=360, gop=60)
+    info, settings = _info(path), Settings()
+    exact = list(sampled_frames(path, info, settings, 1.0))
+    fast = list(sampled_frames(path, info, settings, 1.0, exact=False))
+    assert [f.t for f in fast] == [f.t for f in exact] == pytest.approx([0.0, 1.0, 2.0, 3.0])
+    assert [f.rgb.shape for f in fast] == [f.rgb.shape for f in exact]
