@@ -1,7 +1,7 @@
 """Probe and sample videos with PyAV, streaming: only the frames that are kept become arrays.
 
 Sampling is by presentation time, not by frame index, so variable-frame-rate video is sampled evenly, and
-frames are scaled by swscale inside FFmpeg (``frame.reformat``) rather than in numpy. A sampled decode does only
+frames are scaled by swscale inside FFmpeg rather than in numpy. A sampled decode does only
 the work its samples need (``gate``): GOPs between sparse samples are skipped, unreferenced frames away from the
 samples are not decoded, and the frames it keeps are the same as a full decode's.
 """
@@ -169,7 +169,7 @@ def _restart(ctx: av.CodecContext) -> list[av.VideoFrame]:
     """Drain the frames still inside the decoder, then reset it, as before decoding from a seek point."""
     try:
         frames = ctx.decode(None)
-    except av.error.InvalidDataError:
+    except av.FFmpegError:  # a frame lost while draining must not end the whole decode
         frames = []
     ctx.flush_buffers()
     return frames

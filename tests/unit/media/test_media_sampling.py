@@ -78,14 +78,15 @@ def test_sampled_decode_keeps_the_frames_of_a_full_decode(
         assert gates[0].dropped > 0
 
 
-def test_vfr_with_a_late_start_and_b_frames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("threads", [0, 1])
+def test_vfr_with_a_late_start_and_b_frames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads: int) -> None:
     steps = [33, 33, 100, 20, 250, 33, 33, 500, 33, 66] * 8
     times = [1500 + sum(steps[:i]) for i in range(len(steps))]
     path = write_vfr(tmp_path / "vfr.mkv", times)
     for fps in (3.0, 1.0, 0.3):
-        got = list(video.iter_frames(path, sample_fps=fps))
+        got = list(video.iter_frames(path, sample_fps=fps, threads=threads))
         assert got and got[0].t == pytest.approx(0.0)
-        _assert_same(got, _linear(path, monkeypatch, sample_fps=fps))
+        _assert_same(got, _linear(path, monkeypatch, sample_fps=fps, threads=threads))
 
 
 def test_rotation_and_max_frames_are_kept(make_video: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
