@@ -47,14 +47,19 @@ def _assert_same(got: list[Frame], want: list[Frame]) -> None:
         np.testing.assert_array_equal(a.rgb, b.rgb)
 
 
-def write_vfr(path: Path, times_ms: list[int], *, gop: int = 10, size: tuple[int, int] = (320, 240)) -> Path:
-    """An H.264 Matroska clip with the given presentation times (variable rate, any start time), B-frames on."""
+def write_vfr(
+    path: Path, times_ms: list[int], *, gop: int = 10, size: tuple[int, int] = (320, 240), x264: str = ""
+) -> Path:
+    """An H.264 clip with the given presentation times (variable rate, any start time), B-frames on; ``x264`` adds
+    libx264 parameters."""
     rng = np.random.default_rng(2)
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=30)
         stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
         stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
         stream.options = {"preset": "ultrafast", "g": str(gop), "bf": "3", "crf": "30"}
+        if x264:
+            stream.options = {**stream.options, "x264-params": x264}
         for i, ms in enumerate(times_ms):
             img = np.roll(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8), i * 4, axis=1)
             frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
@@ -87,6 +92,18 @@ def test_vfr_with_a_late_start_and_b_frames(tmp_path: Path, monkeypatch: pytest.
         got = list(video.iter_frames(path, sample_fps=fps, threads=threads))
         assert got and got[0].t == pytest.approx(0.0)
         _assert_same(got, _linear(path, monkeypatch, sample_fps=fps, threads=threads))
+
+
+@pytest.mark.parametrize("suffix", ["mp4", "mkv", "ts"])
+def test_open_gop_b_pyramid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gates: list[PacketGate], suffix: str
+) -> None:
+    """Open GOPs: the B-frames after a keyframe that reference the GOP before it are never samples after a skip."""
+    params = "open-gop=1:keyint=20:min-keyint=20:scenecut=0:bframes=3:b-pyramid=normal:ref=4"
+    path = write_vfr(tmp_path / f"open.{suffix}", [i * 33 for i in range(240)], x264=params)
+    for fps in (2.0, 0.7, 0.3):
+        _assert_same(list(video.iter_frames(path, sample_fps=fps)), _linear(path, monkeypatch, sample_fps=fps))
+    assert gates[-1].dropped > 0
 
 
 def test_rotation_and_max_frames_are_kept(make_video: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
