@@ -55,6 +55,7 @@ bench: install
 	MEDIALENS_TEST_MODEL_DIR="$(TEST_MODEL_DIR)" $(BIN)/python bench/quality.py
 	MEDIALENS_TEST_MODEL_DIR="$(TEST_MODEL_DIR)" $(BIN)/python bench/models.py
 	MEDIALENS_TEST_MODEL_DIR="$(TEST_MODEL_DIR)" $(BIN)/python bench/tags.py
+	MEDIALENS_TEST_MODEL_DIR="$(TEST_MODEL_DIR)" $(BIN)/python bench/video_decode.py
 
 # Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (as CI machines have).
 bench-cluster: models

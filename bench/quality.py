@@ -17,27 +17,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ai_service_python_sdk.client.api.ai_service_image_api import AiServiceImageApi
 from ai_service_python_sdk.client.api.ai_service_job_api import AiServiceJobApi
 from ai_service_python_sdk.client.api.ai_service_video_api import AiServiceVideoApi
 from ai_service_python_sdk.client.api_client import ApiClient
-from PIL import Image
 from tests.conftest import MEDIA
 from tests.support import ensure_models, live_server, media_server
-from tests.variants import write_video
 
+from clips import moving_clip
 from medialens.analyses.image_quality import assess_image
 from medialens.analyses.niqe import NiqeModel
 from medialens.analyses.video_quality import assess_video
 from medialens.config import Settings
 from medialens.media.images import load_image
-from medialens.media.video import iter_frames, probe_video
+from medialens.media.video import probe_video
 from medialens.models.loader import get_pipeline
-from medialens.tasks.intake import FRAME_SIDE, sample_rate
+from medialens.tasks.intake import sampled_frames
 
 IMAGES = [
     "skimage_cat_chelsea.png",
@@ -48,22 +46,6 @@ IMAGES = [
     "skimage_motorcycle.png",
 ]
 ROUNDS = 5
-
-
-def moving_clip(path: Path, seconds: int = 60, fps: int = 30, size: tuple[int, int] = (1280, 720)) -> Path:
-    """A 720p clip with real texture in motion: a photo panned across the frame plus a moving gradient."""
-    photo = np.asarray(Image.open(MEDIA / "image" / "skimage_golden_eagle.png").convert("RGB").resize((1600, 1000)))
-    w, h = size
-
-    def frames():
-        for i in range(seconds * fps):
-            x = int(150 + 150 * np.sin(i / 40))
-            y = int(120 + 100 * np.cos(i / 55))
-            frame = photo[y : y + h, x : x + w].copy()
-            frame[:, :, 2] = (frame[:, :, 2].astype(np.int32) + i) % 256
-            yield frame
-
-    return write_video(path, frames(), fps)
 
 
 def bench_images(client: ApiClient, media_url: str, model: NiqeModel, settings: Settings) -> None:
@@ -91,8 +73,7 @@ def bench_images(client: ApiClient, media_url: str, model: NiqeModel, settings: 
 def bench_video(client: ApiClient, media_url: str, clip: Path, model: NiqeModel, settings: Settings) -> None:
     info = probe_video(clip, settings=settings)
     start = time.perf_counter()
-    frames = iter_frames(clip, sample_fps=sample_rate(info.duration_s, settings), max_side=FRAME_SIDE)
-    assess_video(info, frames, model)
+    assess_video(info, sampled_frames(clip, info, settings), model)
     bare = time.perf_counter() - start
     start = time.perf_counter()
     job_id = AiServiceVideoApi(client).video_qa(f"{media_url}/gen/{clip.name}", "", "", {}).data["job_id"]

@@ -14,6 +14,7 @@ from medialens.config import Settings
 from medialens.media.errors import DecodeError, FetchError
 from medialens.media.fetch import fetch_bytes, fetch_to_file
 from medialens.media.images import load_image
+from medialens.media.prefetch import prefetched
 from medialens.media.types import Frame, VideoInfo
 from medialens.media.video import iter_frames, probe_video
 from medialens.tasks.base import TaskContext, TaskInput
@@ -21,6 +22,9 @@ from medialens.tasks.base import TaskContext, TaskInput
 # Frames are analysed at this size: NIQE statistics are stable there, the classifiers work at 224-416 px, and
 # it keeps video analysis well above real time.
 FRAME_SIDE = 512
+# Frames decoded ahead of the analysis in a background thread, so decoding overlaps inference: a classifier batch
+# (16 frames, about 7 MB at 512 px) can be taken at once while the next one decodes.
+FRAMES_AHEAD = 16
 
 
 class VideoDownloadError(FetchError):
@@ -128,12 +132,22 @@ def sample_rate(duration_s: float, settings: Settings, fps: float | None = None)
     return min(fps, settings.video_max_frames / duration_s)
 
 
-def sampled_frames(path: Path, info: VideoInfo, settings: Settings, fps: float | None = None) -> Iterator[Frame]:
-    """The one sampling of a video that every output of a task shares."""
-    return iter_frames(
+def sampled_frames(
+    path: Path, info: VideoInfo, settings: Settings, fps: float | None = None, *, exact: bool = True
+) -> Iterator[Frame]:
+    """The one sampling of a video that every output of a task shares, decoded in a background thread ahead of its
+    consumer (closing the iterator early stops that thread).
+
+    ``exact=False`` lets the decoder skip deblocking (``iter_frames(skip_loop_filter=True)``): about a tenth less
+    decoding for frames a little blockier than the file's. Classifiers do not notice (same top category on every
+    shared video, embeddings within cosine 0.993); quality scores do (NIQE moved up to 6 points), so VideoQA keeps
+    exact frames."""
+    frames = iter_frames(
         path,
         sample_fps=sample_rate(info.duration_s, settings, fps),
         max_frames=settings.video_max_frames,
         max_side=FRAME_SIDE,
         threads=settings.decode_threads,
+        skip_loop_filter=not exact,
     )
+    return prefetched(frames, FRAMES_AHEAD, name="video-decode")

@@ -67,7 +67,7 @@ def video_classify(ctx: TaskContext, given: TaskInput, opts: ClassifyOptions) ->
     path, info = download_video(ctx, given.url, media=given.media)
     ctx.report("video analyzing")
     result = classify_video(
-        sampled_frames(path, info, ctx.settings, ctx.settings.video_classify_fps),
+        sampled_frames(path, info, ctx.settings, ctx.settings.video_classify_fps, exact=False),
         info,
         given.title,
         ctx.settings,
@@ -80,7 +80,7 @@ def multimodal(ctx: TaskContext, given: TaskInput, opts: ClassifyOptions) -> Cla
     video = None
     if given.url or given.media:
         path, info = download_video(ctx, given.url, media=given.media)
-        video = (info, sampled_frames(path, info, ctx.settings, ctx.settings.video_classify_fps))
+        video = (info, sampled_frames(path, info, ctx.settings, ctx.settings.video_classify_fps, exact=False))
     ctx.report("images downloading")
     images = [fetch_image(url, ctx.settings) for url in given.images]
     ctx.report("post analyzing")
