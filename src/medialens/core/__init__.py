@@ -17,14 +17,18 @@ from medialens.core.errors import (
     WorkersUnavailable,
 )
 from medialens.core.service import Core, JobRequest, Media
+from medialens.core.video_index import AlreadyExists, ClassifyRequest, ClassSpec, NotFound, VideoIndexes
 from medialens.core.views import STATE_NAMES, JobView, ModelInfo, TaskInfo
 from medialens.store.tables import JobState
 from medialens.tasks import options, results
 
 __all__ = [
     "STATE_NAMES",
+    "AlreadyExists",
     "AnalysisFailed",
     "BadMedia",
+    "ClassSpec",
+    "ClassifyRequest",
     "Core",
     "CoreError",
     "InvalidOptions",
@@ -33,11 +37,13 @@ __all__ = [
     "JobView",
     "Media",
     "MediaTooLarge",
+    "NotFound",
     "ModelInfo",
     "ModelNotFound",
     "TaskInfo",
     "TaskNotFound",
     "Unprocessable",
+    "VideoIndexes",
     "WorkersUnavailable",
     "options",
     "results",

@@ -232,6 +232,11 @@ def get_video_row(db: Database, app_id: str, video_id: str) -> tuple[IndexedVide
         return row, (s.get(Job, row.job_id) if row.job_id else None)
 
 
+def get_video_row_any(db: Database, video_id: str) -> IndexedVideo | None:
+    with db.session() as s:
+        return s.scalar(select(IndexedVideo).where(IndexedVideo.video_id == video_id))
+
+
 def list_video_rows(
     db: Database, app_id: str, index_id: str | None = None, video_ids: Sequence[str] | None = None
 ) -> list[tuple[IndexedVideo, Job | None]]:

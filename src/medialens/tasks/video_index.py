@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import asdict
 
+import numpy as np
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from medialens.analyses.video_index import VISUAL_MODELS, index_video
@@ -24,6 +27,7 @@ class VideoIndexOptions(TaskOptions):
 
     blob_key: str | None = Field(None, description="an uploaded video kept in the blob store (instead of the URL)")
     filename: str = ""
+    thumbnails: str | None = Field(None, description="blob-store prefix for one JPEG per segment")
     visual: bool = True
     conversation: bool = True
     text_in_video: bool = True
@@ -89,6 +93,8 @@ def video_index(ctx: TaskContext, given: TaskInput, opts: VideoIndexOptions) -> 
         language=opts.language,
         progress=lambda p: ctx.report(f"indexing {max(1, min(99, round(p * 100)))}%"),
     )
+    if opts.thumbnails and frames:
+        _save_thumbnails(ctx, opts.thumbnails, frames, [(s.start, s.end) for s in ev.segments])
     elapsed = time.perf_counter() - started
     data = asdict(ev)
     return VideoIndexResult(
@@ -105,3 +111,18 @@ def video_index(ctx: TaskContext, given: TaskInput, opts: VideoIndexOptions) -> 
         timings=ev.timings | {"total_s": round(elapsed, 3)},
         speed=round(ev.duration / elapsed, 2) if elapsed > 0 else 0.0,
     )
+
+
+def thumbnail_key(prefix: str, segment: int) -> str:
+    return f"{prefix}/{segment}.jpg"
+
+
+def _save_thumbnails(ctx: TaskContext, prefix: str, frames: list, spans: list[tuple[float, float]]) -> None:
+    """One JPEG per segment (the sample nearest its middle), for the thumbnail URLs classify hands out."""
+    store = open_blob_store(ctx.settings)
+    times = np.array([f.t for f in frames])
+    for k, (a, b) in enumerate(spans):
+        frame = frames[int(np.abs(times - (a + b) / 2).argmin())]
+        buf = io.BytesIO()
+        Image.fromarray(frame.rgb).save(buf, format="JPEG", quality=80)
+        store.put_bytes(thumbnail_key(prefix, k), buf.getvalue())
