@@ -90,6 +90,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
                 "not_found" if err.status_code == 404 else "method_not_allowed" if err.status_code == 405 else "error"
             )
             return JSONResponse({"error": {"code": code, "message": str(err.detail)}}, status_code=err.status_code)
+        if request.url.path.startswith(("/v1.2/", "/v1.1/")):  # the Twelve Labs shape
+            return JSONResponse({"code": "not_found", "message": str(err.detail)}, status_code=err.status_code)
         return JSONResponse({"detail": err.detail}, status_code=err.status_code)
 
     @app.exception_handler(Exception)

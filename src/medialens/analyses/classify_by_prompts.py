@@ -61,12 +61,14 @@ def _rows(vectors: list[list[float]]) -> np.ndarray:
     return np.array(vectors, np.float32) if vectors else np.zeros((0, EMBED_DIM), np.float32)
 
 
-def compile_evidence(result: dict) -> Compiled:
-    """Compile a stored ``video_index`` result (its JSON)."""
+def compile_evidence(result: dict, *, descriptors: bool = True) -> Compiled:
+    """Compile a stored ``video_index`` result (its JSON); ``descriptors=False`` (for measuring what the pose and
+    face descriptors add) takes each segment's ConSE vector without them."""
     spans, embs, texts = {}, {}, {}
     segs = result.get("segments", [])
     spans["visual"] = np.array([[s["start"], s["end"]] for s in segs], np.float32).reshape(-1, 2)
-    embs["visual"] = _rows([s["embedding"] for s in segs])
+    key = "embedding" if descriptors else "plain_embedding"
+    embs["visual"] = _rows([s.get(key) or s["embedding"] for s in segs])
     clip = None
     if segs and all(s.get("clip_embedding") for s in segs):
         clip = np.array([s["clip_embedding"] for s in segs], np.float32)

@@ -79,6 +79,7 @@ class Segment:
     start: float
     end: float
     embedding: list[float]
+    plain_embedding: list[float] | None = None
     clip_embedding: list[float] | None = None
     classes: list[tuple[str, float]] = field(default_factory=list)
     objects: dict[str, float] = field(default_factory=dict)
@@ -265,7 +266,7 @@ def transcribe(path: Path, settings: Settings, language: str | None) -> tuple[li
     audio = read_audio(path, max_seconds=settings.video_max_duration_s)
     if audio.size == 0 or float(np.abs(audio).max()) < 1e-3:  # digital silence
         return [], ""
-    result = get_pipeline(WHISPER_MODEL, settings)(TranscriptionRequest(audio=audio, language=language or None))
+    result = get_pipeline(WHISPER_MODEL, settings)(TranscriptionRequest(audio=audio, language=language or None, beam_size=1))
     segs = [s for s in result.segments if s.text.strip() and s.no_speech_prob < 0.8]
     if not segs:
         return [], result.language
@@ -343,6 +344,7 @@ def index_video(
                 start=round(start, 3),
                 end=round(end, 3),
                 embedding=_rounded(emb),
+                plain_embedding=_rounded(visual_embedding(ev.probs, ev.objects, {}, settings)) if desc else None,
                 clip_embedding=_rounded(ev.clip.reshape(-1)) if ev.clip is not None else None,
                 classes=[(names[i], round(float(ev.probs[i]), 4)) for i in top],
                 objects={k2: round(v, 3) for k2, v in ev.objects.items() if v >= evidence.MIN_OBJECT_SCORE},

@@ -20,6 +20,9 @@ from medialens.tasks.results import TaskResult
 
 INDEX_MODELS = VISUAL_MODELS
 INDEX_SAMPLE_FPS = 2.0
+"""Samples per second for videos up to SHORT_VIDEO_S (gestures need a few samples a second)."""
+SHORT_VIDEO_S = 12.0
+LONG_VIDEO_FPS = 1.0
 
 
 class VideoIndexOptions(TaskOptions):
@@ -49,6 +52,7 @@ class SegmentResult(BaseModel):
     start: float
     end: float
     embedding: list[float] = Field(description="visual evidence in e5 text space (ConSE + descriptors), unit")
+    plain_embedding: list[float] | None = Field(None, description="the ConSE part alone (without descriptors)")
     clip_embedding: list[float] | None = None
     classes: list[tuple[str, float]] = Field(default_factory=list)
     objects: dict[str, float] = Field(default_factory=dict)
@@ -81,7 +85,8 @@ def video_index(ctx: TaskContext, given: TaskInput, opts: VideoIndexOptions) -> 
     else:
         path, info = download_video(ctx, given.url)
     ctx.report("indexing 1%")
-    frames = list(sampled_frames(path, info, ctx.settings, INDEX_SAMPLE_FPS))
+    fps = INDEX_SAMPLE_FPS if info.duration_s <= SHORT_VIDEO_S else LONG_VIDEO_FPS
+    frames = list(sampled_frames(path, info, ctx.settings, fps))
     ev = index_video(
         frames,
         info,

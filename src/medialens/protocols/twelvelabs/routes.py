@@ -6,6 +6,7 @@ require; errors are ``{"code", "message"}`` (``errors.from_core`` maps core erro
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict
@@ -20,6 +21,8 @@ from starlette.datastructures import UploadFile
 from medialens.core import ClassifyRequest, ClassSpec, CoreError, VideoIndexes
 from medialens.protocols.twelvelabs import errors
 from medialens.protocols.twelvelabs.errors import TlError
+
+log = logging.getLogger(__name__)
 
 OPTIONS = ("visual", "conversation", "text_in_video")
 CONVERSATION_OPTIONS = ("semantic", "exact_match")
@@ -51,6 +54,9 @@ class TlRoute(APIRoute):
                 return error_response(errors.from_core(err))
             except TlError as err:
                 return error_response(err)
+            except Exception:
+                log.exception("unhandled error on %s", request.url.path)
+                return error_response(TlError(500, "internal_error", "internal server error"))
 
         return route
 
