@@ -53,7 +53,9 @@ def apikeys_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 
 
 @apikeys_app.command("delete")
-def apikeys_delete(key: Annotated[str, typer.Argument(help="The key, or its prefix as `apikeys list` shows it.")]) -> None:
+def apikeys_delete(
+    key: Annotated[str, typer.Argument(help="The key, or its prefix as `apikeys list` shows it.")],
+) -> None:
     """Delete an API key with its indexes and jobs."""
     from medialens.store.video_index import delete_api_key
 

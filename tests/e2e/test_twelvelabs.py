@@ -129,7 +129,9 @@ def test_api_key_is_checked(tl_server: LiveServer) -> None:
 def test_indexes_crud_paging_and_errors(client) -> None:
     from twelvelabs.exceptions import ConflictError, NotFoundError
 
-    made = [client.index.create(name=f"crud-{i}", engines=[{"name": "marengo2.6", "options": ["visual"]}]) for i in range(3)]
+    made = [
+        client.index.create(name=f"crud-{i}", engines=[{"name": "marengo2.6", "options": ["visual"]}]) for i in range(3)
+    ]
     with pytest.raises(ConflictError):
         client.index.create(name="crud-0", engines=[{"name": "marengo2.6", "options": ["visual"]}])
     page = client.index.list_pagination(page_limit=2, sort_by="created_at", sort_option="asc")
@@ -211,7 +213,5 @@ def test_classify_accuracy_clips_scores_and_pages(client, indexed: dict) -> None
     )
     (only,) = exact.data
     assert only.classes[0].name == "quote" and only.classes[0].clips[0].option == "conversation"
-    high = client.classify.videos(
-        video_ids=ids, options=OPTIONS, classes=CLASSES, threshold={"min_video_score": 99.9}
-    )
+    high = client.classify.videos(video_ids=ids, options=OPTIONS, classes=CLASSES, threshold={"min_video_score": 99.9})
     assert all(c.score >= 99.9 for v in high.data for c in v.classes)

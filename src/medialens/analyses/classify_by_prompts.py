@@ -23,6 +23,7 @@ returned classes' scores, times 100.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -167,11 +168,12 @@ def _time_mean(items: list[tuple[float, float, float]], duration: float) -> floa
     """Mean over [0, duration] of the best score covering each instant (items: start, end, score)."""
     if duration <= 0 or not items:
         return 0.0
-    cuts = sorted({0.0, duration, *(min(max(s, 0.0), duration) for s, _e, _ in items)} | {
-        min(max(e, 0.0), duration) for _s, e, _ in items
-    })
+    cuts = sorted(
+        {0.0, duration, *(min(max(s, 0.0), duration) for s, _e, _ in items)}
+        | {min(max(e, 0.0), duration) for _s, e, _ in items}
+    )
     total = 0.0
-    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+    for a, b in itertools.pairwise(cuts):
         mid = (a + b) / 2
         best = max((sc for s, e, sc in items if s <= mid < e), default=0.0)
         total += best * (b - a)
@@ -208,7 +210,11 @@ def classify_video(
         clips.sort(key=lambda x: -x.score)
         ratio = _union_length([(x.start, x.end) for x in clips]) / ev.duration if ev.duration > 0 else 0.0
         score = SCORE_MAX_WEIGHT * max_score + (1 - SCORE_MAX_WEIGHT) * avg
-        out.append(ClassResult(c.name, round(score, 2), round(min(1.0, ratio), 3), round(max_score, 2), round(avg, 2), clips=clips))
+        out.append(
+            ClassResult(
+                c.name, round(score, 2), round(min(1.0, ratio), 3), round(max_score, 2), round(avg, 2), clips=clips
+            )
+        )
     return out
 
 

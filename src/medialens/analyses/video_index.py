@@ -28,6 +28,7 @@ From the shared frame sampling (``tasks.intake.sampled_frames``, default 2 fps):
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -134,9 +135,9 @@ def segment_bounds(frames: Sequence[Frame], duration: float) -> list[tuple[int, 
     """(first sample, end sample exclusive, shot number) per clip: shots split into parts of at most CLIP_MAX_S."""
     if not frames:
         return []
-    starts = shot_starts(frames) + [len(frames)]
+    starts = [*shot_starts(frames), len(frames)]
     out = []
-    for shot, (a, b) in enumerate(zip(starts[:-1], starts[1:], strict=True)):
+    for shot, (a, b) in enumerate(itertools.pairwise(starts)):
         t0 = frames[a].t
         t1 = frames[b].t if b < len(frames) else max(duration, frames[-1].t)
         parts = max(1, int(np.ceil((t1 - t0) / CLIP_MAX_S - 1e-6)))
@@ -266,7 +267,9 @@ def transcribe(path: Path, settings: Settings, language: str | None) -> tuple[li
     audio = read_audio(path, max_seconds=settings.video_max_duration_s)
     if audio.size == 0 or float(np.abs(audio).max()) < 1e-3:  # digital silence
         return [], ""
-    result = get_pipeline(WHISPER_MODEL, settings)(TranscriptionRequest(audio=audio, language=language or None, beam_size=1))
+    result = get_pipeline(WHISPER_MODEL, settings)(
+        TranscriptionRequest(audio=audio, language=language or None, beam_size=1)
+    )
     segs = [s for s in result.segments if s.text.strip() and s.no_speech_prob < 0.8]
     if not segs:
         return [], result.language

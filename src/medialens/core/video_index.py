@@ -179,7 +179,12 @@ def _metadata(row: vs.IndexedVideo) -> dict[str, Any]:
 
 def _compare(value: Any, cond: Any) -> bool:
     if isinstance(cond, dict):
-        ops = {"gte": lambda a, b: a >= b, "gt": lambda a, b: a > b, "lte": lambda a, b: a <= b, "lt": lambda a, b: a < b}
+        ops = {
+            "gte": lambda a, b: a >= b,
+            "gt": lambda a, b: a > b,
+            "lte": lambda a, b: a <= b,
+            "lt": lambda a, b: a < b,
+        }
         ops["eq"] = lambda a, b: a == b
         try:
             return all(ops[k](value, type(value)(v) if value is not None else v) for k, v in cond.items() if k in ops)
@@ -300,7 +305,9 @@ class VideoIndexes:
             want = set(opts_filter if isinstance(opts_filter, list) else [opts_filter])
             out = [v for v in out if want <= set(fields(v)["engine_options"])]
         key = sort_by if sort_by in ("created_at", "updated_at", "index_name", "video_count") else "created_at"
-        out.sort(key=lambda v: (fields(v).get(key) if key != "video_count" else v.video_count) or "", reverse=descending)
+        out.sort(
+            key=lambda v: (fields(v).get(key) if key != "video_count" else v.video_count) or "", reverse=descending
+        )
         return out
 
     def rename_index(self, owner: str, index_id: str, name: str) -> None:
@@ -347,8 +354,17 @@ class VideoIndexes:
         name = filename or (url.rsplit("/", 1)[-1].split("?", 1)[0] if url else "upload") or "video"
         vs.add_video(
             self.db,
-            vs.IndexedVideo(id=task_id, video_id=video_id, index_id=index_id, app_id=owner, filename=name[:500],
-                            source_url=url, title="", info={}, user_metadata={}),
+            vs.IndexedVideo(
+                id=task_id,
+                video_id=video_id,
+                index_id=index_id,
+                app_id=owner,
+                filename=name[:500],
+                source_url=url,
+                title="",
+                info={},
+                user_metadata={},
+            ),
         )
         opts = self.core.options(
             "video_index",
@@ -403,8 +419,13 @@ class VideoIndexes:
         views = [self._task_view(r, j) for r, j in vs.list_video_rows(self.db, owner, index_id)]
         out = []
         for v in views:
-            fields = {"_id": v.id, "index_id": v.index_id, "status": v.status, "created_at": v.created_at,
-                      "updated_at": v.updated_at} | v.metadata
+            fields = {
+                "_id": v.id,
+                "index_id": v.index_id,
+                "status": v.status,
+                "created_at": v.created_at,
+                "updated_at": v.updated_at,
+            } | v.metadata
             if matches(fields, filters):
                 out.append(v)
         return out
@@ -439,8 +460,9 @@ class VideoIndexes:
         source = {"type": "url" if row.source_url else "file", "name": row.filename}
         if row.source_url:
             source["url"] = row.source_url
-        return VideoView(row.video_id, row.index_id, meta, source, _iso(row.created_at), _iso(row.updated_at),
-                         _iso(job.finished_at))
+        return VideoView(
+            row.video_id, row.index_id, meta, source, _iso(row.created_at), _iso(row.updated_at), _iso(job.finished_at)
+        )
 
     def video(self, owner: str, index_id: str, video_id: str) -> VideoView:
         return self._video_view(*self._ready(owner, index_id, video_id))
@@ -453,8 +475,12 @@ class VideoIndexes:
             if job is None or job.state != JobState.COMPLETED:
                 continue
             v = self._video_view(row, job)
-            fields = v.metadata | {"_id": v.id, "created_at": v.created_at, "updated_at": v.updated_at,
-                                   "indexed_at": v.indexed_at}
+            fields = v.metadata | {
+                "_id": v.id,
+                "created_at": v.created_at,
+                "updated_at": v.updated_at,
+                "indexed_at": v.indexed_at,
+            }
             meta_filter = filters.pop("metadata", None) if "metadata" in filters else None
             if matches(fields, filters) and (not meta_filter or matches(v.metadata, meta_filter)):
                 out.append(v)
@@ -475,8 +501,9 @@ class VideoIndexes:
         row, _job = self._ready(owner, index_id, video_id)
         vs.delete_video_row(self.db, row.id)
 
-    def timed_values(self, owner: str, index_id: str, video_id: str, kind: str, start: float | None,
-                     end: float | None) -> list[TimedValue]:
+    def timed_values(
+        self, owner: str, index_id: str, video_id: str, kind: str, start: float | None, end: float | None
+    ) -> list[TimedValue]:
         """The transcript (``kind`` "transcript") or on-screen text ("text_in_video") between start and end."""
         _row, job = self._ready(owner, index_id, video_id)
         items = (job.result or {}).get(kind, [])
@@ -598,7 +625,8 @@ class VideoIndexes:
                 continue
             classes = cbp.classify_video(ev, req.classes, emb, clip_text=clip_text, min_clip_score=req.min_clip_score)
             classes = [
-                c for c in classes
+                c
+                for c in classes
                 if c.score >= req.min_video_score and c.duration_ratio >= req.min_duration_ratio and c.score > 0
             ]
             if not classes:

@@ -114,9 +114,7 @@ def delete_api_key(db: Database, prefix_or_key: str) -> bool:
                 return False
             row = rows[0]
         app = s.get(App, row.app_id)
-        s.delete(row)
-        if app is not None:
-            s.delete(app)
+        s.delete(app if app is not None else row)  # the key's app: the database cascades to the key and the rest
     return True
 
 

@@ -118,7 +118,12 @@ def _paged(request: Request, items: list[Any], render: Callable[[Any], dict]) ->
     limit = _int(request.query_params.get("page_limit"), "page_limit", 10, 1, MAX_PAGE_LIMIT)
     total = len(items)
     chunk = items[(page - 1) * limit : page * limit]
-    info = {"limit_per_page": limit, "page": page, "total_page": max(1, math.ceil(total / limit)), "total_results": total}
+    info = {
+        "limit_per_page": limit,
+        "page": page,
+        "total_page": max(1, math.ceil(total / limit)),
+        "total_results": total,
+    }
     return JSONResponse({"data": [render(i) for i in chunk], "page_info": info})
 
 
