@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,12 +80,16 @@ def tl_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module")
-def client(tl_server: LiveServer, monkeypatch_module: pytest.MonkeyPatch):
-    key = json.loads(tl_server.cli("apikeys", "create", "--json"))["api_key"]
+def api_key(tl_server: LiveServer) -> str:
+    return json.loads(tl_server.cli("apikeys", "create", "--json"))["api_key"]
+
+
+@pytest.fixture(scope="module")
+def client(tl_server: LiveServer, api_key: str, monkeypatch_module: pytest.MonkeyPatch):
     monkeypatch_module.setenv("TWELVELABS_BASE_URL", tl_server.base_url)
     from twelvelabs import TwelveLabs
 
-    return TwelveLabs(api_key=key)
+    return TwelveLabs(api_key=api_key)
 
 
 @pytest.fixture(scope="module")
@@ -93,12 +99,13 @@ def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
 
 
 @pytest.fixture(scope="module")
-def indexed(client, tl_media: Path) -> dict:
+def indexed(client, tl_media: Path) -> Iterator[dict]:
     """One index with every test video, half uploaded as files, half by URL; all waited for with wait_for_done."""
     index = client.index.create(name="e2e", engines=[{"name": "marengo2.6", "options": OPTIONS}])
     assert index.video_count == 0 and index.engines[0].options == OPTIONS
     started = time.monotonic()
     with media_server(tl_media) as base:
+        indexed_base = base
         tasks = {}
         for name in sorted(TRUTH):
             if name in BY_FILE:
@@ -109,9 +116,16 @@ def indexed(client, tl_media: Path) -> dict:
         for name, task in tasks.items():
             task.wait_for_done(sleep_interval=0.2, callback=lambda t: seen_progress.append(t.process.percentage))
             assert task.status == "ready", (name, task)
-    elapsed = time.monotonic() - started
-    videos = {name: client.task.retrieve(t.id).video_id for name, t in tasks.items()}
-    return {"index": index, "tasks": tasks, "videos": videos, "elapsed": elapsed, "progress": seen_progress}
+        elapsed = time.monotonic() - started
+        videos = {name: client.task.retrieve(t.id).video_id for name, t in tasks.items()}
+        yield {
+            "index": index,
+            "tasks": tasks,
+            "videos": videos,
+            "elapsed": elapsed,
+            "progress": seen_progress,
+            "media_url": indexed_base,
+        }
 
 
 def test_api_key_is_checked(tl_server: LiveServer) -> None:
@@ -188,7 +202,7 @@ def test_classify_accuracy_clips_scores_and_pages(client, indexed: dict) -> None
     wrong = {name_of[v]: cls for v, cls in top.items() if cls != TRUTH[name_of[v]]}
     accuracy = len(right) / len(ids)
     print(f"\nclassify top-1 accuracy {accuracy:.0%} ({len(right)}/{len(ids)}); wrong: {wrong}")
-    print(f"indexing: {sum(json.loads('0') for _ in ())}{len(ids)} videos in {indexed['elapsed']:.1f} s")
+    print(f"indexing: {len(ids)} videos in {indexed['elapsed']:.1f} s")
     assert accuracy >= 0.8, wrong
 
     bulk = client.classify.index(
@@ -215,3 +229,61 @@ def test_classify_accuracy_clips_scores_and_pages(client, indexed: dict) -> None
     assert only.classes[0].name == "quote" and only.classes[0].clips[0].option == "conversation"
     high = client.classify.videos(video_ids=ids, options=OPTIONS, classes=CLASSES, threshold={"min_video_score": 99.9})
     assert all(c.score >= 99.9 for v in high.data for c in v.classes)
+
+
+CLIENT_02_SCRIPT = """
+import os, sys
+from twelvelabs import TwelveLabs
+assert TwelveLabs.__module__.startswith("twelvelabs")
+import json
+key, index_id, url, classes = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+client = TwelveLabs(api_key=key)
+task = client.task.create(index_id=index_id, url=url)
+task.wait_for_done(sleep_interval=0.2)
+assert task.status == "ready", task
+video_id = client.task.retrieve(task.id).video_id
+options = ["visual", "conversation", "text_in_video"]
+res = client.classify.videos(video_ids=[video_id], options=options, classes=classes, include_clips=True)
+assert res.data[0].video_id == video_id and res.data[0].classes[0].name == "sign language", res
+bulk = client.classify.index(index_id=index_id, options=options, classes=classes, page_limit=4)
+pages = [bulk.data] + [p for p in bulk]
+assert sum(len(p) for p in pages) == bulk.page_info.total_results
+print("ok", bulk.page_info.total_results)
+"""
+
+
+def test_client_0_2_import_path(tl_server: LiveServer, api_key: str, indexed: dict, tmp_path: Path) -> None:
+    """twelvelabs 0.2.x (its own install, beside the 0.3.x one): upload by URL, wait, classify, pages."""
+    target = os.environ.get("MEDIALENS_TEST_TWELVELABS_02") or str(tmp_path / "tl02")
+    if not (Path(target) / "twelvelabs").is_dir():
+        got = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", target, "twelvelabs==0.2.10"],
+            capture_output=True,
+            text=True,
+        )
+        if got.returncode != 0:
+            pytest.skip(f"twelvelabs 0.2.10 could not be installed: {got.stderr[-300:]}")
+    env = dict(os.environ, PYTHONPATH=target, TWELVELABS_BASE_URL=tl_server.base_url)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CLIENT_02_SCRIPT,
+            api_key,
+            indexed["index"].id,
+            f"{indexed['media_url']}/asl_want.mkv",
+            "0.2",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    version = subprocess.run(
+        [sys.executable, "-c", "import importlib.metadata as m; print(m.version('twelvelabs'))"],
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert version.startswith("0.2."), version
