@@ -14,8 +14,8 @@ caller. A request embeds its prompts with e5 (``query:``), then for every eviden
   ``OCR_SEMANTIC_WEIGHT``.
 
 Per class: for every item the best prompt; items scoring at least ``min_clip_score`` (default
-``CLIP_MIN_SCORE``) are the class's clips. ``max_score`` is the best item score, ``avg_score`` the mean over
-the video's duration of the best score covering each instant (0 where nothing covers it), the class ``score``
+``CLIP_MIN_SCORE``) are the class's clips. ``max_score`` is the best item score, ``avg_score`` the length-weighted
+mean score of all the class's evidence items, the class ``score``
 ``SCORE_MAX_WEIGHT * max_score + (1 - SCORE_MAX_WEIGHT) * avg_score``; ``duration_ratio`` the length of the union
 of the clips over the video's duration; ``normalized_score`` each class's score over the sum of the video's
 returned classes' scores, times 100.
@@ -23,7 +23,6 @@ returned classes' scores, times 100.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -125,8 +124,38 @@ def _exact(prompt: str, texts: Sequence[str]) -> np.ndarray:
     return out
 
 
-def item_scores(
-    ev: Compiled,
+@dataclass(frozen=True)
+class Batch:
+    """Many videos' evidence stacked per option; ``owner`` gives each row's video (its position in the batch)."""
+
+    durations: np.ndarray
+    spans: dict[str, np.ndarray]
+    embeddings: dict[str, np.ndarray]
+    owner: dict[str, np.ndarray]
+    texts: dict[str, list[str]]
+    clip: np.ndarray | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.durations)
+
+
+def stack(videos: Sequence[Compiled]) -> Batch:
+    spans, embs, owner, texts = {}, {}, {}, {}
+    for option in OPTIONS:
+        parts = [v.spans[option] for v in videos]
+        spans[option] = np.concatenate(parts) if parts else np.zeros((0, 2), np.float32)
+        embs[option] = np.concatenate([v.embeddings[option] for v in videos]) if parts else _rows([])
+        owner[option] = np.repeat(np.arange(len(videos)), [len(p) for p in parts])
+        texts[option] = [t for v in videos for t in v.texts.get(option, [])]
+    clip = None
+    if videos and all(v.clip is not None for v in videos):
+        clip = np.concatenate([v.clip for v in videos])
+    return Batch(np.array([v.duration for v in videos], np.float64), spans, embs, owner, texts, clip)
+
+
+def option_scores(
+    batch: Batch,
     option: str,
     prompts: Sequence[str],
     prompt_emb: np.ndarray,
@@ -134,20 +163,119 @@ def item_scores(
     clip_text: np.ndarray | None = None,
 ) -> np.ndarray:
     """(items, prompts) scores 0-100 of one option's evidence items."""
-    n = len(ev.spans[option])
-    if n == 0:
-        return np.zeros((0, len(prompts)), np.float32)
+    n = len(batch.spans[option])
+    if n == 0 or not len(prompts):
+        return np.zeros((n, len(prompts)), np.float32)
     if option == "visual":
-        if ev.clip is not None and clip_text is not None:
-            return _sigmoid100((ev.clip @ clip_text.T - CLIP_CENTER) / CLIP_SCALE)
-        return _sigmoid100((ev.embeddings[option] @ prompt_emb.T - VISUAL_CENTER) / VISUAL_SCALE)
-    exact = np.stack([_exact(p, ev.texts[option]) for p in prompts], axis=1)
+        if batch.clip is not None and clip_text is not None:
+            return _sigmoid100((batch.clip @ clip_text.T - CLIP_CENTER) / CLIP_SCALE)
+        return _sigmoid100((batch.embeddings[option] @ prompt_emb.T - VISUAL_CENTER) / VISUAL_SCALE)
     if option == "conversation" and conversation_option == "exact_match":
-        return exact
-    semantic = _sigmoid100((ev.embeddings[option] @ prompt_emb.T - TEXT_CENTER) / TEXT_SCALE)
+        return np.stack([_exact(p, batch.texts[option]) for p in prompts], axis=1)
+    semantic = _sigmoid100((batch.embeddings[option] @ prompt_emb.T - TEXT_CENTER) / TEXT_SCALE)
     if option == "text_in_video":
-        semantic = semantic * OCR_SEMANTIC_WEIGHT
-    return np.maximum(exact, semantic)
+        exact = np.stack([_exact(p, batch.texts[option]) for p in prompts], axis=1)
+        return np.maximum(exact, semantic * OCR_SEMANTIC_WEIGHT)
+    return semantic
+
+
+@dataclass
+class ClassScores:
+    """One class over a batch: per video ``score``, ``max_score``, ``avg_score``, ``duration_ratio``; per option
+    the items' best score and best prompt (for the clips)."""
+
+    spec: ClassSpec
+    score: np.ndarray
+    max_score: np.ndarray
+    avg_score: np.ndarray
+    duration_ratio: np.ndarray
+    items: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def score_batch(
+    batch: Batch,
+    classes: Sequence[ClassSpec],
+    prompt_emb: dict[str, np.ndarray],
+    *,
+    clip_text: dict[str, np.ndarray] | None = None,
+    min_clip_score: float = CLIP_MIN_SCORE,
+) -> list[ClassScores]:
+    """Every class over every video of the batch, vectorised over evidence items.
+
+    ``avg_score`` is the length-weighted mean of the class's evidence items (every option it uses);
+    ``duration_ratio`` the union of its clips over the video's length (items of one option never overlap, so
+    only videos with clips from several options need the union computed item by item).
+    """
+    prompts = sorted({p for c in classes for p in c.prompts})
+    col = {p: i for i, p in enumerate(prompts)}
+    p_emb = np.stack([prompt_emb[p] for p in prompts]).astype(np.float32)
+    c_emb = np.stack([clip_text[p] for p in prompts]).astype(np.float32) if clip_text else None
+    full: dict[tuple[str, str], np.ndarray] = {}
+    v = batch.size
+    out = []
+    for c in classes:
+        cols = [col[p] for p in c.prompts]
+        maxs, sw, lw = np.zeros(v), np.zeros(v), np.zeros(v)
+        clip_len, clip_opts = np.zeros(v), np.zeros(v, np.int32)
+        items = {}
+        for option in c.options:
+            key = (option, c.conversation_option if option == "conversation" else "")
+            if key not in full:
+                full[key] = option_scores(batch, option, prompts, p_emb, c.conversation_option, c_emb)
+            scores = full[key][:, cols]
+            if scores.shape[0] == 0:
+                continue
+            best, arg = scores.max(axis=1), scores.argmax(axis=1)
+            owner, span = batch.owner[option], batch.spans[option]
+            length = np.maximum(span[:, 1] - span[:, 0], 1e-3)
+            np.maximum.at(maxs, owner, best)
+            sw += np.bincount(owner, best * length, v)
+            lw += np.bincount(owner, length, v)
+            hit = best >= min_clip_score
+            by_video = np.bincount(owner[hit], length[hit], v)
+            clip_len += by_video
+            clip_opts += by_video > 0
+            items[option] = (best, arg)
+        avg = np.divide(sw, lw, out=np.zeros(v), where=lw > 0)
+        ratio = np.divide(clip_len, batch.durations, out=np.zeros(v), where=batch.durations > 0)
+        scores = ClassScores(c, SCORE_MAX_WEIGHT * maxs + (1 - SCORE_MAX_WEIGHT) * avg, maxs, avg, ratio, items)
+        for k in np.nonzero(clip_opts > 1)[0]:
+            spans = [(cl.start, cl.end) for cl in clips_of(batch, scores, int(k), min_clip_score)]
+            ratio[k] = _union_length(spans) / batch.durations[k]
+        np.minimum(ratio, 1.0, out=ratio)
+        out.append(scores)
+    return out
+
+
+def clips_of(batch: Batch, scores: ClassScores, video: int, min_clip_score: float) -> list[Clip]:
+    """One video's clips of one class, best first."""
+    clips = []
+    for option, (best, arg) in scores.items.items():
+        rows = np.nonzero((batch.owner[option] == video) & (best >= min_clip_score))[0]
+        for r in rows:
+            s, e = batch.spans[option][r]
+            clips.append(
+                Clip(
+                    round(float(s), 3),
+                    round(float(e), 3),
+                    round(float(best[r]), 2),
+                    option,
+                    scores.spec.prompts[int(arg[r])],
+                )
+            )
+    clips.sort(key=lambda x: -x.score)
+    return clips
+
+
+def result_of(batch: Batch, scores: ClassScores, video: int, min_clip_score: float) -> ClassResult:
+    return ClassResult(
+        scores.spec.name,
+        round(float(scores.score[video]), 2),
+        round(float(scores.duration_ratio[video]), 3),
+        round(float(scores.max_score[video]), 2),
+        round(float(scores.avg_score[video]), 2),
+        clips=clips_of(batch, scores, video, min_clip_score),
+    )
 
 
 def _union_length(spans: list[tuple[float, float]]) -> float:
@@ -164,22 +292,6 @@ def _union_length(spans: list[tuple[float, float]]) -> float:
     return total
 
 
-def _time_mean(items: list[tuple[float, float, float]], duration: float) -> float:
-    """Mean over [0, duration] of the best score covering each instant (items: start, end, score)."""
-    if duration <= 0 or not items:
-        return 0.0
-    cuts = sorted(
-        {0.0, duration, *(min(max(s, 0.0), duration) for s, _e, _ in items)}
-        | {min(max(e, 0.0), duration) for _s, e, _ in items}
-    )
-    total = 0.0
-    for a, b in itertools.pairwise(cuts):
-        mid = (a + b) / 2
-        best = max((sc for s, e, sc in items if s <= mid < e), default=0.0)
-        total += best * (b - a)
-    return total / duration
-
-
 def classify_video(
     ev: Compiled,
     classes: Sequence[ClassSpec],
@@ -189,33 +301,9 @@ def classify_video(
     min_clip_score: float = CLIP_MIN_SCORE,
 ) -> list[ClassResult]:
     """Every class's result for one video (unsorted, unfiltered)."""
-    out = []
-    for c in classes:
-        emb = np.stack([prompt_emb[p] for p in c.prompts])
-        ctext = np.stack([clip_text[p] for p in c.prompts]) if clip_text else None
-        items: list[tuple[float, float, float, str, str]] = []
-        for option in c.options:
-            scores = item_scores(ev, option, c.prompts, emb, c.conversation_option, ctext)
-            if scores.size == 0:
-                continue
-            best = scores.argmax(axis=1)
-            for (s, e), k, row in zip(ev.spans[option], best, scores, strict=True):
-                items.append((float(s), float(e), float(row[k]), option, c.prompts[k]))
-        if not items:
-            out.append(ClassResult(c.name, 0.0, 0.0, 0.0, 0.0))
-            continue
-        max_score = max(i[2] for i in items)
-        avg = _time_mean([(s, e, sc) for s, e, sc, _o, _p in items], ev.duration)
-        clips = [Clip(round(s, 3), round(e, 3), round(sc, 2), o, p) for s, e, sc, o, p in items if sc >= min_clip_score]
-        clips.sort(key=lambda x: -x.score)
-        ratio = _union_length([(x.start, x.end) for x in clips]) / ev.duration if ev.duration > 0 else 0.0
-        score = SCORE_MAX_WEIGHT * max_score + (1 - SCORE_MAX_WEIGHT) * avg
-        out.append(
-            ClassResult(
-                c.name, round(score, 2), round(min(1.0, ratio), 3), round(max_score, 2), round(avg, 2), clips=clips
-            )
-        )
-    return out
+    batch = stack([ev])
+    scored = score_batch(batch, classes, prompt_emb, clip_text=clip_text, min_clip_score=min_clip_score)
+    return [result_of(batch, s, 0, min_clip_score) for s in scored]
 
 
 def normalize(results: list[ClassResult]) -> None:

@@ -32,6 +32,7 @@ ENGINE_OPTIONS = ("visual", "conversation", "text_in_video", "logo")
 PAGE_TTL_S = 3600
 EVIDENCE_CACHE = 5000
 PROMPT_CACHE = 4096
+BATCH_CACHE = 8
 
 
 class NotFound(CoreError):
@@ -228,6 +229,7 @@ class VideoIndexes:
         self._evidence = _LRU(EVIDENCE_CACHE)
         self._prompts = _LRU(PROMPT_CACHE)
         self._keys = _LRU(1024)
+        self._batches = _LRU(BATCH_CACHE)
 
     @classmethod
     def of(cls, core: Any) -> VideoIndexes:
@@ -551,20 +553,6 @@ class VideoIndexes:
             raise NotFound("no such thumbnail") from None
 
     # --- classify ----------------------------------------------------------------------------------------------
-    def _compiled(self, job: Job | None, job_id: int) -> cbp.Compiled | None:
-        hit = self._evidence.get(job_id)
-        if hit is not None:
-            return hit
-        if job is None:
-            from medialens.store import jobs as job_store
-
-            job = job_store.get_job(self.db, job_id)
-        if job is None or job.result is None:
-            return None
-        compiled = cbp.compile_evidence(job.result)
-        self._evidence.put(job_id, compiled)
-        return compiled
-
     def _prompt_embeddings(self, prompts: Sequence[str]) -> dict[str, np.ndarray]:
         out, missing = {}, []
         for p in prompts:
@@ -607,47 +595,59 @@ class VideoIndexes:
         req = ClassifyRequest.from_json(row.request)
         return self._page(owner, req, row.page), req
 
-    def rank(self, owner: str, req: ClassifyRequest) -> list[ClassifyVideo]:
-        """Every matching video with its classes, best first (all pages)."""
-        rows = vs.list_video_rows(self.db, owner, req.index_id, req.video_ids)
+    def _batch(self, job_ids: tuple[int, ...]) -> cbp.Batch:
+        """The stacked evidence of these videos' jobs (cached: repeated requests over one index skip the stacking)."""
+        hit = self._batches.get(job_ids)
+        if hit is not None:
+            return hit
+        missing = [j for j in job_ids if self._evidence.get(j) is None]
+        if missing:
+            for job_id, result in vs.job_results(self.db, missing):
+                self._evidence.put(job_id, cbp.compile_evidence(result or {}))
+        batch = cbp.stack([self._evidence.get(j) or cbp.compile_evidence({}) for j in job_ids])
+        self._batches.put(job_ids, batch)
+        return batch
+
+    def rank(self, owner: str, req: ClassifyRequest, page: int) -> tuple[list[ClassifyVideo], int]:
+        """One page of the matching videos with their classes (request order for video_ids, else best first),
+        and how many match in all."""
+        rows = [
+            r
+            for r in vs.ready_videos(self.db, owner, req.index_id, req.video_ids)
+            if not req.filter or matches(_metadata(r) | {"id": r.video_id, "_id": r.video_id}, req.filter)
+        ]
+        if req.video_ids:
+            order = {v: i for i, v in enumerate(req.video_ids)}
+            rows.sort(key=lambda r: order.get(r.video_id, 0))
+        if not rows:
+            return [], 0
         prompts = sorted({p for c in req.classes for p in c.prompts})
         emb = self._prompt_embeddings(prompts)
         clip_text = self._clip_text(prompts) if any("visual" in c.options for c in req.classes) else None
-        order = {v: i for i, v in enumerate(req.video_ids or [])}
+        batch = self._batch(tuple(r.job_id for r in rows))
+        scored = cbp.score_batch(batch, req.classes, emb, clip_text=clip_text, min_clip_score=req.min_clip_score)
+        score = np.stack([s.score for s in scored], axis=1)
+        ratio = np.stack([s.duration_ratio for s in scored], axis=1)
+        keep = (score >= req.min_video_score) & (ratio >= req.min_duration_ratio) & (score > 0)
+        videos = np.nonzero(keep.any(axis=1))[0]
+        if not req.video_ids:
+            best = np.where(keep, score, -1).max(axis=1)
+            videos = videos[np.argsort(-best[videos], kind="stable")]
         out = []
-        for row, job in rows:
-            if job is None or job.state != JobState.COMPLETED:
-                continue
-            if req.filter and not matches(_metadata(row) | {"id": row.video_id, "_id": row.video_id}, req.filter):
-                continue
-            ev = self._compiled(None, job.id) if self._evidence.get(job.id) is None else self._evidence.get(job.id)
-            if ev is None:
-                continue
-            classes = cbp.classify_video(ev, req.classes, emb, clip_text=clip_text, min_clip_score=req.min_clip_score)
-            classes = [
-                c
-                for c in classes
-                if c.score >= req.min_video_score and c.duration_ratio >= req.min_duration_ratio and c.score > 0
-            ]
-            if not classes:
-                continue
+        for k in videos[(page - 1) * req.page_limit : page * req.page_limit]:
+            classes = [cbp.result_of(batch, s, int(k), req.min_clip_score) for c, s in enumerate(scored) if keep[k, c]]
             cbp.normalize(classes)
             classes.sort(key=lambda c: -c.score)
-            out.append((order.get(row.video_id, 0), ClassifyVideo(row.video_id, classes)))
-        if req.video_ids:
-            out.sort(key=lambda x: x[0])
-        else:
-            out.sort(key=lambda x: -x[1].classes[0].score)
-        return [v for _i, v in out]
+            out.append(ClassifyVideo(rows[k].video_id, classes))
+        return out, len(videos)
 
     def _page(self, owner: str, req: ClassifyRequest, page: int) -> ClassifyPageView:
-        videos = self.rank(owner, req)
+        videos, total = self.rank(owner, req, page)
         limit = req.page_limit
-        total = len(videos)
         expires = utcnow() + timedelta(seconds=PAGE_TTL_S)
         nxt = prev = None
         if page * limit < total:
             nxt = vs.save_page(self.db, owner, req.to_json(), page + 1, expires)
         if page > 1:
             prev = vs.save_page(self.db, owner, req.to_json(), page - 1, expires)
-        return ClassifyPageView(videos[(page - 1) * limit : page * limit], limit, total, _iso(expires), nxt, prev)
+        return ClassifyPageView(videos, limit, total, _iso(expires), nxt, prev)

@@ -248,6 +248,50 @@ def list_video_rows(
         return [(v, j) for v, j in s.execute(q.order_by(IndexedVideo.created_at, IndexedVideo.id))]
 
 
+@dataclass(frozen=True)
+class ReadyVideo:
+    """What classify needs of an indexed video (never its evidence, which is cached by job id)."""
+
+    video_id: str
+    job_id: int
+    filename: str
+    title: str
+    info: dict
+    user_metadata: dict
+
+
+def ready_videos(
+    db: Database, app_id: str, index_id: str | None = None, video_ids: Sequence[str] | None = None
+) -> list[ReadyVideo]:
+    """The videos that finished indexing, oldest first (a narrow query: no job results are read)."""
+    with db.session() as s:
+        q = (
+            select(
+                IndexedVideo.video_id,
+                IndexedVideo.job_id,
+                IndexedVideo.filename,
+                IndexedVideo.title,
+                IndexedVideo.info,
+                IndexedVideo.user_metadata,
+            )
+            .join(Job, Job.id == IndexedVideo.job_id)
+            .where(IndexedVideo.app_id == app_id, Job.state == 2)
+        )
+        if index_id is not None:
+            q = q.where(IndexedVideo.index_id == index_id)
+        if video_ids is not None:
+            q = q.where(IndexedVideo.video_id.in_(list(video_ids)))
+        return [ReadyVideo(*r) for r in s.execute(q.order_by(IndexedVideo.created_at, IndexedVideo.id))]
+
+
+def job_results(db: Database, job_ids: Sequence[int]) -> list[tuple[int, dict | None]]:
+    with db.session() as s:
+        out = []
+        for k in range(0, len(job_ids), 500):
+            out += list(s.execute(select(Job.id, Job.result).where(Job.id.in_(list(job_ids[k : k + 500])))))
+        return [(i, r) for i, r in out]
+
+
 def delete_video_row(db: Database, task_id: str) -> None:
     with db.session() as s:
         row = s.get(IndexedVideo, task_id)

@@ -64,10 +64,9 @@ def test_conversation_exact_match_and_semantic() -> None:
     missing = cbp.ClassSpec("m", ("country can do",), ("text_in_video",))
     assert cbp.classify_video(ev, [missing], emb)[0].score == 0.0
     semantic = cbp.ClassSpec("s", ("what your country",), ("conversation",), "semantic")
-    assert (
-        cbp.classify_video(ev, [semantic], {"what your country": np.array(_unit(0, 0, 1), np.float32)})[0].max_score
-        == 100
-    )
+    assert cbp.classify_video(ev, [semantic], {"what your country": np.array(_unit(0, 0, 1), np.float32)})[
+        0
+    ].max_score == pytest.approx(100, abs=0.1)
 
 
 def test_segments_split_long_shots_and_cut_on_colour_change() -> None:
