@@ -272,7 +272,7 @@ def test_client_0_2_import_path(tl_server: LiveServer, api_key: str, indexed: di
             api_key,
             indexed["index"].id,
             f"{indexed['media_url']}/asl_want.mkv",
-            "0.2",
+            json.dumps(CLASSES),
         ],
         env=env,
         capture_output=True,
