@@ -608,14 +608,21 @@ class VideoIndexes:
         self._batches.put(job_ids, batch)
         return batch
 
+    def _fill_infos(self, rows: list[vs.ReadyVideo]) -> None:
+        """Size, length and rate of finished videos not read since they finished (for filters on them)."""
+        results = dict(vs.job_results(self.db, [r.job_id for r in rows]))
+        for r in rows:
+            result = results.get(r.job_id) or {}
+            r.info.update({k: result.get(k, 0) for k in ("duration", "fps", "width", "height", "size")})
+            vs.update_video(self.db, r.id, info=dict(r.info))
+
     def rank(self, owner: str, req: ClassifyRequest, page: int) -> tuple[list[ClassifyVideo], int]:
         """One page of the matching videos with their classes (request order for video_ids, else best first),
         and how many match in all."""
-        rows = [
-            r
-            for r in vs.ready_videos(self.db, owner, req.index_id, req.video_ids)
-            if not req.filter or matches(_metadata(r) | {"id": r.video_id, "_id": r.video_id}, req.filter)
-        ]
+        rows = vs.ready_videos(self.db, owner, req.index_id, req.video_ids)
+        if req.filter:
+            self._fill_infos([r for r in rows if not r.info])
+            rows = [r for r in rows if matches(_metadata(r) | {"id": r.video_id, "_id": r.video_id}, req.filter)]
         if req.video_ids:
             order = {v: i for i, v in enumerate(req.video_ids)}
             rows.sort(key=lambda r: order.get(r.video_id, 0))

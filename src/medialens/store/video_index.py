@@ -252,6 +252,7 @@ def list_video_rows(
 class ReadyVideo:
     """What classify needs of an indexed video (never its evidence, which is cached by job id)."""
 
+    id: str
     video_id: str
     job_id: int
     filename: str
@@ -267,6 +268,7 @@ def ready_videos(
     with db.session() as s:
         q = (
             select(
+                IndexedVideo.id,
                 IndexedVideo.video_id,
                 IndexedVideo.job_id,
                 IndexedVideo.filename,

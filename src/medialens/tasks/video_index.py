@@ -81,6 +81,7 @@ def video_index(ctx: TaskContext, given: TaskInput, opts: VideoIndexOptions) -> 
     if opts.blob_key:
         ctx.report("video downloading 0%")
         path = open_blob_store(ctx.settings).get_file(opts.blob_key, ctx.workdir / "video")
+        ctx.staged.append(opts.blob_key)  # the runner removes the upload once the job is finished
         info = probe_video(path, settings=ctx.settings)
     else:
         path, info = download_video(ctx, given.url)
