@@ -180,6 +180,11 @@ def test_upload_by_file_and_url_then_videos(client, indexed: dict) -> None:
     assert "ask not what your country" in words
     text = " ".join(x.value for x in client.index.video.text_in_video(index.id, videos["sale.mp4"])).upper()
     assert "SUMMER SALE" in text
+    broken = client.task.create(index_id=index.id, url=f"{indexed['media_url']}/missing.mp4")
+    broken.wait_for_done(sleep_interval=0.2)
+    assert broken.status == "failed" and client.task.status(index.id).failed == 1
+    client.task.delete(broken.id)
+    assert client.task.status(index.id).failed == 0
     thumb = client.index.video.thumbnail(index.id, videos["basketball_gym.mp4"], time=2)
     assert httpx.get(thumb).headers["content-type"] == "image/jpeg"
 
