@@ -7,6 +7,7 @@ reads the jobs' stored results (compiled into arrays once per video and cached i
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -472,6 +473,13 @@ class VideoIndexes:
     def videos(self, owner: str, index_id: str, filters: dict[str, Any]) -> list[VideoView]:
         if vs.get_index(self.db, owner, index_id) is None:
             raise NotFound(f"index {index_id[:64]} does not exist")
+        filters = dict(filters)
+        meta_filter = filters.pop("metadata", None)
+        if isinstance(meta_filter, str):  # a client may send it JSON-encoded
+            try:
+                meta_filter = json.loads(meta_filter)
+            except ValueError:
+                raise InvalidOptions("metadata", "must be a JSON object") from None
         out = []
         for row, job in vs.list_video_rows(self.db, owner, index_id):
             if job is None or job.state != JobState.COMPLETED:
@@ -483,7 +491,6 @@ class VideoIndexes:
                 "updated_at": v.updated_at,
                 "indexed_at": v.indexed_at,
             }
-            meta_filter = filters.pop("metadata", None) if "metadata" in filters else None
             if matches(fields, filters) and (not meta_filter or matches(v.metadata, meta_filter)):
                 out.append(v)
         return out

@@ -125,3 +125,11 @@ def test_tasks_status_and_progress(setup) -> None:
     assert service.index(owner, index_id).video_count == 5
     assert service.index(owner, index_id).total_duration == pytest.approx(4 + 5 + 6 + 7 + 8)
     assert [v.metadata["filename"] for v in service.videos(owner, index_id, {"filename": "v2.mp4"})] == ["v2.mp4"]
+
+
+def test_video_list_filters(setup) -> None:
+    service, owner, index_id, videos = setup
+    assert len(service.videos(owner, index_id, {})) == 5
+    assert [v.id for v in service.videos(owner, index_id, {"metadata": {"n": 3}})] == [videos[3]]
+    assert [v.id for v in service.videos(owner, index_id, {"metadata": '{"n": 1}'})] == [videos[1]]
+    assert len(service.videos(owner, index_id, {"duration": {"lt": "6"}})) == 2
