@@ -6,7 +6,7 @@ From the shared frame sampling (``tasks.intake.sampled_frames``, default 2 fps):
   16x4x4 HSV histograms over ``SHOT_THRESHOLD``). **Clips**: shots longer than ``CLIP_MAX_S`` split in equal
   parts. Each segment runs ``[t of its first sample, t of the next segment's first sample)``.
 * **Visual evidence** per segment, each frame through the models once: MobileNetV2 ImageNet probabilities and
-  NanoDet COCO objects pooled (``evidence.EvidencePool``), MediaPipe BlazeFace faces, MediaPipe pose landmarks.
+  NanoDet COCO objects (one sample a second) pooled (``evidence.EvidencePool``), MediaPipe BlazeFace faces, MediaPipe pose landmarks.
   Pose and faces become **descriptors** (short English phrases chosen by measured rules, below), so they live
   in the same e5 text space as the ImageNet classes and COCO objects. The segment's **visual embedding** is the
   ConSE vector (``evidence.conse_vector``) plus ``DESCRIPTOR_WEIGHT`` times the mean of the descriptors' centred
@@ -56,6 +56,7 @@ FACE_CLOSEUP = 0.04
 EMBRACE_IOU = 0.25
 OCR_MIN_SCORE = 0.8
 OCR_EVERY_S = 1.0
+DETECT_EVERY_S = 1.0
 EMBED_ROUND = 5
 
 DESCRIPTORS = (
@@ -384,21 +385,32 @@ def index_video(
 def _visual(
     frames: Sequence[Frame], settings: Settings
 ) -> tuple[evidence.VisualEvidence, list[list[tuple[float, float, float, float]]]]:
-    """Pooled ImageNet/COCO evidence of a segment and its person boxes per frame: each frame through MobileNetV2
-    and NanoDet once (the objects pooled as ``evidence.EvidencePool`` pools them)."""
+    """Pooled ImageNet/COCO evidence of a segment and its person boxes per frame: every frame through MobileNetV2,
+    every ``DETECT_EVERY_S`` seconds through NanoDet (the costliest model; its objects pooled as
+    ``evidence.EvidencePool`` pools them, its person boxes held for the frames in between)."""
     from medialens.models.pipelines.detection import COCO80
 
     pool = evidence.EvidencePool(settings, detect=False)
     pool.add([f.rgb for f in frames])
     ev = pool.evidence()
+    picked, next_t = [], -1.0
+    for i, f in enumerate(frames):
+        if f.t >= next_t - 1e-6:
+            picked.append(i)
+            next_t = f.t + DETECT_EVERY_S
     best_sum = np.zeros(len(COCO80))
-    persons = []
-    for dets in get_pipeline(evidence.DETECTOR_MODEL, settings).run_batch([f.rgb for f in frames]):
+    boxes: dict[int, list[tuple[float, float, float, float]]] = {}
+    detections = get_pipeline(evidence.DETECTOR_MODEL, settings).run_batch([frames[i].rgb for i in picked])
+    for i, dets in zip(picked, detections, strict=True):
         best = np.zeros(len(COCO80))
         for d in dets:
             best[d.class_id] = max(best[d.class_id], d.score)
         best_sum += best
-        persons.append([tuple(map(float, d.box)) for d in dets if d.label == "person" and d.score >= 0.4])
-    n = max(1, len(frames))
+        boxes[i] = [tuple(map(float, d.box)) for d in dets if d.label == "person" and d.score >= 0.4]
+    persons, held = [], []
+    for i in range(len(frames)):
+        held = boxes.get(i, held)
+        persons.append(held)
+    n = max(1, len(picked))
     ev.objects = {COCO80[i]: float(s) for i, s in enumerate(best_sum / n) if s > 0}
     return ev, persons
