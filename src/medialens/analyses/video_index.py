@@ -6,7 +6,8 @@ From the shared frame sampling (``tasks.intake.sampled_frames``, default 2 fps):
   16x4x4 HSV histograms over ``SHOT_THRESHOLD``). **Clips**: shots longer than ``CLIP_MAX_S`` split in equal
   parts. Each segment runs ``[t of its first sample, t of the next segment's first sample)``.
 * **Visual evidence** per segment, each frame through the models once: MobileNetV2 ImageNet probabilities and
-  NanoDet COCO objects (one sample a second) pooled (``evidence.EvidencePool``), MediaPipe BlazeFace faces, MediaPipe pose landmarks.
+  NanoDet COCO objects (one sample a second) pooled (``evidence.EvidencePool``), MediaPipe BlazeFace faces,
+  MediaPipe pose landmarks.
   Pose and faces become **descriptors** (short English phrases chosen by measured rules, below), so they live
   in the same e5 text space as the ImageNet classes and COCO objects. The segment's **visual embedding** is the
   ConSE vector (``evidence.conse_vector``) plus ``DESCRIPTOR_WEIGHT`` times the mean of the descriptors' centred
