@@ -21,6 +21,7 @@ from medialens.protocols.native import router as native_router
 from medialens.protocols.pai.errors import PaiError
 from medialens.protocols.pai.routes import error_response
 from medialens.protocols.pai.routes import router as pai_router
+from medialens.protocols.twelvelabs import mount as mount_twelvelabs
 from medialens.store.db import Database
 from medialens.web import router as web_router
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.include_router(pai_router)
     app.include_router(native_router)
     app.include_router(web_router)  # the playground at / and /admin
+    mount_twelvelabs(app)
 
     def _db() -> Database | None:
         core = getattr(app.state, "core", None)
@@ -90,6 +92,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
                 "not_found" if err.status_code == 404 else "method_not_allowed" if err.status_code == 405 else "error"
             )
             return JSONResponse({"error": {"code": code, "message": str(err.detail)}}, status_code=err.status_code)
+        if request.url.path.startswith(("/v1.2/", "/v1.1/")):  # the Twelve Labs shape
+            return JSONResponse({"code": "not_found", "message": str(err.detail)}, status_code=err.status_code)
         return JSONResponse({"detail": err.detail}, status_code=err.status_code)
 
     @app.exception_handler(Exception)

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from medialens.apikeys_cli import apikeys_app
 from medialens.config import get_settings
 from medialens.store.db import Database
 
@@ -33,6 +34,7 @@ def _register_models_cli() -> None:
 
 
 _register_models_cli()
+app.add_typer(apikeys_app, name="apikeys")
 
 
 def _register_analyze_cli() -> None:

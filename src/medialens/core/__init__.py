@@ -6,26 +6,32 @@ ask (``Core``), the errors it maps to its wire shape (``CoreError`` and kin), th
 """
 
 from medialens.core.errors import (
+    AlreadyExists,
     AnalysisFailed,
     BadMedia,
     CoreError,
     InvalidOptions,
     MediaTooLarge,
     ModelNotFound,
+    NotFound,
     TaskNotFound,
     Unprocessable,
     WorkersUnavailable,
 )
 from medialens.core.service import Core, JobRequest, Media
+from medialens.core.video_index import ClassifyRequest, ClassSpec, VideoIndexes
 from medialens.core.views import STATE_NAMES, AppInfo, JobView, ModelInfo, TaskInfo
 from medialens.store.tables import JobState
 from medialens.tasks import options, results
 
 __all__ = [
     "STATE_NAMES",
+    "AlreadyExists",
     "AnalysisFailed",
     "AppInfo",
     "BadMedia",
+    "ClassSpec",
+    "ClassifyRequest",
     "Core",
     "CoreError",
     "InvalidOptions",
@@ -36,9 +42,11 @@ __all__ = [
     "MediaTooLarge",
     "ModelInfo",
     "ModelNotFound",
+    "NotFound",
     "TaskInfo",
     "TaskNotFound",
     "Unprocessable",
+    "VideoIndexes",
     "WorkersUnavailable",
     "options",
     "results",

@@ -32,6 +32,14 @@ class ModelNotFound(CoreError):
     """The task exists but a model it needs is not installed (protocols answer "model not found")."""
 
 
+class NotFound(CoreError):
+    """No such resource for this owner (an index, a video, stored media...), or an expired page token."""
+
+
+class AlreadyExists(CoreError):
+    """A resource with that name exists already."""
+
+
 class InvalidOptions(CoreError):
     """An option is unknown or out of its range; ``field`` names it, ``problem`` says what is wrong."""
 

@@ -36,3 +36,10 @@ _SPECS = (
     TaskSpec("anime_tags", "image", anime_tags, o.TaggerOptions, r.AnimeTags, (), "WD14 anime-style tags"),
 )
 TASKS = {spec.name: register(spec) for spec in _SPECS}
+
+# Video indexes (Twelve Labs protocol): one job per uploaded video, its result the video's evidence.
+from medialens.tasks.video_index import INDEX_MODELS, VideoIndexOptions, VideoIndexResult, video_index  # noqa: E402
+
+TASKS["video_index"] = register(
+    TaskSpec("video_index", "video", video_index, VideoIndexOptions, VideoIndexResult, INDEX_MODELS, "video index")
+)

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from medialens.core import (
+    AlreadyExists,
     AnalysisFailed,
     AppInfo,
     BadMedia,
@@ -37,6 +38,7 @@ from medialens.core import (
     MediaTooLarge,
     ModelInfo,
     ModelNotFound,
+    NotFound,
     TaskNotFound,
     Unprocessable,
     WorkersUnavailable,
@@ -58,6 +60,10 @@ def from_core(err: CoreError) -> NativeError:
         return NativeError(404, "task_not_found", err.message)
     if isinstance(err, ModelNotFound):
         return NativeError(404, "model_not_found", err.message[:500])
+    if isinstance(err, NotFound):
+        return NativeError(404, "not_found", err.message[:500])
+    if isinstance(err, AlreadyExists):
+        return NativeError(409, "already_exists", err.message[:500])
     if isinstance(err, InvalidOptions):
         return NativeError(400, "invalid_options", f"options.{err.field} {err.problem}"[:500])
     if isinstance(err, MediaTooLarge):
