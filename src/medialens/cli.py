@@ -28,6 +28,7 @@ def _register_models_cli() -> None:
 
 
 _register_models_cli()
+app.add_typer(__import__("medialens.services_cli", fromlist=["services_app"]).services_app, name="services")
 
 
 def _db() -> Database:

@@ -17,16 +17,19 @@ from medialens.core.errors import (
     WorkersUnavailable,
 )
 from medialens.core.service import Core, JobRequest, Media
+from medialens.core.services import HUB_MODELS, HubModel, ServiceError, ServiceView
 from medialens.core.views import STATE_NAMES, JobView, ModelInfo, TaskInfo
 from medialens.store.tables import JobState
 from medialens.tasks import options, results
 
 __all__ = [
+    "HUB_MODELS",
     "STATE_NAMES",
     "AnalysisFailed",
     "BadMedia",
     "Core",
     "CoreError",
+    "HubModel",
     "InvalidOptions",
     "JobRequest",
     "JobState",
@@ -35,6 +38,8 @@ __all__ = [
     "MediaTooLarge",
     "ModelInfo",
     "ModelNotFound",
+    "ServiceError",
+    "ServiceView",
     "TaskInfo",
     "TaskNotFound",
     "Unprocessable",

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from medialens.config import Settings
+from medialens.core import services as hub_services
 from medialens.core.errors import InvalidOptions, ModelNotFound, TaskNotFound, translate
 from medialens.core.views import JobView, ModelInfo, TaskInfo, job_view
 from medialens.jobs.executor import Executor
@@ -45,6 +46,9 @@ class Media:
 
     url: str = ""
     data: bytes | None = field(default=None, repr=False)
+    more: tuple[bytes, ...] = field(default=(), repr=False)
+    """Further images of a request that compares several (Model Hub similarity services)."""
+    text: str = ""
 
 
 class _TTLCache:
@@ -125,6 +129,23 @@ class Core:
 
         return self._tokens.get(app_id, lookup)
 
+    # --- Model Hub services (core/services.py) ------------------------------------------------------------------
+    def service(self, name: str) -> hub_services.ServiceView | None:
+        """A deployed service (cached for a few seconds: a deleted one or a rotated token is noticed soon)."""
+        return self._tokens.get(("service", name), lambda: hub_services.get(self.db, self.settings, name))
+
+    def services(self) -> list[hub_services.ServiceView]:
+        return hub_services.list_all(self.db, self.settings)
+
+    def deploy_service(self, model: str, name: str | None = None) -> hub_services.ServiceView:
+        return hub_services.deploy(self.db, self.settings, model, name)
+
+    def undeploy_service(self, name: str) -> bool:
+        return hub_services.undeploy(self.db, name)
+
+    def rotate_service_token(self, name: str) -> str | None:
+        return hub_services.rotate_token(self.db, name)
+
     # --- options -------------------------------------------------------------------------------------------------
     def options(self, task: str, given: Mapping[str, Any] | None, *, strict: bool = False) -> TaskOptions:
         """``given`` validated by the task's options model; a None value means "the default". With ``strict``
@@ -145,6 +166,8 @@ class Core:
         inputs = TaskInput(
             url=media.url,
             data_base64=base64.b64encode(media.data).decode("ascii") if media.data is not None else None,
+            images=[base64.b64encode(d).decode("ascii") for d in media.more],
+            text=media.text,
             options=options.model_dump(),
         ).model_dump(exclude_none=True)
         try:

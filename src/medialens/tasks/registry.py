@@ -7,6 +7,7 @@ from medialens.tasks import results as r
 from medialens.tasks.base import TaskSpec, register
 from medialens.tasks.edits import anime_tags, body_reshape, watermark_remove
 from medialens.tasks.faces import AGE_MODELS, FACE_MODELS, face_age, face_attributes
+from medialens.tasks.hub import HUB_SPECS
 from medialens.tasks.quality import image_quality, video_quality
 from medialens.tasks.tags import TAG_MODELS, image_tags, multimodal, video_classify
 
@@ -36,3 +37,4 @@ _SPECS = (
     TaskSpec("anime_tags", "image", anime_tags, o.TaggerOptions, r.AnimeTags, (), "WD14 anime-style tags"),
 )
 TASKS = {spec.name: register(spec) for spec in _SPECS}
+TASKS.update({spec.name: register(spec) for spec in HUB_SPECS})  # the Model Hub services' tasks

@@ -1,0 +1,229 @@
+"""The computations behind the Model Hub services (protocol-agnostic; the EAS shapes are the protocol's).
+
+Each function takes decoded inputs and returns plain typed values; which real model runs is named by the
+constants here and, for users, in the service catalogue (``medialens.core.services``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from medialens.analyses.errors import UnprocessableError
+from medialens.analyses.evidence import conse_vector, embed_texts, softmax
+from medialens.config import Settings
+from medialens.models.loader import get_pipeline
+from medialens.models.pipelines.detection import Detection
+from medialens.models.pipelines.imagenet import ImageNetResult, imagenet_classes
+
+IMAGENET_MODEL = "mobilenet-v2"
+DETECTOR_MODEL = "nanodet"
+OCR_MODEL = "ppocr-v4"
+SEGMENTATION_MODEL = "mediapipe-selfie-segmentation"
+FACE_MODEL = "dlib-face"
+AGE_MODEL = "age-gender"
+EMOTION_MODEL = "fer-emotion"
+TEXT_MODEL = "e5-small-q4"
+
+# dlib's embedding: a Euclidean distance below 0.6 is the same person. The seed's similarity is 100 for the same
+# face and below 80 for different people, so 0.6 maps to 80 and the scale is linear in the distance.
+FACE_SAME_DISTANCE = 0.6
+FACE_SIMILARITY_AT_THRESHOLD = 80.0
+
+# Retail objects the general COCO detector knows (inventory counting until a SKU detector is trained).
+RETAIL_CLASSES = frozenset({"bottle", "cup", "wine glass", "bowl", "banana", "apple", "orange", "book", "vase"})
+
+# Scene names from Places365 (CSAIL's categories, "/" and "_" turned into words) for zero-shot scene scores.
+SCENES = (
+    "airfield", "airplane_cabin", "airport_terminal", "alley", "amusement_park", "aquarium", "arch", "art_gallery",
+    "auditorium", "bakery-shop", "balcony-exterior", "ballroom", "bamboo_forest", "bank_vault", "bar", "basketball_court-indoor",
+    "bathroom", "beach", "bedroom", "boardwalk", "boat_deck", "bookstore", "bridge", "building_facade", "bus_station-indoor",
+    "butchers_shop", "canyon", "castle", "church-indoor", "classroom", "clothing_store", "coast", "computer_room",
+    "concert_hall", "conference_room", "corridor", "courtyard", "desert-sand", "dining_room", "downtown", "farm",
+    "field-wild", "fire_station", "football_field", "forest-broadleaf", "garage-indoor", "gas_station", "gazebo-exterior",
+    "glacier", "golf_course", "gymnasium-indoor", "harbor", "highway", "hospital_room", "hotel_room", "ice_skating_rink-indoor",
+    "kitchen", "laboratory-wet", "lake-natural", "library-indoor", "living_room", "locker_room", "market-outdoor",
+    "mountain", "museum-indoor", "ocean", "office", "park", "parking_lot", "pavilion", "pier", "playground",
+    "railroad_track", "restaurant", "river", "runway", "sky", "skyscraper", "stadium-soccer", "stage-indoor",
+    "street", "subway_station-platform", "supermarket", "swimming_pool-outdoor", "television_studio", "tower",
+    "train_station-platform", "volcano", "waterfall", "workshop",
+)  # fmt: skip
+SCENE_TEMPERATURE = 0.02
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
+
+
+# --- image classification -----------------------------------------------------------------------------------------
+@functools.cache
+def class_names() -> tuple[str, ...]:
+    """ImageNet class names, made unique (two classes are called "crane", two "maillot") for the probs map."""
+    seen: Counter[str] = Counter()
+    out = []
+    for name in imagenet_classes():
+        seen[name] += 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return tuple(out)
+
+
+def imagenet(image: Image.Image, settings: Settings) -> ImageNetResult:
+    return get_pipeline(IMAGENET_MODEL, settings)(image)
+
+
+# --- detection -------------------------------------------------------------------------------------------------------
+def detect(image: Image.Image, settings: Settings, min_score: float = 0.3) -> list[Detection]:
+    dets: list[Detection] = get_pipeline(DETECTOR_MODEL, settings)(image)
+    return sorted((d for d in dets if d.score >= min_score), key=lambda d: -d.score)
+
+
+def retail_objects(image: Image.Image, settings: Settings) -> list[Detection]:
+    return [d for d in detect(image, settings, min_score=0.25) if d.label in RETAIL_CLASSES]
+
+
+# --- OCR -------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TextLine:
+    corners: tuple[tuple[float, float], ...]  # (x, y), clockwise from the top-left
+    text: str
+    score: float
+    char_ids: tuple[int, ...]  # each character's index in the recogniser's dictionary (1-based, 0 = unknown)
+
+
+def read_text(image: Image.Image, settings: Settings) -> list[TextLine]:
+    pipe = get_pipeline(OCR_MODEL, settings)
+    result = pipe(image)
+    index = {c: i + 1 for i, c in enumerate(getattr(pipe, "characters", ()))}
+    return [TextLine(tuple(ln.box), ln.text, ln.score, tuple(index.get(c, 0) for c in ln.text)) for ln in result.lines]
+
+
+# --- foreground ------------------------------------------------------------------------------------------------------
+def person_mask(image: Image.Image, settings: Settings) -> np.ndarray:
+    """Boolean (H, W) mask of the person pixels."""
+    rgb = np.asarray(image.convert("RGB"))
+    return np.asarray(get_pipeline(SEGMENTATION_MODEL, settings)(rgb)) > 0.5
+
+
+# --- scenes ----------------------------------------------------------------------------------------------------------
+@functools.cache
+def _scene_words() -> tuple[str, ...]:
+    return tuple(s.replace("_", " ").replace("-", " ") for s in SCENES)
+
+
+def scene_probs(image: Image.Image, settings: Settings) -> np.ndarray:
+    """Zero-shot probabilities over ``SCENES``: the image's ConSE vector against the scene names in e5 space."""
+    probs = imagenet(image, settings).probs
+    v = conse_vector(probs, {}, settings)
+    names = _scene_matrix(settings)
+    return softmax(names @ v.reshape(-1), SCENE_TEMPERATURE)
+
+
+def _scene_matrix(settings: Settings) -> np.ndarray:
+    key = str(settings.resolved_model_dir)
+    hit = _SCENE_CACHE.get(key)
+    if hit is None:
+        m = embed_texts([f"a photo of a {w}" for w in _scene_words()], settings)
+        hit = _SCENE_CACHE[key] = m - m.mean(axis=0, keepdims=True)
+        hit /= np.maximum(np.linalg.norm(hit, axis=1, keepdims=True), 1e-12)
+    return hit
+
+
+_SCENE_CACHE: dict[str, np.ndarray] = {}
+
+
+# --- image similarity ------------------------------------------------------------------------------------------------
+def image_vector(image: Image.Image, settings: Settings) -> np.ndarray:
+    """Unit 1280-d MobileNetV2 global feature."""
+    return _unit(np.asarray(imagenet(image, settings).features, np.float64))
+
+
+def compare_vectors(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(cosine similarity, L2 distance) of two unit vectors."""
+    cos = float(np.clip(a @ b, -1.0, 1.0))
+    return cos, float(np.linalg.norm(a - b))
+
+
+# --- faces -----------------------------------------------------------------------------------------------------------
+def single_face_embedding(image: Image.Image, settings: Settings, which: str) -> np.ndarray:
+    rgb = np.asarray(image.convert("RGB"))
+    faces = get_pipeline(FACE_MODEL, settings)(rgb)
+    if len(faces) != 1:
+        raise UnprocessableError(f"{which} must hold exactly one face; found {len(faces)}")
+    return np.asarray(faces[0].embedding, np.float64)
+
+
+def face_similarity(distance: float) -> int:
+    slope = (100.0 - FACE_SIMILARITY_AT_THRESHOLD) / FACE_SAME_DISTANCE
+    return int(round(max(0.0, min(100.0, 100.0 - slope * distance))))
+
+
+@dataclass(frozen=True)
+class FaceProperties:
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2
+    score: float
+    age: float
+    gender: str
+    emotion: str
+
+
+EMOTION_NAMES = {
+    "angry": "Anger",
+    "disgust": "Disgust",
+    "fear": "Fear",
+    "happy": "Happiness",
+    "sad": "Sadness",
+    "surprise": "Surprise",
+    "neutral": "Neutral",
+}
+
+
+def face_properties(image: Image.Image, settings: Settings) -> list[FaceProperties]:
+    from medialens.models.pipelines.age_gender import AgeGenderRequest
+    from medialens.models.pipelines.emotion import EmotionRequest
+
+    rgb = np.asarray(image.convert("RGB"))
+    faces = get_pipeline(FACE_MODEL, settings)(rgb)
+    if not faces:
+        return []
+    ages = get_pipeline(AGE_MODEL, settings)(AgeGenderRequest(rgb, faces))
+    emotions = get_pipeline(EMOTION_MODEL, settings)(EmotionRequest(rgb, faces))
+    return [
+        FaceProperties(
+            box=tuple(float(v) for v in f.bbox),  # type: ignore[arg-type]
+            score=float(f.score),
+            age=float(ag.age),
+            gender=ag.gender,
+            emotion=EMOTION_NAMES.get(em.top, em.top),
+        )
+        for f, ag, em in zip(faces, ages, emotions, strict=True)
+    ]
+
+
+# --- text ------------------------------------------------------------------------------------------------------------
+def text_vector(first: str, second: str, max_tokens: int, settings: Settings) -> tuple[np.ndarray, int]:
+    """The e5 sentence vector of ``first`` (and ``second``, joined as one passage), cut to ``max_tokens`` tokens;
+    returns (vector, tokens used)."""
+    pipe = get_pipeline(TEXT_MODEL, settings)
+    text = f"{first}\n{second}" if second else first
+    count = pipe.token_count(text)
+    if count > max_tokens:  # shorten by characters until the tokenizer agrees (binary search)
+        lo, hi = 0, len(text)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if pipe.token_count(text[:mid]) <= max_tokens:
+                lo = mid
+            else:
+                hi = mid - 1
+        text = text[:lo]
+        count = pipe.token_count(text)
+    return np.asarray(pipe.embed(text), np.float32).reshape(-1), count
+
+
+def sequence_counts(names: Sequence[str]) -> dict[str, int]:
+    return dict(Counter(names))

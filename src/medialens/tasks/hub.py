@@ -1,0 +1,157 @@
+"""The Model Hub tasks: one per Model Hub model that has an analysis (analyses/model_hub.py).
+
+Images come as base64 (``data_base64``; a second image, where a task compares two, as ``images[0]``) or by URL.
+The Model Hub has no minimum image size (an OCR line crop is a few pixels high), so none is applied here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import numpy as np
+from PIL import Image
+
+from medialens.analyses import model_hub as mh
+from medialens.media.errors import DecodeError
+from medialens.media.images import load_image
+from medialens.models.pipelines.detection import Detection
+from medialens.tasks import hub_types as t
+from medialens.tasks.base import TaskContext, TaskInput, TaskSpec
+from medialens.tasks.intake import fetch_image
+from medialens.tasks.options import TaskOptions
+
+
+def _decode(b64: str, settings, what: str = "image") -> Image.Image:
+    try:
+        data = base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise DecodeError(f"{what} is not valid base64") from err
+    return load_image(data, settings=settings, check_min_side=False)
+
+
+def _image(ctx: TaskContext, given: TaskInput) -> Image.Image:
+    if given.data_base64 is None:
+        return fetch_image(given.url, ctx.settings)
+    return _decode(given.data_base64, ctx.settings)
+
+
+def _pair(ctx: TaskContext, given: TaskInput) -> tuple[Image.Image, Image.Image]:
+    if given.data_base64 is None or len(given.images) != 1:
+        raise DecodeError("two images are needed")
+    return _decode(given.data_base64, ctx.settings, "imagea"), _decode(given.images[0], ctx.settings, "imageb")
+
+
+def image_classification(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.ImageClass:
+    result = mh.imagenet(_image(ctx, given), ctx.settings)
+    names = mh.class_names()
+    best = int(np.argmax(result.probs))
+    probs = {n: float(p) for n, p in zip(names, result.probs, strict=True)}
+    return t.ImageClass(class_id=best, class_name=names[best], probs=probs, model=mh.IMAGENET_MODEL)
+
+
+def _objects(dets: list[Detection]) -> list[t.DetectedObject]:
+    return [t.DetectedObject(box=d.box, score=float(d.score), class_id=d.class_id + 1, name=d.label) for d in dets]
+
+
+def object_detection(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.Detections:
+    image = _image(ctx, given)
+    objs = _objects(mh.detect(image, ctx.settings))
+    return t.Detections(width=image.width, height=image.height, objects=objs, model=mh.DETECTOR_MODEL)
+
+
+def inventory_counting(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.Detections:
+    image = _image(ctx, given)
+    objs = _objects(mh.retail_objects(image, ctx.settings))
+    counts = mh.sequence_counts([o.name for o in objs])
+    return t.Detections(
+        width=image.width, height=image.height, objects=objs, counts=counts, model=f"{mh.DETECTOR_MODEL} (COCO)"
+    )
+
+
+def ocr(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.TextLines:
+    image = _image(ctx, given)
+    lines = [
+        t.TextLine(corners=list(ln.corners), text=ln.text, score=ln.score, char_ids=list(ln.char_ids))
+        for ln in mh.read_text(image, ctx.settings)
+    ]
+    return t.TextLines(width=image.width, height=image.height, lines=lines, model=mh.OCR_MODEL)
+
+
+def foreground_segmentation(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.Foreground:
+    image = _image(ctx, given)
+    mask = mh.person_mask(image, ctx.settings)
+    return t.Foreground(
+        width=image.width,
+        height=image.height,
+        ratio=float(mask.mean()) if mask.size else 0.0,
+        mask=mask.astype(np.uint8).tolist(),
+        model=mh.SEGMENTATION_MODEL,
+    )
+
+
+def scene_classification(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.Scenes:
+    probs = mh.scene_probs(_image(ctx, given), ctx.settings)
+    order = np.argsort(-probs, kind="stable")[:5]
+    return t.Scenes(
+        top=[(int(i), mh.SCENES[i]) for i in order],
+        probs={name: float(p) for name, p in zip(mh.SCENES, probs, strict=True)},
+        model=f"conse:{mh.IMAGENET_MODEL}+{mh.TEXT_MODEL}",
+    )
+
+
+def image_similarity(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.Similarity:
+    a, b = _pair(ctx, given)
+    cos, l2 = mh.compare_vectors(mh.image_vector(a, ctx.settings), mh.image_vector(b, ctx.settings))
+    return t.Similarity(similarity=max(0.0, cos) * 100.0, cosine=cos, l2_distance=l2, model=mh.IMAGENET_MODEL)
+
+
+def product_comparison(ctx: TaskContext, given: TaskInput, _o: t.CompareOptions) -> t.Similarity:
+    return image_similarity(ctx, given, _o)
+
+
+def face_similarity(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.FaceSimilarity:
+    a, b = _pair(ctx, given)
+    ea = mh.single_face_embedding(a, ctx.settings, "imagea")
+    eb = mh.single_face_embedding(b, ctx.settings, "imageb")
+    distance = float(np.linalg.norm(ea - eb))
+    return t.FaceSimilarity(similarity=mh.face_similarity(distance), distance=distance, model=mh.FACE_MODEL)
+
+
+def face_properties(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.FacePropertiesResult:
+    faces = [
+        t.FaceProperties(box=f.box, score=f.score, age=f.age, gender=f.gender, emotion=f.emotion)
+        for f in mh.face_properties(_image(ctx, given), ctx.settings)
+    ]
+    return t.FacePropertiesResult(faces=faces, model=f"{mh.FACE_MODEL}+{mh.AGE_MODEL}+{mh.EMOTION_MODEL}")
+
+
+def text_vectorization(ctx: TaskContext, given: TaskInput, o: t.TextVectorOptions) -> t.TextVectors:
+    vec, tokens = mh.text_vector(given.text, o.second_sequence, o.sequence_length, ctx.settings)
+    return t.TextVectors(pool=[float(v) for v in vec], tokens=tokens, model=mh.TEXT_MODEL)
+
+
+_FACES = (mh.FACE_MODEL,)
+HUB_SPECS = (
+    TaskSpec("image_classification", "image", image_classification, TaskOptions, t.ImageClass, (mh.IMAGENET_MODEL,),
+             "ImageNet classes (Model Hub)"),
+    TaskSpec("object_detection", "image", object_detection, TaskOptions, t.Detections, (mh.DETECTOR_MODEL,),
+             "COCO objects (Model Hub)"),
+    TaskSpec("inventory_counting", "image", inventory_counting, TaskOptions, t.Detections, (mh.DETECTOR_MODEL,),
+             "retail objects counted (Model Hub)"),
+    TaskSpec("ocr", "image", ocr, TaskOptions, t.TextLines, (mh.OCR_MODEL,), "text lines (Model Hub)"),
+    TaskSpec("foreground_segmentation", "image", foreground_segmentation, TaskOptions, t.Foreground,
+             (mh.SEGMENTATION_MODEL,), "person mask (Model Hub)"),
+    TaskSpec("scene_classification", "image", scene_classification, TaskOptions, t.Scenes,
+             (mh.IMAGENET_MODEL, mh.TEXT_MODEL), "zero-shot scene (Model Hub)"),
+    TaskSpec("image_similarity", "image", image_similarity, TaskOptions, t.Similarity, (mh.IMAGENET_MODEL,),
+             "two images compared (Model Hub)"),
+    TaskSpec("product_comparison", "image", product_comparison, t.CompareOptions, t.Similarity,
+             (mh.IMAGENET_MODEL,), "two product images compared (Model Hub)"),
+    TaskSpec("face_similarity", "image", face_similarity, TaskOptions, t.FaceSimilarity, _FACES,
+             "two faces compared (Model Hub)"),
+    TaskSpec("face_properties", "image", face_properties, TaskOptions, t.FacePropertiesResult,
+             (mh.FACE_MODEL, mh.AGE_MODEL, mh.EMOTION_MODEL), "age, gender, emotion per face (Model Hub)"),
+    TaskSpec("text_vectorization", "text", text_vectorization, t.TextVectorOptions, t.TextVectors,
+             (mh.TEXT_MODEL,), "sentence vector (Model Hub)"),
+)  # fmt: skip
