@@ -13,8 +13,8 @@ from datetime import datetime
 
 from medialens.config import Settings
 from medialens.core.errors import CoreError, ModelNotFound
-from medialens.models.installed import installed, pull_hint
 from medialens.models.errors import UnknownModelError
+from medialens.models.installed import installed, pull_hint
 from medialens.models.registry import get_spec
 from medialens.store import services as service_store
 from medialens.store.db import Database

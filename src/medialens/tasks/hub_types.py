@@ -99,7 +99,7 @@ class FaceSimilarity(TaskResult):
 
 class FaceProperties(_Item):
     box: tuple[float, float, float, float] = Field(description="x_min, y_min, x_max, y_max in pixels")
-    score: float
+    score: float = Field(description="0-1: the logistic of the face detector's margin (0.5 at its threshold)")
     age: float
     gender: str
     emotion: str

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-
 Formatter = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
 

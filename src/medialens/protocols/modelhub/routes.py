@@ -24,7 +24,7 @@ from medialens.core import Core, CoreError, Media, ServiceView
 from medialens.protocols.modelhub import errors
 from medialens.protocols.modelhub.auth import authorized
 from medialens.protocols.modelhub.errors import HubError
-from medialens.protocols.modelhub.format import FORMATTERS, answer
+from medialens.protocols.modelhub.format import answer
 
 log = logging.getLogger(__name__)
 
