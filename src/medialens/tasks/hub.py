@@ -158,5 +158,5 @@ HUB_SPECS = (
     TaskSpec("face_properties", "image", face_properties, TaskOptions, t.FacePropertiesResult,
              (mh.FACE_MODEL, mh.AGE_MODEL, mh.EMOTION_MODEL), "age, gender, emotion per face (Model Hub)"),
     TaskSpec("text_vectorization", "text", text_vectorization, t.TextVectorOptions, t.TextVectors,
-             (mh.TEXT_MODEL,), "sentence vector (Model Hub)"),
+             (mh.TEXT_MODEL,), "sentence vector (Model Hub)", queue="image"),
 )  # fmt: skip

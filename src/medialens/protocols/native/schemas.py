@@ -146,3 +146,16 @@ class BatchAccepted(_Model):
 class BatchView(_Model):
     id: int
     jobs: list[JobView]
+
+
+class ServiceInfo(_Model):
+    name: str = Field(description="the service's name: POST /api/predict/{name} with the eas-prediction client")
+    model: str = Field(description="the Model Hub model it serves")
+    description: str = Field(description="the real model that runs, and what it does not do")
+    deployed: bool = Field(description="whether the weights it needs are installed")
+    hint: str | None = Field(None, description="how to install what is missing")
+    created_at: str
+
+
+class ServiceList(_Model):
+    services: list[ServiceInfo]
