@@ -14,6 +14,7 @@ $(BIN)/activate:
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q --no-deps "eas-prediction==0.36"  # pinned in pyproject's eas-client extra
 	touch $@
 
 install: $(VENV)/.installed
