@@ -85,7 +85,7 @@ def foreground_segmentation(ctx: TaskContext, given: TaskInput, _o: TaskOptions)
         width=image.width,
         height=image.height,
         ratio=float(mask.mean()) if mask.size else 0.0,
-        mask=mask.astype(np.uint8).tolist(),
+        mask_bits=base64.b64encode(np.packbits(mask.astype(bool).reshape(-1)).tobytes()).decode("ascii"),
         model=mh.SEGMENTATION_MODEL,
     )
 

@@ -74,7 +74,10 @@ class Foreground(TaskResult):
     width: int
     height: int
     ratio: float = Field(description="share of the pixels that are foreground (a person)")
-    mask: list[list[int]] = Field(description="[height][width]: 1 foreground, 0 background")
+    mask_bits: str = Field(
+        description="the [height][width] mask (1 foreground), row-major, packed 8 pixels a byte (numpy.packbits), "
+        "base64"
+    )
     model: str
 
 

@@ -24,7 +24,7 @@ from medialens.core import Core, CoreError, Media, ServiceView
 from medialens.protocols.modelhub import errors
 from medialens.protocols.modelhub.auth import authorized
 from medialens.protocols.modelhub.errors import HubError
-from medialens.protocols.modelhub.format import answer
+from medialens.protocols.modelhub.format import answer, render
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ async def predict(request: Request, name: str) -> JSONResponse:
     except CoreError as err:
         return _error(errors.from_core(err), request_id)
     extra = {"id": req.get("id", "")} | given
-    return JSONResponse(answer(service.model, result, extra, request_id))
+    return Response(render(answer(service.model, result, extra, request_id)), media_type="application/json")
 
 
 @router.api_route("/{name:path}", methods=["GET", "PUT", "DELETE", "PATCH", "POST"])
