@@ -141,18 +141,20 @@ def main() -> None:
                 spec = get_task(HUB_MODELS[model].task)
                 ctx = TaskContext(settings=settings, workdir=Path(tmp))
 
-                def bare(s=spec, g=given) -> None:
-                    s.run(ctx, g)
+                def bare(s=spec, g=given, c=ctx) -> None:
+                    s.run(c, g)
 
                 c_ms, b_ms = _medians_ms(through_client, bare, ROUNDS)
                 ratios.append(c_ms / b_ms)
                 print(
-                    f"  {model:<24} {c_ms:10.1f} {b_ms:10.1f} {c_ms / b_ms:6.2f}x   {HUB_MODELS[model].description[:60]}"
+                    f"  {model:<24} {c_ms:10.1f} {b_ms:10.1f} {c_ms / b_ms:6.2f}x   "
+                    f"{HUB_MODELS[model].description[:60]}"
                 )
             print(f"  median ratio {statistics.median(ratios):.2f}x, worst {max(ratios):.2f}x   (target <= 1.2x)")
             rss, peak = _rss_mb(server.proc.pid)
             print(
-                f"server with all {len(cases)} offline services deployed and loaded: RSS {rss:.0f} MB, peak {peak:.0f} MB"
+                f"server with all {len(cases)} offline services deployed and loaded: "
+                f"RSS {rss:.0f} MB, peak {peak:.0f} MB"
             )
         finally:
             server.stop()
