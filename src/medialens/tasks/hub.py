@@ -136,6 +136,31 @@ def text_vectorization(ctx: TaskContext, given: TaskInput, o: t.TextVectorOption
     return t.TextVectors(pool=[float(v) for v in vec], tokens=tokens, model=mh.TEXT_MODEL)
 
 
+def semantic_segmentation(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.Segments:
+    image = _image(ctx, given)
+    seg = mh.semantic_segments(image, ctx.settings)
+    return t.Segments(
+        width=image.width,
+        height=image.height,
+        classes=seg.classes.tolist(),
+        probs=np.round(seg.probs, 4).tolist(),
+        names=list(seg.names),
+        model=mh.SEMANTIC_MODEL,
+    )
+
+
+def instance_segmentation(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.Instances:
+    image = _image(ctx, given)
+    dets = mh.instances(image, ctx.settings)
+    objects = [t.DetectedObject(box=d.box, score=float(d.score), class_id=d.class_id + 1, name=d.label) for d in dets]
+    empty = np.zeros((image.height, image.width), bool)
+    masks = [
+        t.Rle(size=(image.height, image.width), counts=mh.rle_counts(d.mask if d.mask is not None else empty))
+        for d in dets
+    ]
+    return t.Instances(width=image.width, height=image.height, objects=objects, masks=masks, model=mh.INSTANCE_MODEL)
+
+
 _FACES = (mh.FACE_MODEL,)
 HUB_SPECS = (
     TaskSpec("image_classification", "image", image_classification, TaskOptions, t.ImageClass, (mh.IMAGENET_MODEL,),
@@ -157,6 +182,10 @@ HUB_SPECS = (
              "two faces compared (Model Hub)"),
     TaskSpec("face_properties", "image", face_properties, TaskOptions, t.FacePropertiesResult,
              (mh.FACE_MODEL, mh.AGE_MODEL, mh.EMOTION_MODEL), "age, gender, emotion per face (Model Hub)"),
+    TaskSpec("semantic_segmentation", "image", semantic_segmentation, TaskOptions, t.Segments,
+             (mh.SEMANTIC_MODEL,), "Pascal VOC classes per pixel (Model Hub, hub model)"),
+    TaskSpec("instance_segmentation", "image", instance_segmentation, TaskOptions, t.Instances,
+             (mh.INSTANCE_MODEL,), "COCO objects with masks (Model Hub, hub model)"),
     TaskSpec("text_vectorization", "text", text_vectorization, t.TextVectorOptions, t.TextVectors,
              (mh.TEXT_MODEL,), "sentence vector (Model Hub)", queue="image"),
 )  # fmt: skip

@@ -119,3 +119,25 @@ class TextVectors(TaskResult):
     hidden: list[list[float]] | None = Field(None, description="every token's hidden state, when the model has it")
     tokens: int
     model: str
+
+
+class Rle(_Item):
+    size: tuple[int, int] = Field(description="height, width")
+    counts: list[int] = Field(description="row-major run lengths, starting with a run of background (0 or more)")
+
+
+class Instances(TaskResult):
+    width: int
+    height: int
+    objects: list[DetectedObject]
+    masks: list[Rle]
+    model: str
+
+
+class Segments(TaskResult):
+    width: int
+    height: int
+    classes: list[list[int]] = Field(description="[height][width] class index per pixel")
+    probs: list[list[float]] = Field(description="[height][width] probability of that class")
+    names: list[str]
+    model: str

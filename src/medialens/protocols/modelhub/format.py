@@ -137,7 +137,18 @@ def text_vectorization(r: Any, req: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def semantic_segmentation(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    return {"probs": r.probs, "preds": r.classes}
+
+
+def instance_segmentation(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    masks = [{"counts": m.counts, "size": list(m.size)} for m in r.masks]
+    return {**_detections(r), "detection_masks": masks}
+
+
 FORMATTERS: dict[str, Formatter] = {
+    "semantic_segmentation": semantic_segmentation,
+    "instance_segmentation": instance_segmentation,
     "image_classification": image_classification,
     "object_detection": object_detection,
     "inventory_counting": inventory_counting,

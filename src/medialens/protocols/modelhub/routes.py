@@ -178,6 +178,8 @@ PARSERS: dict[str, Callable[[dict[str, Any]], tuple[Media, dict[str, Any]]]] = {
     "ocr": _image,
     "scene_classification": _image,
     "face_attributes": _image,
+    "semantic_segmentation": _image,
+    "instance_segmentation": _image,
     "foreground_segmentation": _foreground,
     "image_similarity": _similarity,
     "face_similarity": _similarity,
