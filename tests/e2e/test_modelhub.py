@@ -291,7 +291,14 @@ def test_hub_models_say_which_pull_they_need(hub) -> None:
     srv, _ = hub
     import subprocess
 
-    for model, weights in (("instance_segmentation", "yolov8n-seg"), ("semantic_segmentation", "deeplabv3")):
+    hub = {
+        "instance_segmentation": "yolov8n-seg",
+        "semantic_segmentation": "deeplabv3-mobilevit-voc",
+        "image_colorization": "ddcolor-tiny",
+        "face_enhancement": "gfpgan-v1.4",
+    }
+    for model, weights in hub.items():
         with pytest.raises(subprocess.CalledProcessError) as err:
             srv.cli("services", "deploy", model)
-        assert "not deployed" in err.value.stdout and weights in err.value.stdout
+        said = " ".join(err.value.stdout.split())  # rich wraps long lines
+        assert "not deployed" in said and f"medialens models pull {weights}" in said

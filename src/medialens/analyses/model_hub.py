@@ -32,6 +32,8 @@ EMOTION_MODEL = "fer-emotion"
 TEXT_MODEL = "e5-small-q4"
 SEMANTIC_MODEL = "deeplabv3-mobilevit-voc"
 INSTANCE_MODEL = "yolov8n-seg"
+COLOR_MODEL = "ddcolor-tiny"
+RESTORE_MODEL = "gfpgan-v1.4"
 
 # dlib's embedding: a Euclidean distance below 0.6 is the same person. The seed's similarity is 100 for the same
 # face and below 80 for different people, so 0.6 maps to 80 and the scale is linear in the distance.
@@ -348,3 +350,40 @@ def semantic_segments(image: Image.Image, settings: Settings):
 def instances(image: Image.Image, settings: Settings) -> list:
     """YOLOv8n-seg detections (box, score, COCO class, bool mask at the image's size)."""
     return get_pipeline(INSTANCE_MODEL, settings)(image)
+
+
+# --- colouring and face restoration (hub models) ---------------------------------------------------------------------
+def colorize(image: Image.Image, settings: Settings) -> Image.Image:
+    return get_pipeline(COLOR_MODEL, settings)(image)
+
+
+def restore_faces(image: Image.Image, settings: Settings) -> tuple[Image.Image, int]:
+    """Every face dlib finds, aligned to GFPGAN's template by its eyes and nose, restored, and blended back with a
+    feathered mask; returns (image, faces restored)."""
+    import cv2
+
+    rgb = np.asarray(image.convert("RGB"))
+    faces = get_pipeline(FACE_MODEL, settings)(rgb)
+    if not faces:
+        return image, 0
+    restorer = get_pipeline(RESTORE_MODEL, settings)
+    size = restorer.size
+    out = rgb.astype(np.float32)
+    h, w = rgb.shape[:2]
+    feather = np.zeros((size, size), np.float32)
+    margin = size // 16
+    feather[margin:-margin, margin:-margin] = 1.0
+    feather = cv2.GaussianBlur(feather, (0, 0), margin / 2)
+    for face in faces:
+        (left_eye, right_eye), nose = face.eyes, face.landmarks[4]
+        points = np.array([left_eye, right_eye, nose], np.float32)
+        matrix, _ = cv2.estimateAffinePartial2D(points, restorer.TEMPLATE, method=cv2.LMEDS)
+        if matrix is None:
+            continue
+        crop = cv2.warpAffine(rgb, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        restored = restorer(crop)
+        inverse = cv2.invertAffineTransform(matrix)
+        back = cv2.warpAffine(restored, inverse, (w, h), flags=cv2.INTER_LINEAR).astype(np.float32)
+        alpha = cv2.warpAffine(feather, inverse, (w, h), flags=cv2.INTER_LINEAR)[:, :, None]
+        out = alpha * back + (1.0 - alpha) * out
+    return Image.fromarray(np.clip(out, 0, 255).round().astype(np.uint8)), len(faces)

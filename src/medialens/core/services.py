@@ -106,8 +106,18 @@ HUB_MODELS: dict[str, HubModel] = {
             "(AGPL-3.0)",
             ("yolov8n-seg",),
         ),
-        HubModel("image_colorization", "image_colorization", "DDColor (tiny), hub model", ("ddcolor-tiny",)),
-        HubModel("face_enhancement", "face_enhancement", "GFPGAN v1.4, hub model", ("gfpgan-v1.4",)),
+        HubModel(
+            "image_colorization",
+            "image_colorization",
+            "DDColor paper-tiny (int8 ONNX), hub model: predicts the colour planes, keeps the photo's lightness",
+            ("ddcolor-tiny",),
+        ),
+        HubModel(
+            "face_enhancement",
+            "face_enhancement",
+            "GFPGAN v1.4 (ONNX), hub model: faces found by dlib, aligned by eyes and nose, restored, blended back",
+            ("gfpgan-v1.4",),
+        ),
     )
 }
 

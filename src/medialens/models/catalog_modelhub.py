@@ -30,4 +30,48 @@ MODELHUB_SPECS = (
         bundle="hub",
         description="DeepLabV3 with a MobileViT-small backbone (Apple), Pascal VOC 2012 (21 classes, 79.1 mIOU), ONNX.",
     ),
+    ModelSpec(
+        name="ddcolor-tiny",
+        task="image-colorization",
+        runtime="onnx",
+        sources=(
+            # An export of DDColor paper-tiny (piddnad/DDColor) at 512 x 512 with int8 MatMul/Gemm weights:
+            # input [1,3,512,512] RGB 0-1 of the grey image (Lab L with a = b = 0), output [1,2,512,512] Lab a, b.
+            HuggingFaceRepo(
+                "toolsmonk/ddcolor-tiny",
+                "main",
+                {"ddcolor_tiny_512_int8.onnx": "ddcolor_tiny_512_int8.onnx"},
+                sha256={
+                    "ddcolor_tiny_512_int8.onnx": "e983347272b8e218edc974a0af2bd66f53b73212abb800e103c64806e4c14a14"
+                },
+            ),
+        ),
+        files=("ddcolor_tiny_512_int8.onnx",),
+        licence="Apache-2.0",
+        input_size=(512, 512),
+        used_by=("image_colorization",),
+        bundle="hub",
+        description="DDColor paper-tiny (ConvNeXt-T encoder, colour decoder) automatic colourisation, int8 ONNX "
+        "(108 MB): predicts Lab a/b at 512 x 512, recombined with the photo's own lightness.",
+    ),
+    ModelSpec(
+        name="gfpgan-v1.4",
+        task="face-restoration",
+        runtime="onnx",
+        sources=(
+            # GFPGAN v1.4 as ONNX: input [1,3,512,512] RGB in -1..1 of an FFHQ-aligned face, output the same.
+            HuggingFaceRepo(
+                "netrunner-exe/Face-Upscalers-onnx",
+                "c0d6e7796b70241abe2fc29b398b3c6a5c766783",
+                {"GFPGANv1.4.onnx": "GFPGANv1.4.onnx"},
+            ),
+        ),
+        files=("GFPGANv1.4.onnx",),
+        licence="Apache-2.0 (GFPGAN; its StyleGAN2 parts carry NVIDIA's licence: check before shipping)",
+        input_size=(512, 512),
+        used_by=("face_enhancement",),
+        bundle="hub",
+        description="GFPGAN v1.4 blind face restoration (TencentARC), ONNX (340 MB); faces found by dlib are "
+        "aligned to the FFHQ template, restored and blended back.",
+    ),
 )

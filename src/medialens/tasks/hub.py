@@ -18,6 +18,7 @@ from medialens.media.images import load_image
 from medialens.models.pipelines.detection import Detection
 from medialens.tasks import hub_types as t
 from medialens.tasks.base import TaskContext, TaskInput, TaskSpec
+from medialens.tasks.edits import encode_jpeg
 from medialens.tasks.intake import fetch_image
 from medialens.tasks.options import TaskOptions
 
@@ -161,6 +162,18 @@ def instance_segmentation(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -
     return t.Instances(width=image.width, height=image.height, objects=objects, masks=masks, model=mh.INSTANCE_MODEL)
 
 
+def image_colorization(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.EditedImage:
+    out = mh.colorize(_image(ctx, given), ctx.settings)
+    return t.EditedImage(image=encode_jpeg(out), width=out.width, height=out.height, model=mh.COLOR_MODEL)
+
+
+def face_enhancement(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.EditedImage:
+    out, faces = mh.restore_faces(_image(ctx, given), ctx.settings)
+    return t.EditedImage(
+        image=encode_jpeg(out), width=out.width, height=out.height, faces=faces, model=mh.RESTORE_MODEL
+    )
+
+
 _FACES = (mh.FACE_MODEL,)
 HUB_SPECS = (
     TaskSpec("image_classification", "image", image_classification, TaskOptions, t.ImageClass, (mh.IMAGENET_MODEL,),
@@ -186,6 +199,10 @@ HUB_SPECS = (
              (mh.SEMANTIC_MODEL,), "Pascal VOC classes per pixel (Model Hub, hub model)"),
     TaskSpec("instance_segmentation", "image", instance_segmentation, TaskOptions, t.Instances,
              (mh.INSTANCE_MODEL,), "COCO objects with masks (Model Hub, hub model)"),
+    TaskSpec("image_colorization", "image", image_colorization, TaskOptions, t.EditedImage, (mh.COLOR_MODEL,),
+             "a grey photo coloured (Model Hub, hub model)"),
+    TaskSpec("face_enhancement", "image", face_enhancement, TaskOptions, t.EditedImage,
+             (mh.FACE_MODEL, mh.RESTORE_MODEL), "faces restored (Model Hub, hub model)"),
     TaskSpec("text_vectorization", "text", text_vectorization, t.TextVectorOptions, t.TextVectors,
              (mh.TEXT_MODEL,), "sentence vector (Model Hub)", queue="image"),
 )  # fmt: skip

@@ -141,3 +141,11 @@ class Segments(TaskResult):
     probs: list[list[float]] = Field(description="[height][width] probability of that class")
     names: list[str]
     model: str
+
+
+class EditedImage(TaskResult):
+    image: str = Field(description="base64 JPEG")
+    width: int
+    height: int
+    faces: int | None = Field(None, description="faces restored (face enhancement)")
+    model: str

@@ -107,3 +107,63 @@ def test_instance_segmentation(mirror, settings: Settings, api: TestClient, monk
     mask = rle_decode(cat["counts"], *cat["size"])
     assert mask[150, 200] and not mask[20, 20] and mask.sum() == pytest.approx(200 * 200, rel=0.06)
     assert dog["counts"] == [300 * 451]  # all background
+
+
+def _const_image_model(in_name: str, out_channels: int, values: list[float]) -> bytes:
+    """[1,3,512,512] -> a 1x1 conv with zero weights and ``values`` as biases -> [1, out_channels, 512, 512]."""
+    nodes = [helper.make_node("Conv", [in_name, "w", "b"], ["out"], kernel_shape=[1, 1])]
+    inits = [init("w", np.zeros((out_channels, 3, 1, 1), np.float32)), init("b", np.array(values, np.float32))]
+    ins = [helper.make_tensor_value_info(in_name, TensorProto.FLOAT, [1, 3, 512, 512])]
+    outs = [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, out_channels, 512, 512])]
+    return model_bytes(nodes, ins, outs, inits)
+
+
+def _decode(b64: str) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(b64))).convert("RGB")).astype(np.int32)
+
+
+def test_image_colorization_keeps_the_lightness(
+    mirror, settings: Settings, api: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ModelNotFound, match="medialens models pull ddcolor-tiny"):
+        api.app.state.core.deploy_service("image_colorization")
+    spec = unpinned(get_spec("ddcolor-tiny"), monkeypatch)
+    serve(mirror, spec, {"ddcolor_tiny_512_int8.onnx": _const_image_model("input", 2, [40.0, 20.0])})
+    pull("ddcolor-tiny", settings=settings)
+
+    grey = media_image("skimage_cameraman.png")  # a grey photo: the model predicts a = 40, b = 20 everywhere
+    body = _predict(api, "image_colorization", {"image": _b64(grey)})
+    out, src = _decode(body["out_image"]), np.asarray(grey).astype(np.int32)
+    assert out.shape == src.shape
+    mid = (src.mean(axis=2) > 80) & (src.mean(axis=2) < 180)  # mid-tones: no clipping
+    r, g, b = (out[:, :, i][mid].mean() for i in range(3))
+    assert r > g + 20 and r > b  # a > 0, b > 0: warm, reddish
+    lum = lambda a: 0.299 * a[:, :, 0] + 0.587 * a[:, :, 1] + 0.114 * a[:, :, 2]  # noqa: E731
+    assert abs(lum(out)[mid].mean() - lum(src)[mid].mean()) < 12  # the lightness is the photo's
+
+
+def test_face_enhancement_restores_only_the_face(
+    mirror, settings: Settings, api: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ModelNotFound, match="medialens models pull gfpgan-v1.4"):
+        api.app.state.core.deploy_service("face_enhancement")
+    from tests.support import ensure_models
+
+    for name in ("dlib-face",):  # the face finder is offline; link the installed one into this model dir
+        (settings.model_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (settings.model_dir / name).symlink_to(ensure_models(name) / name)
+    spec = unpinned(get_spec("gfpgan-v1.4"), monkeypatch)
+    serve(mirror, spec, {"GFPGANv1.4.onnx": _const_image_model("input", 3, [-1.0, -1.0, -1.0])})  # all black
+    pull("gfpgan-v1.4", settings=settings)
+
+    face = media_image("face_kit_harington_a.jpeg")
+    body = _predict(api, "face_enhancement", {"image": _b64(face)})
+    out, src = _decode(body["out_image"]), np.asarray(face).astype(np.int32)
+    assert out.shape == src.shape
+    from medialens.models.loader import get_pipeline
+
+    (found,) = get_pipeline("dlib-face", Settings(model_dir=settings.model_dir))(np.asarray(face))
+    x1, y1, x2, y2 = (int(v) for v in found.bbox)
+    centre = out[(y1 + y2) // 2 - 5 : (y1 + y2) // 2 + 5, (x1 + x2) // 2 - 5 : (x1 + x2) // 2 + 5]
+    assert centre.mean() < 25  # the (black) restored face is blended in
+    assert np.abs(out[:10, :10] - src[:10, :10]).mean() < 6  # the rest of the photo is kept (JPEG noise aside)

@@ -146,7 +146,13 @@ def instance_segmentation(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
     return {**_detections(r), "detection_masks": masks}
 
 
+def edited_image(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    return {"out_image": r.image}
+
+
 FORMATTERS: dict[str, Formatter] = {
+    "image_colorization": edited_image,
+    "face_enhancement": edited_image,
     "semantic_segmentation": semantic_segmentation,
     "instance_segmentation": instance_segmentation,
     "image_classification": image_classification,

@@ -180,6 +180,8 @@ PARSERS: dict[str, Callable[[dict[str, Any]], tuple[Media, dict[str, Any]]]] = {
     "face_attributes": _image,
     "semantic_segmentation": _image,
     "instance_segmentation": _image,
+    "image_colorization": _image,
+    "face_enhancement": _image,
     "foreground_segmentation": _foreground,
     "image_similarity": _similarity,
     "face_similarity": _similarity,
