@@ -145,7 +145,7 @@ def test_image_colorization_keeps_the_lightness(
 def test_face_enhancement_restores_only_the_face(
     mirror, settings: Settings, api: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with pytest.raises(ModelNotFound, match="medialens models pull gfpgan-v1.4"):
+    with pytest.raises(ModelNotFound, match=r"medialens models pull gfpgan-v1\.4"):
         api.app.state.core.deploy_service("face_enhancement")
     from tests.support import ensure_models
 
