@@ -172,6 +172,30 @@ def retail_objects(image: Image.Image, settings: Settings) -> list[Detection]:
     return [d for d in detect(image, settings, min_score=0.25) if d.label in RETAIL_CLASSES]
 
 
+def inventory(image: Image.Image, settings: Settings) -> tuple[list[Detection], str]:
+    """Retail objects, each named by its SKU when a SKU classifier has been trained (``analyses/sku.py``) and
+    is sure enough, else by its COCO class; returns (objects, method)."""
+    from medialens.analyses import sku
+
+    dets = retail_objects(image, settings)
+    classifier = sku.trained_classifier(settings)
+    if classifier is None:
+        return dets, f"{DETECTOR_MODEL} (COCO classes; no SKU classifier trained)"
+    if not dets:
+        return dets, f"{DETECTOR_MODEL} + {sku.CLASSIFIER_DIR}"
+    crops = [image.crop(tuple(round(v) for v in d.box)) for d in dets]
+    best, score = classifier.predict(sku.features(crops, settings))
+    out = []
+    for d, i, p in zip(dets, best, score, strict=True):
+        if p < sku.MIN_SKU_SCORE:
+            out.append(d)
+            continue
+        name = classifier.classes[int(i)]
+        class_id = sku.SKU_CLASSES.index(name) if name in sku.SKU_CLASSES else len(sku.SKU_CLASSES) + int(i)
+        out.append(Detection(name, class_id, float(d.score * p), d.box))
+    return out, f"{DETECTOR_MODEL} + {sku.CLASSIFIER_DIR}"
+
+
 # --- OCR -------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TextLine:

@@ -63,11 +63,10 @@ def object_detection(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.D
 
 def inventory_counting(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.Detections:
     image = _image(ctx, given)
-    objs = _objects(mh.retail_objects(image, ctx.settings))
+    dets, method = mh.inventory(image, ctx.settings)
+    objs = _objects(dets)
     counts = mh.sequence_counts([o.name for o in objs])
-    return t.Detections(
-        width=image.width, height=image.height, objects=objs, counts=counts, model=f"{mh.DETECTOR_MODEL} (COCO)"
-    )
+    return t.Detections(width=image.width, height=image.height, objects=objs, counts=counts, model=method)
 
 
 def ocr(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.TextLines:
