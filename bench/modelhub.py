@@ -32,6 +32,7 @@ from tests.support import ensure_models, live_server
 
 from medialens.config import Settings
 from medialens.core import HUB_MODELS
+from medialens.models.runtime import limit_blas_threads
 from medialens.tasks import TaskContext, TaskInput, get_task
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
@@ -116,9 +117,13 @@ def _rss_mb(pid: int) -> tuple[float, float]:
 def main() -> None:
     model_dir = ensure_models(*MODELS)
     settings = Settings(model_dir=model_dir, model_threads=int(THREADS))
+    limit_blas_threads(settings)  # as the server does: idle BLAS threads spinning here would slow the server
     cases = requests()
+    if only := os.environ.get("BENCH_SERVICES"):
+        cases = {k: v for k, v in cases.items() if k in only.split(",")}
     with tempfile.TemporaryDirectory() as tmp:
-        server = live_server(Path(tmp) / "server", model_threads=THREADS)
+        # the server's own default job polling (the test helper's 0.05 s keeps idle workers busier than a server's)
+        server = live_server(Path(tmp) / "server", model_threads=THREADS, job_poll_interval_s="0.2")
         tokens = {m: json.loads(server.cli("services", "deploy", m, "--json"))["token"] for m in cases}
         server.start()
         try:
