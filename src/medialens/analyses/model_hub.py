@@ -30,6 +30,7 @@ FACE_MODEL = "dlib-face"
 AGE_MODEL = "age-gender"
 EMOTION_MODEL = "fer-emotion"
 TEXT_MODEL = "e5-small-q4"
+BERT_MODEL = "bge-base-zh"
 SEMANTIC_MODEL = "deeplabv3-mobilevit-voc"
 INSTANCE_MODEL = "yolov8n-seg"
 COLOR_MODEL = "ddcolor-tiny"
@@ -319,6 +320,30 @@ def face_properties(image: Image.Image, settings: Settings) -> list[FaceProperti
 # many request threads it starts a team per thread, and their spinning workers starve each other on few cores
 # (1-2 s per sentence instead of 10-30 ms, measured on 2 cores). One thread calls it, and keeps one team.
 _TEXT_THREAD = ThreadPoolExecutor(1, thread_name_prefix="model-hub-e5")
+
+
+@dataclass(frozen=True)
+class TextVectors:
+    pool: np.ndarray
+    first_token: np.ndarray | None
+    hidden: np.ndarray | None
+    tokens: int
+    model: str
+
+
+def text_vectors(first: str, second: str, max_tokens: int, settings: Settings) -> TextVectors:
+    """BERT hidden states when the hub model ``bge-base-zh`` is installed (pool: its normalised [CLS] state, the
+    model's sentence vector; first token: the [CLS] state; hidden: every token's state); otherwise the offline e5
+    sentence vector alone (no hidden states to give)."""
+    from medialens.models.installed import installed
+    from medialens.models.pipelines.bert import BertInput
+
+    if installed(BERT_MODEL, settings):
+        states = get_pipeline(BERT_MODEL, settings)(BertInput(first, second, max_tokens))
+        cls = states.hidden[0]
+        return TextVectors(_unit(cls.astype(np.float64)), cls, states.hidden, len(states.ids), BERT_MODEL)
+    vec, tokens = text_vector(first, second, max_tokens, settings)
+    return TextVectors(vec, None, None, tokens, TEXT_MODEL)
 
 
 def text_vector(first: str, second: str, max_tokens: int, settings: Settings) -> tuple[np.ndarray, int]:

@@ -90,8 +90,9 @@ HUB_MODELS: dict[str, HubModel] = {
         HubModel(
             "text_vectorization",
             "text_vectorization",
-            "multilingual-e5-small (4-bit, 384-d sentence vectors); pool_output only: first_token_output and "
-            "all_hidden_outputs are empty until a BERT model with hidden states is pulled",
+            "offline: multilingual-e5-small (4-bit), a 384-d sentence vector in pool_output, first_token_output and "
+            "all_hidden_outputs empty; with the hub BERT `bge-base-zh` pulled: its 768-d hidden states "
+            "(pool_output its normalised [CLS] sentence vector)",
         ),
         HubModel(
             "semantic_segmentation",

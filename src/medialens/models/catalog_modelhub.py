@@ -74,4 +74,26 @@ MODELHUB_SPECS = (
         description="GFPGAN v1.4 blind face restoration (TencentARC), ONNX (340 MB); faces found by dlib are "
         "aligned to the FFHQ template, restored and blended back.",
     ),
+    ModelSpec(
+        name="bge-base-zh",
+        task="text-embedding",
+        runtime="onnx",
+        sources=(
+            # Xenova's Optimum export of BAAI/bge-base-zh (a Chinese BERT-base, 768-d): input_ids, attention_mask,
+            # token_type_ids [N,L] int64 -> last_hidden_state [N,L,768]; int8-quantised; BERT WordPiece vocab.txt.
+            HuggingFaceRepo(
+                "Xenova/bge-base-zh",
+                "main",
+                {"onnx/model_quantized.onnx": "model.onnx", "vocab.txt": "vocab.txt"},
+            ),
+        ),
+        files=("model.onnx", "vocab.txt"),
+        licence="MIT",
+        languages=("zh", "en"),
+        input_size=(512,),
+        used_by=("text_vectorization",),
+        bundle="hub",
+        description="BAAI bge-base-zh, a BERT-base encoder (768-d hidden states, 512 tokens), int8 ONNX (103 MB); "
+        "its sentence vector is the normalised [CLS] state.",
+    ),
 )

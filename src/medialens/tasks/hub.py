@@ -132,8 +132,14 @@ def face_properties(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.Fa
 
 
 def text_vectorization(ctx: TaskContext, given: TaskInput, o: t.TextVectorOptions) -> t.TextVectors:
-    vec, tokens = mh.text_vector(given.text, o.second_sequence, o.sequence_length, ctx.settings)
-    return t.TextVectors(pool=[float(v) for v in vec], tokens=tokens, model=mh.TEXT_MODEL)
+    v = mh.text_vectors(given.text, o.second_sequence, o.sequence_length, ctx.settings)
+    return t.TextVectors(
+        pool=v.pool.tolist(),
+        first_token=v.first_token.tolist() if v.first_token is not None else None,
+        hidden=v.hidden.tolist() if v.hidden is not None else None,
+        tokens=v.tokens,
+        model=v.model,
+    )
 
 
 def semantic_segmentation(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.Segments:

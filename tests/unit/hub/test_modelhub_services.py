@@ -167,3 +167,69 @@ def test_face_enhancement_restores_only_the_face(
     centre = out[(y1 + y2) // 2 - 5 : (y1 + y2) // 2 + 5, (x1 + x2) // 2 - 5 : (x1 + x2) // 2 + 5]
     assert centre.mean() < 25  # the (black) restored face is blended in
     assert np.abs(out[:10, :10] - src[:10, :10]).mean() < 6  # the rest of the photo is kept (JPEG noise aside)
+
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "我", "爱", "北", "京", "hello", "hel", "##lo", "!", ","]
+
+
+def test_wordpiece_tokenizes_as_bert_does() -> None:
+    from medialens.models.pipelines.bert import WordPiece
+
+    tok = WordPiece(VOCAB)
+    assert tok.words("我爱北京 Hello,world!") == ["我", "爱", "北", "京", "hello", ",", "world", "!"]
+    assert tok.encode("我爱北京 Hello!") == [5, 6, 7, 8, 9, 12]
+    assert tok.encode("Hello,hellolo helo") == [9, 13, 9, 11, 1]  # hello ##lo; "helo" = hel + "o": [UNK]
+    assert tok.encode("上海") == [1, 1]  # unknown characters
+    ids, types = tok.pair("我爱", "北京", 512)
+    assert ids == [2, 5, 6, 3, 7, 8, 3] and types == [0, 0, 0, 0, 1, 1, 1]
+    ids, types = tok.pair("我爱北京", "hello", 6)  # cut to 6, longest first
+    assert ids == [2, 5, 6, 3, 9, 3] and types == [0, 0, 0, 0, 1, 1]
+
+
+def bert_graph(vocab: int, dim: int = 8) -> bytes:
+    """input_ids, attention_mask, token_type_ids [N,L] -> an embedding lookup -> last_hidden_state [N,L,dim]."""
+    table = np.random.default_rng(3).normal(size=(vocab, dim)).astype(np.float32)
+    nodes = [helper.make_node("Gather", ["table", "input_ids"], ["emb"])]
+    last = "emb"
+    for extra in ("attention_mask", "token_type_ids"):
+        nodes += [
+            helper.make_node("Cast", [extra], [f"{extra}_f"], to=TensorProto.FLOAT),
+            helper.make_node("ReduceSum", [f"{extra}_f"], [f"{extra}_s"], keepdims=0),
+            helper.make_node("Mul", [f"{extra}_s", "zero"], [f"{extra}_z"]),
+            helper.make_node("Add", [last, f"{extra}_z"], [f"{last}_{extra}"]),
+        ]
+        last = f"{last}_{extra}"
+    nodes.append(helper.make_node("Identity", [last], ["last_hidden_state"]))
+    ins = [helper.make_tensor_value_info(n, TensorProto.INT64, ["N", "L"]) for n in ("input_ids", "attention_mask")]
+    ins.append(helper.make_tensor_value_info("token_type_ids", TensorProto.INT64, ["N", "L"]))
+    outs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["N", "L", dim])]
+    return model_bytes(nodes, ins, outs, [init("table", table), init("zero", np.array(0.0, np.float32))])
+
+
+def test_text_vectorization_gives_bert_hidden_states_once_pulled(mirror, settings: Settings, api: TestClient) -> None:
+    from tests.support import ensure_models
+
+    (settings.model_dir / "e5-small-q4").parent.mkdir(parents=True, exist_ok=True)
+    (settings.model_dir / "e5-small-q4").symlink_to(ensure_models("e5-small-q4") / "e5-small-q4")
+    req = {"id": "7", "first_sequence": "我爱北京", "second_sequence": "", "sequence_length": 128}
+    offline = _predict(api, "text_vectorization", req)
+    assert len(offline["pool_output"].split(",")) == 384 and offline["all_hidden_outputs"] == ""
+
+    serve(
+        mirror, get_spec("bge-base-zh"), {"model.onnx": bert_graph(len(VOCAB)), "vocab.txt": "\n".join(VOCAB).encode()}
+    )
+    pull("bge-base-zh", settings=settings)
+    r = api.post(
+        "/api/predict/text_vectorization",
+        json=req,
+        headers={"Authorization": api.app.state.core.service("text_vectorization").token},
+    )
+    body = r.json()
+    assert r.status_code == 200 and body["id"] == "7", body
+    rows = [[float(v) for v in row.split(",")] for row in body["all_hidden_outputs"].split(";")]
+    assert len(rows) == 6 and all(len(row) == 8 for row in rows)  # [CLS] 我 爱 北 京 [SEP], 8-d in the tiny model
+    first = [float(v) for v in body["first_token_output"].split(",")]
+    assert first == pytest.approx(rows[0], abs=1e-6)
+    pool = np.array([float(v) for v in body["pool_output"].split(",")])
+    assert pool == pytest.approx(np.array(rows[0]) / np.linalg.norm(rows[0]), abs=1e-6)
+    assert rows[1] != rows[2]  # each token its own state
