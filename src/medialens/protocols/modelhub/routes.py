@@ -13,6 +13,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -198,34 +199,60 @@ async def _service(request: Request, name: str) -> ServiceView:
     return service
 
 
-@router.post("/{name}")
-async def predict(request: Request, name: str) -> JSONResponse:
+@dataclass(frozen=True)
+class _Call:
+    """What the endpoint needs of one request, read on the event loop."""
+
+    name: str
+    body: bytes
+    authorization: str | None
+    content_type: str
+    date: str | None
+    path: str
+
+
+def _predict(core: Core, call: _Call) -> Response:
+    """Everything after the body is read, in one worker thread (one hop off the event loop per request)."""
     request_id = str(uuid.uuid4())
-    core = _core(request)
-    service = await _service(request, name)
-    body = await _read_body(request, body_limit(core))
+    service = core.service(call.name)
+    if service is None:
+        raise errors.no_service(call.name)
     ok = authorized(
         service.token,
-        request.headers.get("authorization"),
-        method=request.method,
-        body=body,
-        content_type=request.headers.get("content-type", ""),
-        date=request.headers.get("date"),
-        path=_signed_path(request),
+        call.authorization,
+        method="POST",
+        body=call.body,
+        content_type=call.content_type,
+        date=call.date,
+        path=call.path,
     )
     if not ok:
         raise errors.unauthorized()
     if service.model not in PARSERS or not service.available:
         raise HubError(404, f"model {service.model} is not deployed: {service.hint}")
-    req = _json(body)
+    req = _json(call.body)
     media, given = PARSERS[service.model](req)
     options = core.options(service.task, given)
     try:
-        result = await run_in_threadpool(core.run_now, service.task, media, options)
+        result = core.run_now(service.task, media, options)
     except CoreError as err:
         return _error(errors.from_core(err), request_id)
     extra = {"id": req.get("id", "")} | given
     return Response(render(answer(service.model, result, extra, request_id)), media_type="application/json")
+
+
+@router.post("/{name}")
+async def predict(request: Request, name: str) -> Response:
+    core = _core(request)
+    call = _Call(
+        name=name,
+        body=await _read_body(request, body_limit(core)),
+        authorization=request.headers.get("authorization"),
+        content_type=request.headers.get("content-type", ""),
+        date=request.headers.get("date"),
+        path=_signed_path(request),
+    )
+    return await run_in_threadpool(_predict, core, call)
 
 
 @router.api_route("/{name:path}", methods=["GET", "PUT", "DELETE", "PATCH", "POST"])
