@@ -7,6 +7,7 @@ import base64
 import importlib.util
 import io
 import json
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,7 +34,7 @@ OFFLINE = (
     "text_vectorization",
 )
 MODELS = ("mobilenet-v2", "nanodet", "ppocr-v4", "mediapipe-selfie-segmentation", "e5-small-q4", "dlib-face")
-MODELS += ("age-gender", "fer-emotion")
+MODELS += ("age-gender", "fer-emotion", "ppocr-v5")
 IMAGE_LIMIT = 2_000_000  # the golden eagle (2.27 MB) is over it
 
 
@@ -125,6 +126,10 @@ def test_ocr_reads_the_text_with_keypoints_in_y_x(call) -> None:
         ys, xs = [p[0] for p in points], [p[1] for p in points]
         assert box == pytest.approx([min(ys), min(xs), max(ys), max(xs)])
         assert len(ids) == len(text) and all(i > 0 for i in ids)
+    ja = ok(call("ocr", {"image": b64("ocr_ja_news_list_screenshot.jpg")}))  # PP-OCRv5 reads kana
+    read = unicodedata.normalize("NFKC", "".join(ja["detection_texts"])).replace(" ", "")
+    for line in LABELS["image/ocr_ja_news_list_screenshot.jpg"]["truth"]["text_lines"][:3]:
+        assert unicodedata.normalize("NFKC", line).replace(" ", "") in read, line  # （ ) and ( alike
     page = ok(call("ocr", {"image": b64("ocr_en_scanned_page.png")}))
     assert page["detection_texts"][0] == "Region-based segmentation"
     assert len(page["detection_texts_scores"]) == len(page["detection_boxes"]) == len(page["detection_scores"])

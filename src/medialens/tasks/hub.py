@@ -75,7 +75,7 @@ def ocr(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.TextLines:
         t.TextLine(corners=list(ln.corners), text=ln.text, score=ln.score, char_ids=list(ln.char_ids))
         for ln in mh.read_text(image, ctx.settings)
     ]
-    return t.TextLines(width=image.width, height=image.height, lines=lines, model=mh.OCR_MODEL)
+    return t.TextLines(width=image.width, height=image.height, lines=lines, model=mh.ocr_model(ctx.settings))
 
 
 def foreground_segmentation(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.Foreground:
