@@ -28,6 +28,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	@echo "Installing medialens and its pinned dependencies into $(VENV) with pip (a few minutes the first time)"
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q --no-deps "eas-prediction==0.36"  # pinned in pyproject's eas-client extra
 	@echo "Installed: $$($(BIN)/python -m pip list --format=freeze 2>/dev/null | wc -l) packages in $(VENV)"
 	touch $@
 

@@ -17,6 +17,7 @@ from medialens.core import Core
 from medialens.jobs.local import LocalPoolExecutor
 from medialens.observability.health import check_readiness
 from medialens.observability.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
+from medialens.protocols.modelhub import router as modelhub_router
 from medialens.protocols.native import router as native_router
 from medialens.protocols.pai.errors import PaiError
 from medialens.protocols.pai.routes import error_response
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def _is_pai(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return request.url.path.startswith("/api/") and not request.url.path.startswith("/api/predict/")
 
 
 def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> FastAPI:
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
 
     app = FastAPI(title="medialens", version=__version__, lifespan=lifespan)
     app.include_router(pai_router)
+    app.include_router(modelhub_router)
     app.include_router(native_router)
     app.include_router(web_router)  # the playground at / and /admin
     mount_twelvelabs(app)

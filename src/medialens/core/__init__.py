@@ -19,12 +19,14 @@ from medialens.core.errors import (
     WorkersUnavailable,
 )
 from medialens.core.service import Core, JobRequest, Media
+from medialens.core.services import HUB_MODELS, HubModel, ServiceError, ServiceView
 from medialens.core.video_index import ClassifyRequest, ClassSpec, VideoIndexes
 from medialens.core.views import STATE_NAMES, AppInfo, JobView, ModelInfo, TaskInfo
 from medialens.store.tables import JobState
 from medialens.tasks import options, results
 
 __all__ = [
+    "HUB_MODELS",
     "STATE_NAMES",
     "AlreadyExists",
     "AnalysisFailed",
@@ -34,6 +36,7 @@ __all__ = [
     "ClassifyRequest",
     "Core",
     "CoreError",
+    "HubModel",
     "InvalidOptions",
     "JobRequest",
     "JobState",
@@ -43,6 +46,8 @@ __all__ = [
     "ModelInfo",
     "ModelNotFound",
     "NotFound",
+    "ServiceError",
+    "ServiceView",
     "TaskInfo",
     "TaskNotFound",
     "Unprocessable",

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from medialens.blobs import BlobStore, open_blob_store
 from medialens.config import Settings
+from medialens.core import services as hub_services
 from medialens.core import uploads
 from medialens.core.errors import InvalidOptions, ModelNotFound, TaskNotFound, translate
 from medialens.core.progress import job_changes
@@ -55,6 +56,9 @@ class Media:
 
     url: str = ""
     data: bytes | None = field(default=None, repr=False)
+    more: tuple[bytes, ...] = field(default=(), repr=False)
+    """Further images of a request that compares several (Model Hub similarity services)."""
+    text: str = ""
 
 
 class _TTLCache:
@@ -154,6 +158,23 @@ class Core:
         """Delete an app with its jobs; its credentials stop working within the credential cache's few seconds."""
         return app_store.delete_app(self.db, app_id)
 
+    # --- Model Hub services (core/services.py) ------------------------------------------------------------------
+    def service(self, name: str) -> hub_services.ServiceView | None:
+        """A deployed service (cached for a few seconds: a deleted one or a rotated token is noticed soon)."""
+        return self._tokens.get(("service", name), lambda: hub_services.get(self.db, self.settings, name))
+
+    def services(self) -> list[hub_services.ServiceView]:
+        return hub_services.list_all(self.db, self.settings)
+
+    def deploy_service(self, model: str, name: str | None = None) -> hub_services.ServiceView:
+        return hub_services.deploy(self.db, self.settings, model, name)
+
+    def undeploy_service(self, name: str) -> bool:
+        return hub_services.undeploy(self.db, name)
+
+    def rotate_service_token(self, name: str) -> str | None:
+        return hub_services.rotate_token(self.db, name)
+
     # --- options -------------------------------------------------------------------------------------------------
     def options(self, task: str, given: Mapping[str, Any] | None, *, strict: bool = False) -> TaskOptions:
         """``given`` validated by the task's options model; a None value means "the default". With ``strict``
@@ -174,6 +195,8 @@ class Core:
         inputs = TaskInput(
             url=media.url,
             data_base64=base64.b64encode(media.data).decode("ascii") if media.data is not None else None,
+            images=[base64.b64encode(d).decode("ascii") for d in media.more],
+            text=media.text,
             options=options.model_dump(),
         ).model_dump(exclude_none=True)
         try:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from medialens.models.catalog import SPECS
 from medialens.models.catalog_hub import HUB_SPECS
+from medialens.models.catalog_modelhub import MODELHUB_SPECS
 from medialens.models.errors import UnknownModelError
 from medialens.models.spec import ModelSpec
 
-REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (*SPECS, *HUB_SPECS)}
+REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (*SPECS, *HUB_SPECS, *MODELHUB_SPECS)}
 
 
 def get_spec(name: str) -> ModelSpec:

@@ -82,3 +82,14 @@ class Job(Base):
 def as_utc(value: datetime) -> datetime:
     """SQLite hands datetimes back naive; every stored time is UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class Service(Base):
+    """A Model Hub model deployed as an online prediction service (EAS protocol): its name, model and token."""
+
+    __tablename__ = "services"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(64))
+    token: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

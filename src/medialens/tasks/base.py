@@ -70,6 +70,7 @@ class TaskSpec:
     result: type[TaskResult] = TaskResult
     requires: tuple[str, ...] = ()
     summary: str = ""
+    queue: str | None = None  # the Celery queue, when not the one of its media kind
 
     def run(self, ctx: TaskContext, inputs: dict[str, Any] | TaskInput) -> TaskResult:
         """Run on stored (or just built) inputs; the options are validated again, which is cheap and keeps a job

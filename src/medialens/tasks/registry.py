@@ -7,6 +7,7 @@ from medialens.tasks import results as r
 from medialens.tasks.base import TaskSpec, register
 from medialens.tasks.edits import anime_tags, body_reshape, watermark_remove
 from medialens.tasks.faces import AGE_MODELS, FACE_MODELS, face_age, face_attributes
+from medialens.tasks.hub import HUB_SPECS
 from medialens.tasks.quality import image_quality, video_quality
 from medialens.tasks.tags import TAG_MODELS, image_tags, multimodal, video_classify
 
@@ -43,3 +44,4 @@ from medialens.tasks.video_index import INDEX_MODELS, VideoIndexOptions, VideoIn
 TASKS["video_index"] = register(
     TaskSpec("video_index", "video", video_index, VideoIndexOptions, VideoIndexResult, INDEX_MODELS, "video index")
 )
+TASKS.update({spec.name: register(spec) for spec in HUB_SPECS})  # the Model Hub services' tasks

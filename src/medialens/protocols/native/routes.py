@@ -244,6 +244,25 @@ async def tasks(request: Request) -> s.TaskList:
     )
 
 
+@router.get("/services", response_model=s.ServiceList, summary="List Model Hub services")
+async def services(request: Request) -> s.ServiceList:
+    """The deployed Model Hub services (as `medialens services list`; tokens are not shown)."""
+    rows = await run_in_threadpool(_core(request).services)
+    return s.ServiceList(
+        services=[
+            s.ServiceInfo(
+                name=v.name,
+                model=v.model,
+                description=v.description,
+                deployed=v.available,
+                hint=v.hint,
+                created_at=v.created_at.isoformat(),
+            )
+            for v in rows
+        ]
+    )
+
+
 @router.get("/models", response_model=s.ModelList, summary="List models")
 async def models(request: Request) -> s.ModelList:
     """The model registry with each model's install status (as `medialens models list`)."""

@@ -182,3 +182,16 @@ class AppCreate(_Model):
 
 class AppCreated(AppView):
     token: str = Field(description="shown once: keep it")
+
+
+class ServiceInfo(_Model):
+    name: str = Field(description="the service's name: POST /api/predict/{name} with the eas-prediction client")
+    model: str = Field(description="the Model Hub model it serves")
+    description: str = Field(description="the real model that runs, and what it does not do")
+    deployed: bool = Field(description="whether the weights it needs are installed")
+    hint: str | None = Field(None, description="how to install what is missing")
+    created_at: str
+
+
+class ServiceList(_Model):
+    services: list[ServiceInfo]

@@ -1,0 +1,169 @@
+"""Model Hub services: latency through the official client vs the bare model call, and the server's memory.
+
+For each offline service: the same request through ``eas-prediction``'s PredictClient (signed) → live server →
+task, against the bare task in this process (base64 decode → image decode → models → typed result), median of
+ROUNDS calls each after a warm-up. Target: client / bare ≤ 1.2×. Then the server's RSS (now and peak) with every
+offline service deployed and loaded.
+
+Run: `python bench/modelhub.py` (models of the offline bundle installed; eas-prediction==0.36 installed).
+"""
+
+from __future__ import annotations
+
+import os
+
+# eas-prediction 0.36's protobuf modules load only on protobuf's pure-Python implementation (chosen at first import).
+os.environ["PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"] = "python"
+
+import base64
+import io
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from eas_prediction import PredictClient, StringRequest
+from tests.conftest import MEDIA
+from tests.support import ensure_models, live_server
+
+from medialens.config import Settings
+from medialens.core import HUB_MODELS
+from medialens.models.runtime import limit_blas_threads
+from medialens.tasks import TaskContext, TaskInput, get_task
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
+# Threads per model call, for the server and the bare calls alike (0: as many as the runtime likes). Idle ONNX
+# Runtime and OpenMP pools spin for a while after each call: on a 2-core machine one process's spinning threads
+# then slow the other's, so the comparison is cleanest with one thread each.
+THREADS = os.environ.get("BENCH_MODEL_THREADS", "1")
+MODELS = ("mobilenet-v2", "nanodet", "ppocr-v4", "mediapipe-selfie-segmentation", "e5-small-q4", "dlib-face")
+MODELS += ("age-gender", "fer-emotion")
+
+
+def _b64(name: str) -> str:
+    return base64.b64encode((MEDIA / "image" / name).read_bytes()).decode()
+
+
+def _bottles() -> str:
+    import av
+
+    with av.open(str(MEDIA / "video" / "intel_bottles.mp4")) as container:
+        frame = next(container.decode(video=0)).to_image()
+    buf = io.BytesIO()
+    frame.save(buf, "JPEG", quality=92)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def requests() -> dict[str, tuple[dict, TaskInput]]:
+    """Per service: the client's request body and the same input for the bare task."""
+    cat, moto, face_a, face_b = (
+        _b64(n)
+        for n in (
+            "skimage_cat_chelsea.png",
+            "skimage_motorcycle.png",
+            "face_kit_harington_a.jpeg",
+            "face_kit_harington_b.jpeg",
+        )
+    )
+    two = _b64("face_rose_leslie_kit_harington.jpg")
+    page, bottles = _b64("ocr_zh_en_screenshot_lines.jpg"), _bottles()
+    text = "蚂蚁花呗在双十一可以提额吗？"
+    match = {"function_name": "match", "function_params": {"imagea": cat, "imageb": moto, "metric": "L2"}}
+    return {
+        "image_classification": ({"image": cat}, TaskInput(data_base64=cat)),
+        "object_detection": ({"image": moto}, TaskInput(data_base64=moto)),
+        "ocr": ({"image": page}, TaskInput(data_base64=page)),
+        "foreground_segmentation": ({"image": face_a}, TaskInput(data_base64=face_a)),
+        "scene_classification": ({"image": moto}, TaskInput(data_base64=moto)),
+        "inventory_counting": ({"image": bottles}, TaskInput(data_base64=bottles)),
+        "image_similarity": ({"imagea": cat, "imageb": moto}, TaskInput(data_base64=cat, images=[moto])),
+        "face_similarity": ({"imagea": face_a, "imageb": face_b}, TaskInput(data_base64=face_a, images=[face_b])),
+        "face_attributes": ({"image": two}, TaskInput(data_base64=two)),
+        "product_comparison": (match, TaskInput(data_base64=cat, images=[moto], options={"metric": "L2"})),
+        "text_vectorization": (
+            {"id": "1", "first_sequence": text, "sequence_length": 128},
+            TaskInput(text=text, options={"sequence_length": 128}),
+        ),
+    }
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _medians_ms(a, b, rounds: int) -> tuple[float, float]:
+    """Median times of ``a`` and ``b``, called alternately (a busy machine then slows both alike)."""
+    for _ in range(2):  # warm-up: model load, connection
+        a()
+        b()
+    ta, tb = [], []
+    for _ in range(rounds):
+        ta.append(_timed(a))
+        tb.append(_timed(b))
+    return statistics.median(ta) * 1000, statistics.median(tb) * 1000
+
+
+def _rss_mb(pid: int) -> tuple[float, float]:
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def main() -> None:
+    model_dir = ensure_models(*MODELS)
+    settings = Settings(model_dir=model_dir, model_threads=int(THREADS))
+    limit_blas_threads(settings)  # as the server does: idle BLAS threads spinning here would slow the server
+    cases = requests()
+    if only := os.environ.get("BENCH_SERVICES"):
+        cases = {k: v for k, v in cases.items() if k in only.split(",")}
+    with tempfile.TemporaryDirectory() as tmp:
+        # the server's own default job polling (the test helper's 0.05 s keeps idle workers busier than a server's)
+        server = live_server(Path(tmp) / "server", model_threads=THREADS, job_poll_interval_s="0.2")
+        tokens = {m: json.loads(server.cli("services", "deploy", m, "--json"))["token"] for m in cases}
+        server.start()
+        try:
+            endpoint = server.base_url.removeprefix("http://")
+            print(
+                f"Model Hub services, median of {ROUNDS} alternated calls (eas-prediction PredictClient, signed) vs "
+                f"bare, {THREADS} model thread(s) (0: the runtimes' default):"
+            )
+            print(f"  {'service':<24} {'client ms':>10} {'bare ms':>10} {'ratio':>7}   model")
+            ratios = []
+            for model, (body, given) in cases.items():
+                client = PredictClient(endpoint, model)
+                client.set_token(tokens[model])
+                client.init()
+                raw = json.dumps(body)
+
+                def through_client(c=client, r=raw) -> None:
+                    assert c.predict(StringRequest(r)).response_data[:1] == b"{"  # the answer, as the client gets it
+
+                spec = get_task(HUB_MODELS[model].task)
+                ctx = TaskContext(settings=settings, workdir=Path(tmp))
+
+                def bare(s=spec, g=given, c=ctx) -> None:
+                    s.run(c, g)
+
+                c_ms, b_ms = _medians_ms(through_client, bare, ROUNDS)
+                ratios.append(c_ms / b_ms)
+                print(
+                    f"  {model:<24} {c_ms:10.1f} {b_ms:10.1f} {c_ms / b_ms:6.2f}x   "
+                    f"{HUB_MODELS[model].description[:60]}"
+                )
+            print(f"  median ratio {statistics.median(ratios):.2f}x, worst {max(ratios):.2f}x   (target <= 1.2x)")
+            rss, peak = _rss_mb(server.proc.pid)
+            print(
+                f"server with all {len(cases)} offline services deployed and loaded: "
+                f"RSS {rss:.0f} MB, peak {peak:.0f} MB"
+            )
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

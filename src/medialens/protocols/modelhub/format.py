@@ -1,0 +1,173 @@
+"""Task results in the Model Hub seed's shapes: its field names (and its own spellings), box order
+[top, left, bottom, right], keypoints (y, x), and ``request_id`` / ``success`` on every answer."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+Formatter = Callable[[Any, dict[str, Any]], dict[str, Any]]
+
+
+def _tlbr(box: tuple[float, float, float, float]) -> list[float]:
+    """(x_min, y_min, x_max, y_max) -> [top, left, bottom, right]."""
+    x1, y1, x2, y2 = box
+    return [float(y1), float(x1), float(y2), float(x2)]
+
+
+def _detections(r: Any) -> dict[str, Any]:
+    names = [o.name for o in r.objects]
+    return {
+        "detection_boxes": [_tlbr(o.box) for o in r.objects],
+        "detection_scores": [o.score for o in r.objects],
+        "detection_classes": [o.class_id for o in r.objects],
+        "detection_class_names": names,
+        # The seed's output examples spell it this way; clients written against them read this key.
+        "detection_classe_names": names,
+    }
+
+
+def image_classification(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    return {"class": r.class_id, "class_name": r.class_name, "class_probs": r.probs}
+
+
+def object_detection(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    return _detections(r)
+
+
+def inventory_counting(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    return {"ori_img_shape": [r.height, r.width], **_detections(r), "product_count": dict(r.counts)}
+
+
+def ocr(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    boxes, keypoints = [], []
+    for line in r.lines:
+        xs = [x for x, _ in line.corners]
+        ys = [y for _, y in line.corners]
+        boxes.append([min(ys), min(xs), max(ys), max(xs)])
+        keypoints.append([[float(y), float(x)] for x, y in line.corners])
+    texts = [line.text for line in r.lines]
+    scores = [line.score for line in r.lines]
+    return {
+        "detection_keypoints": keypoints,
+        "detection_boxes": boxes,
+        "detection_scores": scores,
+        "detection_classes": [1] * len(texts),
+        "detection_class_names": ["text"] * len(texts),
+        "detection_classe_names": ["text"] * len(texts),
+        "detection_texts_ids": [line.char_ids for line in r.lines],
+        "detection_texts": texts,
+        "detection_texts_scores": scores,
+    }
+
+
+class RawJSON(str):
+    """A value that is JSON text already (a large mask, written by NumPy instead of element by element)."""
+
+
+def mask_json(bits_b64: str, height: int, width: int) -> RawJSON:
+    """The packed mask as the seed's [h][w] list of 0/1, as JSON text."""
+    bits = np.unpackbits(np.frombuffer(base64.b64decode(bits_b64), np.uint8), count=height * width)
+    if height * width == 0:
+        return RawJSON("[]")
+    rows = np.full((height, 2 * width + 2), ord(","), np.uint8)
+    rows[:, 0] = ord("[")
+    rows[:, 1 : 2 * width : 2] = bits.reshape(height, width) + ord("0")
+    rows[:, 2 * width] = ord("]")
+    return RawJSON("[" + rows.tobytes()[:-1].decode("ascii") + "]")
+
+
+def render(body: dict[str, Any]) -> bytes:
+    """``body`` as compact JSON, with RawJSON values inserted as they are."""
+    raw = {k: v for k, v in body.items() if isinstance(v, RawJSON)}
+    text = json.dumps(
+        {k: (f"\x00{k}" if k in raw else v) for k, v in body.items()}, ensure_ascii=False, separators=(",", ":")
+    )
+    for key, value in raw.items():
+        text = text.replace(json.dumps(f"\x00{key}"), value, 1)
+    return text.encode()
+
+
+def foreground_segmentation(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    # the seed types human_ratio as a STRING
+    return {"human_ratio": f"{r.ratio:.6f}", "mask": mask_json(r.mask_bits, r.height, r.width)}
+
+
+def scene_classification(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    return {"class": [i for i, _ in r.top], "class_name": [n for _, n in r.top], "class_probs": r.probs}
+
+
+def image_similarity(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    return {"similarity": r.similarity, "l2_distance": r.l2_distance}
+
+
+def product_comparison(r: Any, req: dict[str, Any]) -> dict[str, Any]:
+    if req.get("metric") == "Cosine":
+        return {"cosine_similarity": r.cosine}
+    return {"l2_distance": r.l2_distance}
+
+
+def face_similarity(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    return {"similarity": r.similarity}
+
+
+def face_attributes(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "face_age": [f.age for f in r.faces],
+        "face_gender": [f.gender for f in r.faces],
+        "face_emo": [f.emotion for f in r.faces],
+        "face_bbox": [[*map(float, f.box), f.score] for f in r.faces],
+    }
+
+
+def _csv(values: Any) -> str:
+    return ",".join(f"{v:.8g}" for v in values)
+
+
+def text_vectorization(r: Any, req: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": req.get("id", ""),
+        "pool_output": _csv(r.pool),
+        "first_token_output": _csv(r.first_token) if r.first_token is not None else "",
+        "all_hidden_outputs": ";".join(_csv(h) for h in r.hidden) if r.hidden is not None else "",
+    }
+
+
+def semantic_segmentation(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    return {"probs": r.probs, "preds": r.classes}
+
+
+def instance_segmentation(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    masks = [{"counts": m.counts, "size": list(m.size)} for m in r.masks]
+    return {**_detections(r), "detection_masks": masks}
+
+
+def edited_image(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    return {"out_image": r.image}
+
+
+FORMATTERS: dict[str, Formatter] = {
+    "image_colorization": edited_image,
+    "face_enhancement": edited_image,
+    "semantic_segmentation": semantic_segmentation,
+    "instance_segmentation": instance_segmentation,
+    "image_classification": image_classification,
+    "object_detection": object_detection,
+    "inventory_counting": inventory_counting,
+    "ocr": ocr,
+    "foreground_segmentation": foreground_segmentation,
+    "scene_classification": scene_classification,
+    "image_similarity": image_similarity,
+    "product_comparison": product_comparison,
+    "face_similarity": face_similarity,
+    "face_attributes": face_attributes,
+    "text_vectorization": text_vectorization,
+}
+
+
+def answer(model: str, result: Any, req: dict[str, Any], request_id: str) -> dict[str, Any]:
+    return {"request_id": request_id, "success": True, **FORMATTERS[model](result, req)}

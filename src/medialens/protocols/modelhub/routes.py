@@ -1,0 +1,263 @@
+"""``POST /api/predict/{service}``: find the service (404), read the body under its limit (413), check the token
+or signature (401), parse the seed's request (400), run the model through the core, answer in the seed's shape.
+
+Every error is a non-200 JSON ``{request_id, success: false, error_code, error_msg}``: 4xx for what the client
+can fix (the official client retries 5xx answers five times).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+
+from medialens.core import Core, CoreError, Media, ServiceView
+from medialens.protocols.modelhub import errors
+from medialens.protocols.modelhub.auth import authorized
+from medialens.protocols.modelhub.errors import HubError
+from medialens.protocols.modelhub.format import answer, render
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/predict"
+JSON_OVERHEAD = 64 * 1024
+
+
+def _error(err: HubError, request_id: str | None = None) -> JSONResponse:
+    body = {
+        "request_id": request_id or str(uuid.uuid4()),
+        "success": False,
+        "error_code": err.code,
+        "error_msg": err.message,
+    }
+    return JSONResponse(body, status_code=err.status)
+
+
+class HubRoute(APIRoute):
+    """Answers every error in the Model Hub shape: core errors mapped in one place (``errors.from_core``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except HubError as err:
+                return _error(err)
+            except CoreError as err:
+                return _error(errors.from_core(err))
+            except Exception:  # a server fault: a 5xx (the client retries), never a traceback
+                log.exception("model hub request failed: %s", request.url.path)
+                return _error(HubError(500, "internal server error"))
+
+        return route
+
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=HubRoute)
+
+
+def _core(request: Request) -> Core:
+    return request.app.state.core
+
+
+def body_limit(core: Core) -> int:
+    """Two base64 images at the image limit plus the JSON around them (or the general limit, if larger)."""
+    return max(core.settings.max_request_bytes, 2 * (core.settings.image_max_bytes * 4 // 3 + 4) + JSON_OVERHEAD)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise errors.too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise errors.too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _signed_path(request: Request) -> str:
+    path = request.scope["path"]
+    root = request.scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+# --- request parsing -------------------------------------------------------------------------------------------------
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        req = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise errors.bad_request("the request body is not valid JSON") from None
+    if not isinstance(req, dict):
+        raise errors.bad_request("the request body must be a JSON object")
+    return req
+
+
+def _string(req: dict[str, Any], key: str, where: str = "") -> str:
+    value = req.get(key)
+    if value is None or value == "":
+        raise errors.bad_request(f"{where}{key} is missing")
+    if not isinstance(value, str):
+        raise errors.bad_request(f"{where}{key} must be a string")
+    return value
+
+
+def _b64(req: dict[str, Any], key: str, where: str = "") -> bytes:
+    value = _string(req, key, where)
+    if value.startswith("data:") and "," in value[:200]:  # a data URL: the payload after the comma
+        value = value.split(",", 1)[1]
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise errors.bad_request(f"{where}{key} is not valid base64") from None
+
+
+def _image(req: dict[str, Any]) -> tuple[Media, dict[str, Any]]:
+    return Media(data=_b64(req, "image")), {}
+
+
+def _pair(req: dict[str, Any], where: str = "") -> Media:
+    return Media(data=_b64(req, "imagea", where), more=(_b64(req, "imageb", where),))
+
+
+def _foreground(req: dict[str, Any]) -> tuple[Media, dict[str, Any]]:
+    given = req.get("input")
+    if isinstance(given, dict) and given.get("url") is not None:
+        return Media(url=_string(given, "url", "input.")), {}
+    if "image" in req:  # also the image itself, like every other image service
+        return _image(req)
+    raise errors.bad_request("input.url is missing")
+
+
+def _similarity(req: dict[str, Any]) -> tuple[Media, dict[str, Any]]:
+    return _pair(req), {}
+
+
+def _product(req: dict[str, Any]) -> tuple[Media, dict[str, Any]]:
+    name = req.get("function_name")
+    if name != "match":
+        raise errors.bad_request('function_name must be "match"')
+    params = req.get("function_params")
+    if not isinstance(params, dict):
+        raise errors.bad_request("function_params is missing")
+    metric = params.get("metric", "L2")
+    if metric not in ("L2", "Cosine"):
+        raise errors.bad_request('function_params.metric must be "L2" or "Cosine"')
+    return _pair(params, "function_params."), {"metric": metric}
+
+
+def _text(req: dict[str, Any]) -> tuple[Media, dict[str, Any]]:
+    first = _string(req, "first_sequence")
+    second = req.get("second_sequence") or ""
+    if not isinstance(second, str):
+        raise errors.bad_request("second_sequence must be a string")
+    length = req.get("sequence_length", 128)
+    if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= 512:
+        raise errors.bad_request("sequence_length must be an integer from 1 to 512")
+    ident = req.get("id", "")
+    if not isinstance(ident, str | int):
+        raise errors.bad_request("id must be a string")
+    return Media(text=first), {"sequence_length": length, "second_sequence": second}
+
+
+PARSERS: dict[str, Callable[[dict[str, Any]], tuple[Media, dict[str, Any]]]] = {
+    "image_classification": _image,
+    "object_detection": _image,
+    "inventory_counting": _image,
+    "ocr": _image,
+    "scene_classification": _image,
+    "face_attributes": _image,
+    "semantic_segmentation": _image,
+    "instance_segmentation": _image,
+    "image_colorization": _image,
+    "face_enhancement": _image,
+    "foreground_segmentation": _foreground,
+    "image_similarity": _similarity,
+    "face_similarity": _similarity,
+    "product_comparison": _product,
+    "text_vectorization": _text,
+}
+
+
+# --- the endpoint ----------------------------------------------------------------------------------------------------
+async def _service(request: Request, name: str) -> ServiceView:
+    service = await run_in_threadpool(_core(request).service, name)
+    if service is None:
+        raise errors.no_service(name)
+    return service
+
+
+@dataclass(frozen=True)
+class _Call:
+    """What the endpoint needs of one request, read on the event loop."""
+
+    name: str
+    body: bytes
+    authorization: str | None
+    content_type: str
+    date: str | None
+    path: str
+
+
+def _predict(core: Core, call: _Call) -> Response:
+    """Everything after the body is read, in one worker thread (one hop off the event loop per request)."""
+    request_id = str(uuid.uuid4())
+    service = core.service(call.name)
+    if service is None:
+        raise errors.no_service(call.name)
+    ok = authorized(
+        service.token,
+        call.authorization,
+        method="POST",
+        body=call.body,
+        content_type=call.content_type,
+        date=call.date,
+        path=call.path,
+    )
+    if not ok:
+        raise errors.unauthorized()
+    if service.model not in PARSERS or not service.available:
+        raise HubError(404, f"model {service.model} is not deployed: {service.hint}")
+    req = _json(call.body)
+    media, given = PARSERS[service.model](req)
+    options = core.options(service.task, given)
+    try:
+        result = core.run_now(service.task, media, options)
+    except CoreError as err:
+        return _error(errors.from_core(err), request_id)
+    extra = {"id": req.get("id", "")} | given
+    return Response(render(answer(service.model, result, extra, request_id)), media_type="application/json")
+
+
+@router.post("/{name}")
+async def predict(request: Request, name: str) -> Response:
+    core = _core(request)
+    call = _Call(
+        name=name,
+        body=await _read_body(request, body_limit(core)),
+        authorization=request.headers.get("authorization"),
+        content_type=request.headers.get("content-type", ""),
+        date=request.headers.get("date"),
+        path=_signed_path(request),
+    )
+    return await run_in_threadpool(_predict, core, call)
+
+
+@router.api_route("/{name:path}", methods=["GET", "PUT", "DELETE", "PATCH", "POST"])
+async def other(request: Request, name: str) -> JSONResponse:
+    """Queue paths (``{service}/sink``) and other methods: not served by this part."""
+    if request.method == "POST":
+        await _service(request, name)
+    raise HubError(405 if request.method != "POST" else 404, f"{request.method} {PREFIX}/{name[:64]} is not served")

@@ -1,0 +1,81 @@
+"""The SKU classifier behind inventory counting: trained on labelled crops (real bottle crops from the shared
+video, and crops of other photos), then naming each detected bottle by its SKU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from medialens.analyses import model_hub, sku
+from medialens.config import Settings
+from tests.conftest import MEDIA
+from tests.support import ensure_models
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """A model dir of its own (the classifier is written there) holding links to the installed models."""
+    installed = ensure_models("mobilenet-v2", "nanodet")
+    root = tmp_path / "models"
+    root.mkdir()
+    for name in ("mobilenet-v2", "nanodet"):
+        (root / name).symlink_to(installed / name)
+    return Settings(model_dir=root)
+
+
+def _frames(n: int) -> list[Image.Image]:
+    import av
+
+    out = []
+    with av.open(str(MEDIA / "video" / "intel_bottles.mp4")) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i % 30 == 0:
+                out.append(frame.to_image())
+            if len(out) == n:
+                break
+    return out
+
+
+def test_the_seeds_171_sku_ids() -> None:
+    assert len(sku.SKU_CLASSES) == len(set(sku.SKU_CLASSES)) == 171
+    assert sku.SKU_CLASSES[:3] == ("189", "772", "773") and sku.SKU_CLASSES[-1] == "4345"
+
+
+def test_fit_separates_classes() -> None:
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 16))
+    y = np.repeat(np.arange(3), 20)
+    x = centres[y] + 0.1 * rng.normal(size=(60, 16))
+    w, b = sku.fit(x / np.linalg.norm(x, axis=1, keepdims=True), y, 3)
+    assert (sku.SkuClassifier(("a", "b", "c"), w, b).predict(x)[0] == y).mean() == 1.0
+
+
+def test_train_then_inventory_names_skus(settings: Settings, tmp_path: Path) -> None:
+    frames = _frames(8)
+    assert model_hub.inventory(frames[0], settings)[1].startswith("nanodet (COCO classes")
+    data = tmp_path / "dataset"
+    (data / "189").mkdir(parents=True)
+    (data / "772").mkdir()
+    for k, frame in enumerate(frames[1:]):
+        for j, det in enumerate(model_hub.retail_objects(frame, settings)):
+            frame.crop(tuple(round(v) for v in det.box)).save(data / "189" / f"{k}_{j}.png")
+    for k, name in enumerate(("skimage_cat_chelsea.png", "skimage_coins.png", "skimage_motorcycle.png")):
+        with Image.open(MEDIA / "image" / name) as img:
+            w, h = img.size
+            for j in range(4):  # patches of other photos: "not this bottle"
+                box = (j * w // 8, j * h // 8, j * w // 8 + w // 3, j * h // 8 + h // 2)
+                img.convert("RGB").crop(box).save(data / "772" / f"{k}_{j}.png")
+    assert len(list((data / "189").iterdir())) >= 10
+
+    assert sku.main(["train", str(data), "--epochs", "200"], settings) == 0
+    model = sku.trained_classifier(settings)
+    assert model is not None and model.classes == ("189", "772")
+    assert sku.classifier_path(settings).is_file()
+
+    dets, method = model_hub.inventory(frames[0], settings)  # a frame the classifier did not see
+    assert method == "nanodet + sku-classifier"
+    assert dets and {d.label for d in dets} == {"189"}
+    assert all(d.class_id == sku.SKU_CLASSES.index("189") for d in dets)
