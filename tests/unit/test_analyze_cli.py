@@ -84,8 +84,8 @@ def test_one_file_prints_a_table_or_json(folder: Path) -> None:
 def test_bad_inputs(folder: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["analyze", str(tmp_path / "missing.png")])
     assert result.exit_code == 2 and "no such file" in result.stderr
-    result = CliRunner().invoke(app, ["analyze", str(folder / IMAGES[0]), "-t", "ocr"])
-    assert result.exit_code == 1 and "no task 'ocr'" in result.stderr
+    result = CliRunner().invoke(app, ["analyze", str(folder / IMAGES[0]), "-t", "no_such_task"])
+    assert result.exit_code == 1 and "no task 'no_such_task'" in result.stderr
     result = CliRunner().invoke(app, ["analyze", str(folder / IMAGES[0]), "-t", "quality", "-o", "nope=1"])
     assert result.exit_code == 1 and "nope" in result.stderr
     result = CliRunner().invoke(app, ["analyze", str(folder), "--output", str(tmp_path / "x.xlsx")])

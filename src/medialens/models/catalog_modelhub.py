@@ -48,11 +48,12 @@ MODELHUB_SPECS = (
             ),
         ),
         files=("model.onnx",),
-        licence="Apple sample code licence (apple/ml-cvnets): check before shipping",
+        licence="Apple-sample",
         input_size=(512, 512),
         used_by=("semantic_segmentation",),
         bundle="hub",
-        description="DeepLabV3 with a MobileViT-small backbone (Apple), Pascal VOC 2012 (21 classes, 79.1 mIOU), ONNX.",
+        description="DeepLabV3 with a MobileViT-small backbone (Apple), Pascal VOC 2012 (21 classes, 79.1 mIOU), ONNX. "
+        "Licence: Apple sample code licence (apple/ml-cvnets): check before shipping.",
     ),
     ModelSpec(
         name="ddcolor-tiny",
@@ -91,11 +92,12 @@ MODELHUB_SPECS = (
             ),
         ),
         files=("GFPGANv1.4.onnx",),
-        licence="Apache-2.0 (GFPGAN; its StyleGAN2 parts carry NVIDIA's licence: check before shipping)",
+        licence="Apache+NVIDIA",
         input_size=(512, 512),
         used_by=("face_enhancement",),
         bundle="hub",
-        description="GFPGAN v1.4 blind face restoration (TencentARC), ONNX (340 MB); faces found by dlib are "
+        description="GFPGAN v1.4 blind face restoration (TencentARC; Apache-2.0, its StyleGAN2 parts carry NVIDIA's "
+        "licence: check before shipping), ONNX (340 MB); faces found by dlib are "
         "aligned to the FFHQ template, restored and blended back.",
     ),
     ModelSpec(
