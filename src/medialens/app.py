@@ -21,6 +21,7 @@ from medialens.protocols.native import router as native_router
 from medialens.protocols.pai.errors import PaiError
 from medialens.protocols.pai.routes import error_response
 from medialens.protocols.pai.routes import router as pai_router
+from medialens.protocols.vod import router as vod_router
 from medialens.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app = FastAPI(title="medialens", version=__version__, lifespan=lifespan)
     app.include_router(pai_router)
     app.include_router(native_router)
+    app.include_router(vod_router)
 
     def _db() -> Database | None:
         core = getattr(app.state, "core", None)

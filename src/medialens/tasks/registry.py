@@ -36,3 +36,14 @@ _SPECS = (
     TaskSpec("anime_tags", "image", anime_tags, o.TaggerOptions, r.AnimeTags, (), "WD14 anime-style tags"),
 )
 TASKS = {spec.name: register(spec) for spec in _SPECS}
+
+# VOD smart tagging and fingerprinting on media of the library (tasks/vod.py).
+from medialens.tasks import vod as _vod  # noqa: E402
+
+VOD_SPECS = (
+    TaskSpec(
+        "vod_video_tag", "video", _vod.video_tag, _vod.VideoTagOptions, _vod.VideoTags, _vod.TAG_MODELS, "VOD tags"
+    ),
+    TaskSpec("vod_media_dna", "video", _vod.media_dna, _vod.VodMediaOptions, _vod.MediaDna, _vod.DNA_MODELS, "VOD DNA"),
+)
+TASKS.update({spec.name: register(spec) for spec in VOD_SPECS})

@@ -1,0 +1,223 @@
+"""Video fingerprints (VOD AIMediaDNA): per-frame MobileNetV2 R-MAC descriptors, PCA-whitened, matched by
+temporal alignment — protocol-agnostic.
+
+The recipe (issue 13's calibration): frames sampled at ``SAMPLE_FPS``; black borders removed; the last feature map
+of MobileNetV2 (1280 x 7 x 7 at 224 px) R-MAC pooled (regional max-pooling over a multi-scale grid, each region
+L2-normalised, summed) for several views; PCA-whitened to ``DIM`` (power ``WHITEN_POWER``, fitted on still images
+of the test media, not on videos, shipped as ``data/fingerprint_pca.npz``) and L2-normalised. A query keeps the
+full view only; a reference keeps the full frame and 90 % / 80 % centre crops, each also mirrored, and a query
+frame's similarity to a reference frame is the best over its views. Two videos match when the best diagonal of
+their frame-similarity matrix (a constant offset: copies keep the time scale whatever their frame rate) has a
+high mean over its top ``TOP_K`` aligned similarities; the run of aligned frames above ``FRAME_MATCH`` gives the
+duplicated segment.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from medialens.config import Settings
+from medialens.media.types import Frame
+
+MODEL = "mobilenet-v2"
+FEATURE_MAP = "clip_271"  # the last 1280-channel map, before global average pooling
+SIDE = 224
+SAMPLE_FPS = 2.0
+DIM = 128
+WHITEN_POWER = 0.35
+REF_VIEWS = (1.0, 0.9, 0.8)
+TOP_K = 8
+VIDEO_MATCH = 0.80
+FRAME_MATCH = 0.70
+BLACK = 24  # luma below which an edge row/column is letterbox
+MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+STD = np.array([0.229, 0.224, 0.225], np.float32)
+METHOD = f"mobilenetv2-rmac-pca{DIM}-{SAMPLE_FPS:g}fps"
+
+_lock = threading.Lock()
+_sessions: dict[Path, object] = {}
+
+
+def _session(settings: Settings):
+    """MobileNetV2 with its last feature map as an extra output (built from the installed model, once)."""
+    import onnx
+    import onnxruntime as ort
+
+    from medialens.models.installed import model_files
+    from medialens.models.runtime import onnx_providers, session_options
+
+    root = model_files(MODEL, settings)
+    with _lock:
+        if root not in _sessions:
+            model = onnx.load(str(root / "mobilenet_v2.onnx"))
+            model.graph.output.append(onnx.helper.make_tensor_value_info(FEATURE_MAP, onnx.TensorProto.FLOAT, None))
+            _sessions[root] = ort.InferenceSession(
+                model.SerializeToString(), session_options(settings), providers=onnx_providers(settings)
+            )
+        return _sessions[root]
+
+
+@cache
+def _pca() -> tuple[np.ndarray, np.ndarray]:
+    """(mean 1280, projection 1280 x DIM with the whitening folded in)."""
+    with resources.files("medialens").joinpath("data/fingerprint_pca.npz").open("rb") as f:
+        data = np.load(f)
+        return data["mean"].astype(np.float32), data["proj"].astype(np.float32)
+
+
+def _rmac_regions(h: int, w: int, levels: int = 3) -> list[tuple[int, int, int, int]]:
+    """R-MAC's square regions (Tolias et al. 2016) on an h x w map: level l has l x (l + extra) overlapping
+    squares of side 2 * min(h, w) / (l + 1)."""
+    regions = [(0, 0, h, w)]
+    m = min(h, w)
+    for level in range(1, levels + 1):
+        side = max(1, round(2 * m / (level + 1)))
+        ny, nx = level + (h > w), level + (w > h)
+        ys = np.linspace(0, h - side, ny).round().astype(int) if ny > 1 else [max(0, (h - side) // 2)]
+        xs = np.linspace(0, w - side, nx).round().astype(int) if nx > 1 else [max(0, (w - side) // 2)]
+        regions += [(int(y), int(x), int(y) + side, int(x) + side) for y in ys for x in xs]
+    return regions
+
+
+def _unit(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=axis, keepdims=True), 1e-8)
+
+
+def rmac(fmap: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) feature maps -> (N, C) R-MAC vectors (regions L2-normalised, summed, L2-normalised)."""
+    n, c, h, w = fmap.shape
+    out = np.zeros((n, c), np.float32)
+    for y0, x0, y1, x1 in _rmac_regions(h, w):
+        out += _unit(fmap[:, :, y0:y1, x0:x1].max(axis=(2, 3)))
+    return _unit(out)
+
+
+def whiten(vectors: np.ndarray) -> np.ndarray:
+    mean, proj = _pca()
+    return _unit((_unit(vectors) - mean) @ proj)
+
+
+def trim_borders(rgb: np.ndarray) -> np.ndarray:
+    """The frame without black letterbox / pillarbox bars (kept whole when it is all dark)."""
+    luma = rgb.mean(axis=2)
+    rows = np.flatnonzero(luma.mean(axis=1) > BLACK)
+    cols = np.flatnonzero(luma.mean(axis=0) > BLACK)
+    if rows.size < rgb.shape[0] * 0.3 or cols.size < rgb.shape[1] * 0.3:
+        return rgb
+    return rgb[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def _view(rgb: np.ndarray, keep: float) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    if keep < 1.0:
+        ch, cw = int(h * keep), int(w * keep)
+        rgb = rgb[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw]
+    img = Image.fromarray(np.ascontiguousarray(rgb)).resize((SIDE, SIDE), Image.Resampling.BILINEAR)
+    x = (np.asarray(img, np.float32) / 255.0 - MEAN) / STD
+    return x.transpose(2, 0, 1)
+
+
+def raw_descriptors(images: Sequence[np.ndarray], settings: Settings, *, batch: int = 16) -> np.ndarray:
+    """(N, 1280) R-MAC vectors of RGB images (already cropped to their view)."""
+    session = _session(settings)
+    out = []
+    for i in range(0, len(images), batch):
+        x = np.stack([_view(im, 1.0) for im in images[i : i + batch]]).astype(np.float32)
+        fmap = session.run([FEATURE_MAP], {"input": x})[0]
+        out.append(rmac(fmap))
+    return np.concatenate(out) if out else np.zeros((0, 1280), np.float32)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """``vectors``: (frames, views, DIM) float16, unit rows; view 0 is the full frame."""
+
+    fps: float
+    vectors: np.ndarray
+
+    @property
+    def frames(self) -> int:
+        return int(self.vectors.shape[0])
+
+    def to_bytes(self) -> bytes:
+        return self.vectors.astype(np.float16).tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, fps: float, dim: int = DIM) -> Fingerprint:
+        v = np.frombuffer(data, dtype=np.float16)
+        return cls(fps, v.reshape(-1, 2 * len(REF_VIEWS), dim) if v.size else v.reshape(0, 2 * len(REF_VIEWS), dim))
+
+
+def fingerprint(frames: Iterable[Frame], settings: Settings, *, reference: bool = True) -> Fingerprint:
+    """The fingerprint of sampled frames; ``reference`` adds the crop and mirrored views (library entries)."""
+    views = REF_VIEWS if reference else (1.0,)
+    crops: list[np.ndarray] = []
+    n = 0
+    for frame in frames:
+        rgb = trim_borders(frame.rgb)
+        for keep in views:
+            h, w = rgb.shape[:2]
+            ch, cw = int(h * keep), int(w * keep)
+            crop = rgb[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw]
+            crops.append(crop)
+            if reference:
+                crops.append(crop[:, ::-1])
+        n += 1
+    per = len(views) * (2 if reference else 1)
+    vectors = whiten(raw_descriptors(crops, settings)) if crops else np.zeros((0, DIM), np.float32)
+    return Fingerprint(SAMPLE_FPS, vectors.reshape(n, per, DIM).astype(np.float16))
+
+
+@dataclass(frozen=True)
+class SegmentMatch:
+    input_start: float
+    input_duration: float
+    dup_start: float
+    dup_duration: float
+
+
+@dataclass(frozen=True)
+class Match:
+    similarity: float
+    segments: list[SegmentMatch]
+
+
+def compare(query: Fingerprint, ref: Fingerprint) -> Match | None:
+    """Whether ``query`` copies (part of) ``ref``: the best diagonal's score and its aligned segment, or None."""
+    if query.frames == 0 or ref.frames == 0:
+        return None
+    q = query.vectors[:, 0, :].astype(np.float32)  # the query's full view
+    r = ref.vectors.astype(np.float32)
+    sim = np.einsum("id,jvd->ijv", q, r).max(axis=2)  # (q frames, r frames): best reference view
+    # tolerate one sample of jitter between the two samplings
+    padded = np.pad(sim, ((0, 0), (1, 1)), constant_values=-1.0)
+    sim = np.maximum(np.maximum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
+    nq, nr = sim.shape
+    best, best_off = -1.0, 0
+    for off in range(-(nq - 1), nr):  # reference frame j = i + off
+        diag = np.diagonal(sim, offset=off)
+        k = min(TOP_K, diag.size)
+        if diag.size < min(TOP_K, nq, nr):
+            continue
+        score = float(np.sort(diag)[-k:].mean())
+        if score > best:
+            best, best_off = score, off
+    if best < VIDEO_MATCH:
+        return None
+    diag = np.diagonal(sim, offset=best_off)
+    hits = np.flatnonzero(diag >= FRAME_MATCH)
+    i0 = max(0, -best_off)
+    first, last = int(hits[0]), int(hits[-1])
+    step = 1.0 / query.fps
+    seg = SegmentMatch(
+        (i0 + first) * step, (last - first + 1) * step, (i0 + first + best_off) * step, (last - first + 1) * step
+    )
+    return Match(round(best, 4), [seg])

@@ -1,0 +1,303 @@
+"""The VOD actions medialens serves, by name (WIRE.md §B.5): each takes the verified call and returns the answer's
+body without RequestId. Parameter checks raise VodError; the core's errors are mapped by the route."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from medialens.core import CoreError, JobState
+from medialens.core.vod import AI_TASKS, AIJobView, MediaView, Vod
+from medialens.protocols.vod import errors
+
+MAX_JOB_IDS = 10
+MAX_PAGE_SIZE = 100
+STATUS = {
+    JobState.INITIALIZING: "init",
+    JobState.RUNNING: "Processing",
+    JobState.COMPLETED: "success",
+    JobState.FAILED: "fail",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    vod: Vod
+    account: str
+    params: dict[str, str]
+    base_url: str
+
+    def get(self, name: str, default: str = "") -> str:
+        return self.params.get(name, default).strip()
+
+    def need(self, name: str) -> str:
+        value = self.get(name)
+        if not value:
+            raise errors.missing_parameter(name)
+        return value
+
+    def int(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.get(name)
+        if not raw:
+            return default
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise errors.invalid_parameter(name, f"must be an integer from {low} to {high}")
+        return int(raw)
+
+    def json(self, name: str) -> Any:
+        raw = self.get(name)
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise errors.invalid_parameter(name, "must be a JSON string") from None
+
+    def file_url(self, key: str | None) -> str:
+        return f"{self.base_url}/vod/files/{key}?{self.vod.file_query(key)}" if key else ""
+
+
+def _time(t: datetime | None) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else ""
+
+
+def _ids(raw: str) -> list[str]:
+    return [i.strip() for i in raw.split(",") if i.strip()]
+
+
+# --- media library -------------------------------------------------------------------------------------------------
+def _video(call: Call, m: MediaView) -> dict[str, Any]:
+    return {
+        "VideoId": m.media_id,
+        "Title": m.title,
+        "Status": "Normal",
+        "Duration": m.duration_s,
+        "Size": m.size,
+        "CoverURL": call.file_url(m.cover_key),
+        "CreationTime": _time(m.created_at),
+        "ModificationTime": _time(m.created_at),
+        "CateId": 0,
+        "Tags": "",
+        "Description": "",
+        "StorageLocation": "medialens",
+        "RegionId": "local",
+        "AppId": "app-1000000",
+        "MediaSource": "general",
+    }
+
+
+def register_media(call: Call) -> dict[str, Any]:
+    metas = call.json("RegisterMetadatas")
+    if metas is None:
+        raise errors.missing_parameter("RegisterMetadatas")
+    if not isinstance(metas, list) or not 1 <= len(metas) <= 10 or not all(isinstance(m, dict) for m in metas):
+        raise errors.invalid_parameter("RegisterMetadatas", "must be a JSON array of 1 to 10 objects")
+    registered, failed = [], []
+    for meta in metas:
+        url, title = meta.get("FileURL"), meta.get("Title", "")
+        if not isinstance(url, str) or not url or not isinstance(title, str):
+            raise errors.invalid_parameter("RegisterMetadatas", "each object needs a FileURL string")
+        try:
+            media = call.vod.register_media(call.account, url, title)
+        except Exception as err:  # one bad file does not sink the others: it is listed as failed
+            if not isinstance(err, CoreError):
+                raise
+            failed.append(url)
+            continue
+        registered.append({"FileURL": url, "MediaId": media.media_id, "NewRegister": True})
+    return {"RegisteredMediaList": registered, "FailedFileURLs": failed}
+
+
+def get_video_info(call: Call) -> dict[str, Any]:
+    return {"Video": _video(call, call.vod.media(call.account, call.need("VideoId")))}
+
+
+def get_video_list(call: Call) -> dict[str, Any]:
+    page = call.int("PageNo", 1, 1, 10**6)
+    size = call.int("PageSize", 20, 1, MAX_PAGE_SIZE)
+    sort = call.get("SortBy", "CreationTime:Desc")
+    items, total = call.vod.list_media(call.account, page=page, size=size, newest_first=not sort.endswith(":Asc"))
+    return {"Total": total, "VideoList": {"Video": [_video(call, m) for m in items]}}
+
+
+_TITLE_MATCH = re.compile(r"""^\s*Title\s*(?:=|in)\s*\(?\s*['"](.*?)['"]\s*\)?\s*$""", re.IGNORECASE)
+
+
+def search_media(call: Call) -> dict[str, Any]:
+    page = call.int("PageNo", 1, 1, 10**6)
+    size = call.int("PageSize", 10, 1, MAX_PAGE_SIZE)
+    search_type = call.get("SearchType", "video")
+    if search_type.lower() not in ("video", ""):
+        return {"Total": 0, "MediaList": [], "ScrollToken": ""}
+    match, title = call.get("Match"), ""
+    if match:
+        found = _TITLE_MATCH.match(match)
+        if found is None:
+            raise errors.invalid_parameter("Match", "only Title = 'x' and Title in ('x') are supported")
+        title = found.group(1)
+    sort = call.get("SortBy", "CreationTime:Desc")
+    items, total = call.vod.list_media(
+        call.account, page=page, size=size, title=title, newest_first=not sort.endswith(":Asc")
+    )
+    media = [
+        {"MediaId": m.media_id, "MediaType": "video", "CreationTime": _time(m.created_at), "Video": _video(call, m)}
+        for m in items
+    ]
+    return {"Total": total, "MediaList": media, "ScrollToken": ""}
+
+
+def delete_video(call: Call) -> dict[str, Any]:
+    ids = _ids(call.need("VideoIds"))
+    if len(ids) > 20:
+        raise errors.invalid_parameter("VideoIds", "at most 20 ids")
+    missing = [i for i in ids if not call.vod.delete_media(call.account, i)]
+    return {"NonExistVideoIds": missing, "ForbiddenVideoIds": []}
+
+
+# --- AI jobs -------------------------------------------------------------------------------------------------------
+def submit_ai_job(call: Call) -> dict[str, Any]:
+    media_id = call.need("MediaId")
+    types = _ids(call.get("Types", "AIVideoTag"))
+    unknown = [t for t in types if t not in AI_TASKS]
+    if not types or unknown:
+        raise errors.invalid_parameter("Types", f"must be AIVideoTag and/or AIMediaDNA, not {','.join(unknown)[:64]}")
+    config = call.json("Config") or {}
+    if not isinstance(config, dict):
+        raise errors.invalid_parameter("Config", "must be a JSON object")
+    user_data = call.get("UserData")
+    if user_data:
+        call.json("UserData")  # VOD requires a JSON string
+    jobs = call.vod.submit_ai_jobs(call.account, media_id, list(dict.fromkeys(types)), config, user_data)
+    return {"AIJobList": {"AIJob": [{"JobId": j.ai_job_id, "MediaId": j.media_id, "Type": j.type} for j in jobs]}}
+
+
+def _data(job: AIJobView) -> str:
+    if job.result is None:
+        return ""
+    if job.type == "AIVideoTag":
+        return json.dumps(_video_tags(job.result), ensure_ascii=False)
+    return json.dumps(_dna(job.result), ensure_ascii=False)
+
+
+def _code(job: AIJobView) -> str:
+    return {JobState.COMPLETED: "0", JobState.FAILED: "InternalError"}.get(job.state, "")
+
+
+def list_ai_job(call: Call) -> dict[str, Any]:
+    ids = _ids(call.need("JobIds"))
+    if len(ids) > MAX_JOB_IDS:
+        raise errors.invalid_parameter("JobIds", f"at most {MAX_JOB_IDS} ids")
+    found, missing = call.vod.ai_jobs(call.account, ids)
+    jobs = [
+        {
+            "JobId": j.ai_job_id,
+            "MediaId": j.media_id,
+            "Type": j.type,
+            "Status": STATUS.get(j.state, "init"),
+            "Code": _code(j),
+            "Message": j.message
+            if j.state == JobState.FAILED
+            else ("" if j.state != JobState.COMPLETED else "Success"),
+            "Data": _data(j),
+            "UserData": j.user_data,
+            "CreationTime": _time(j.created_at),
+            "CompleteTime": _time(j.finished_at),
+        }
+        for j in found
+    ]
+    return {"AIJobList": {"AIJob": jobs}, "NonExistAIJobIds": {"String": missing}}
+
+
+def _times(seconds: list[float]) -> list[str]:
+    return [str(round(s * 1000)) for s in seconds]  # milliseconds from the start, as strings
+
+
+def _video_tags(result: Any) -> dict[str, Any]:
+    return {
+        "Category": [{"Tag": c} for c in result.categories],
+        "Keyword": [{"Tag": k.tag, "Times": _times(k.times)} for k in result.keywords],
+        "Location": [{"Tag": k.tag, "Times": _times(k.times)} for k in result.locations],
+        "Person": [{"Tag": p.tag, "FaceUrl": p.face_url, "Times": _times(p.times)} for p in result.persons],
+        "Time": [{"Tag": k.tag, "Times": _times(k.times)} for k in result.times],
+    }
+
+
+def get_ai_video_tag_result(call: Call) -> dict[str, Any]:
+    job = call.vod.latest_result(call.account, call.need("MediaId"), "AIVideoTag")
+    if job is None:
+        return {"VideoTagResult": {"Category": [], "Keyword": [], "Location": [], "Person": [], "Time": []}}
+    tags = _video_tags(job.result)
+    for person in tags["Person"]:
+        if person["FaceUrl"].startswith("vod/"):
+            person["FaceUrl"] = call.file_url(person["FaceUrl"])
+    return {"VideoTagResult": tags}
+
+
+def _dna(result: Any) -> dict[str, Any]:
+    return {
+        "VideoDNA": [
+            {
+                "PrimaryKey": m.media_id,
+                "Similarity": f"{m.similarity:.4f}",
+                "Detail": [
+                    {
+                        "Input": {"Start": f"{s.input_start:.2f}", "Duration": f"{s.input_duration:.2f}"},
+                        "Duplication": {"Start": f"{s.dup_start:.2f}", "Duration": f"{s.dup_duration:.2f}"},
+                    }
+                    for s in m.segments
+                ],
+            }
+            for m in result.matches
+        ]
+    }
+
+
+def get_media_dna_result(call: Call) -> dict[str, Any]:
+    job = call.vod.latest_result(call.account, call.need("MediaId"), "AIMediaDNA")
+    return {"DNAResult": _dna(job.result) if job is not None else {"VideoDNA": []}}
+
+
+def submit_media_dna_delete_job(call: Call) -> dict[str, Any]:
+    media_id = call.need("MediaId")
+    call.vod.media(call.account, media_id)
+    return {"JobId": call.vod.delete_dna(call.account, media_id)}
+
+
+def get_job_detail(call: Call) -> dict[str, Any]:
+    job_id = call.need("JobId")
+    job_type = call.get("JobType", "AI")
+    found, _ = call.vod.ai_jobs(call.account, [job_id])
+    if not found or job_type not in ("AI", ""):
+        raise errors.job_not_found()
+    j = found[0]
+    detail = {
+        "JobId": j.ai_job_id,
+        "JobType": j.type,
+        "MediaId": j.media_id,
+        "Status": STATUS.get(j.state, "init"),
+        "TemplateConfig": json.dumps(j.config, ensure_ascii=False),
+        "Trigger": "API",
+        "UserId": int(call.account) if call.account.isdigit() else 0,
+        "CreateTime": _time(j.created_at),
+        "CompleteTime": _time(j.finished_at),
+    }
+    return {"JobType": "AI", "AIJobDetail": detail}
+
+
+ACTIONS: dict[str, Callable[[Call], dict[str, Any]]] = {
+    "RegisterMedia": register_media,
+    "GetVideoInfo": get_video_info,
+    "GetVideoList": get_video_list,
+    "SearchMedia": search_media,
+    "DeleteVideo": delete_video,
+    "SubmitAIJob": submit_ai_job,
+    "ListAIJob": list_ai_job,
+    "GetAIVideoTagResult": get_ai_video_tag_result,
+    "GetMediaDNAResult": get_media_dna_result,
+    "SubmitMediaDNADeleteJob": submit_media_dna_delete_job,
+    "GetJobDetail": get_job_detail,
+}

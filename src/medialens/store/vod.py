@@ -1,0 +1,174 @@
+"""Queries of the VOD side: AccessKeys, nonces, the media library, AI jobs and fingerprints (tables in
+``store.vod_tables``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from medialens.store.db import Database
+from medialens.store.tables import App, Job
+from medialens.store.vod_tables import AccessKey, AIJob, FaceEntry, Fingerprint, MediaItem, SeenNonce
+
+__all__ = ["AIJob", "AccessKey", "FaceEntry", "Fingerprint", "MediaItem"]
+
+
+# --- AccessKeys -------------------------------------------------------------------------------------------------
+def add_key(db: Database, key_id: str, app_id: str, secret_enc: str, *, new_app_name: str | None = None) -> AccessKey:
+    with db.session() as s:
+        if new_app_name is not None:
+            s.add(App(app_id=app_id, name=new_app_name, token=""))
+            s.flush()
+        key = AccessKey(key_id=key_id, app_id=app_id, secret_enc=secret_enc)
+        s.add(key)
+    return key
+
+
+def get_key(db: Database, key_id: str) -> AccessKey | None:
+    with db.session() as s:
+        return s.get(AccessKey, key_id)
+
+
+def list_keys(db: Database) -> list[AccessKey]:
+    with db.session() as s:
+        return list(s.scalars(select(AccessKey).order_by(AccessKey.created_at)))
+
+
+def delete_key(db: Database, key_id: str) -> bool:
+    with db.session() as s:
+        key = s.get(AccessKey, key_id)
+        if key is None:
+            return False
+        s.delete(key)
+    return True
+
+
+def app_exists(db: Database, app_id: str) -> bool:
+    with db.session() as s:
+        return s.get(App, app_id) is not None
+
+
+def remember_nonce(db: Database, nonce: str, now: datetime, forget_before: datetime) -> bool:
+    """Record a nonce; False when it was seen already. Nonces older than ``forget_before`` are dropped (a request
+    that old is refused by its timestamp anyway)."""
+    try:
+        with db.session() as s:
+            s.execute(delete(SeenNonce).where(SeenNonce.seen_at < forget_before))
+            s.add(SeenNonce(nonce=nonce, seen_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+# --- media ------------------------------------------------------------------------------------------------------
+def add_media(db: Database, item: MediaItem) -> MediaItem:
+    with db.session() as s:
+        s.add(item)
+    return item
+
+
+def get_media(db: Database, media_id: str, app_id: str | None) -> MediaItem | None:
+    with db.session() as s:
+        item = s.get(MediaItem, media_id)
+        if item is None or (app_id is not None and item.app_id != app_id):
+            return None
+        return item
+
+
+def list_media(db: Database, app_id: str, *, offset: int, limit: int, title: str = "", newest_first: bool = True):
+    """(page of media, total) of one account, optionally only titles containing ``title``."""
+    with db.session() as s:
+        where = [MediaItem.app_id == app_id]
+        if title:
+            where.append(MediaItem.title.contains(title, autoescape=True))
+        total = s.scalar(select(func.count()).select_from(MediaItem).where(*where)) or 0
+        order = MediaItem.created_at.desc() if newest_first else MediaItem.created_at.asc()
+        rows = s.scalars(
+            select(MediaItem).where(*where).order_by(order, MediaItem.media_id).offset(offset).limit(limit)
+        )
+        return list(rows), total
+
+
+def delete_media(db: Database, media_id: str, app_id: str) -> MediaItem | None:
+    with db.session() as s:
+        item = s.get(MediaItem, media_id)
+        if item is None or item.app_id != app_id:
+            return None
+        s.execute(delete(Fingerprint).where(Fingerprint.app_id == app_id, Fingerprint.media_id == media_id))
+        s.delete(item)
+        return item
+
+
+# --- AI jobs ----------------------------------------------------------------------------------------------------
+def add_ai_jobs(db: Database, jobs: list[AIJob]) -> None:
+    with db.session() as s:
+        s.add_all(jobs)
+
+
+def get_ai_jobs(db: Database, app_id: str, ids: list[str]) -> list[tuple[AIJob, Job]]:
+    with db.session() as s:
+        rows = s.execute(
+            select(AIJob, Job).join(Job, Job.id == AIJob.job_id).where(AIJob.app_id == app_id, AIJob.ai_job_id.in_(ids))
+        ).all()
+        return [(a, j) for a, j in rows]
+
+
+def latest_ai_job(db: Database, app_id: str, media_id: str, type_: str, *, completed: bool) -> tuple[AIJob, Job] | None:
+    """The newest job of a type on a medium (only completed ones with ``completed``)."""
+    with db.session() as s:
+        q = (
+            select(AIJob, Job)
+            .join(Job, Job.id == AIJob.job_id)
+            .where(AIJob.app_id == app_id, AIJob.media_id == media_id, AIJob.type == type_)
+        )
+        if completed:
+            q = q.where(Job.state == 2)
+        row = s.execute(q.order_by(AIJob.created_at.desc(), Job.id.desc()).limit(1)).first()
+        return (row[0], row[1]) if row else None
+
+
+def ai_job_of(db: Database, job_id: int) -> AIJob | None:
+    with db.session() as s:
+        return s.scalar(select(AIJob).where(AIJob.job_id == job_id))
+
+
+# --- fingerprints -----------------------------------------------------------------------------------------------
+def put_fingerprint(db: Database, fp: Fingerprint) -> None:
+    with db.session() as s:
+        s.merge(fp)
+
+
+def fingerprints(db: Database, app_id: str, *, exclude: str | None = None) -> list[Fingerprint]:
+    with db.session() as s:
+        q = select(Fingerprint).where(Fingerprint.app_id == app_id)
+        if exclude is not None:
+            q = q.where(Fingerprint.media_id != exclude)
+        return list(s.scalars(q))
+
+
+def delete_fingerprint(db: Database, app_id: str, media_id: str) -> bool:
+    with db.session() as s:
+        n = s.execute(delete(Fingerprint).where(Fingerprint.app_id == app_id, Fingerprint.media_id == media_id))
+        return bool(n.rowcount)
+
+
+# --- face library -----------------------------------------------------------------------------------------------
+def add_face(db: Database, name: str, embedding: bytes) -> int:
+    with db.session() as s:
+        entry = FaceEntry(name=name, embedding=embedding)
+        s.add(entry)
+        s.flush()
+        return entry.id
+
+
+def faces(db: Database) -> list[FaceEntry]:
+    with db.session() as s:
+        return list(s.scalars(select(FaceEntry).order_by(FaceEntry.id)))
+
+
+def delete_face(db: Database, face_id: int) -> bool:
+    with db.session() as s:
+        n = s.execute(delete(FaceEntry).where(FaceEntry.id == face_id))
+        return bool(n.rowcount)

@@ -1,0 +1,164 @@
+"""VOD AI tasks on registered media: smart tagging (AIVideoTag) and video fingerprinting (AIMediaDNA).
+
+Their input is a medium of the library (``url`` = ``blob:<key>`` of the probed file in the blob store); the core
+fills ``media_id`` and ``account`` (the fingerprint library is per account), never the wire.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field, StrictStr, field_validator
+
+from medialens.blobs import open_blob_store
+from medialens.media.errors import FetchError
+from medialens.media.types import VideoInfo
+from medialens.media.video import probe_video
+from medialens.tasks.base import TaskContext, TaskInput
+from medialens.tasks.intake import sampled_frames
+from medialens.tasks.options import TaskOptions
+from medialens.tasks.results import TaskResult
+
+ANALYSE_TYPES = ("face", "ocr", "asr", "category", "keyword")
+TAG_MODELS = ("mobilenet-v2", "nanodet", "e5-small-q4", "ppocr-v4", "dlib-face", "whisper-base")
+TAG_FPS = 1.0
+DNA_MODELS = ("mobilenet-v2",)
+
+
+class VodMediaOptions(TaskOptions):
+    media_id: StrictStr = Field("", description="the medium of the library (set by the core)")
+    account: StrictStr = Field("", description="the account whose library is used (set by the core)")
+
+
+class VideoTagOptions(VodMediaOptions):
+    analyse_types: list[StrictStr] = Field(
+        default_factory=lambda: list(ANALYSE_TYPES),
+        description="what to analyse",
+        json_schema_extra={"rule": "a comma-separated list of face, ocr, asr, category, keyword"},
+    )
+
+    @field_validator("analyse_types")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        if not value or any(v not in ANALYSE_TYPES for v in value):
+            raise ValueError("unknown analyse type")
+        return value
+
+
+class TimedTag(BaseModel):
+    tag: str
+    times: list[float] = Field(default_factory=list, description="seconds from the start where the tag occurs")
+
+
+class PersonTag(TimedTag):
+    face_url: str = Field("", description="blob key of the person's best face crop")
+
+
+class VideoTags(TaskResult):
+    categories: list[str] = Field(default_factory=list)
+    keywords: list[TimedTag] = Field(default_factory=list)
+    persons: list[PersonTag] = Field(default_factory=list)
+    locations: list[TimedTag] = Field(default_factory=list)
+    times: list[TimedTag] = Field(default_factory=list)
+    method: str = ""
+
+
+class Segment(BaseModel):
+    input_start: float
+    input_duration: float
+    dup_start: float
+    dup_duration: float
+
+
+class DnaMatch(BaseModel):
+    media_id: str
+    similarity: float
+    segments: list[Segment] = Field(default_factory=list)
+
+
+class MediaDna(TaskResult):
+    matches: list[DnaMatch] = Field(default_factory=list)
+    frames: int = 0
+    method: str = ""
+
+
+def library_video(ctx: TaskContext, given: TaskInput) -> tuple[Path, VideoInfo]:
+    """The library medium of a job, copied from the blob store into the job's folder and probed."""
+    if not given.url.startswith("blob:"):
+        raise FetchError("not a medium of the library")
+    key = given.url[len("blob:") :]
+    store = open_blob_store(ctx.settings)
+    if not store.exists(key):
+        raise FetchError("the medium's file is gone (deleted?)")
+    ctx.report("video loading")
+    path = store.get_file(key, ctx.workdir / "video")
+    return path, probe_video(path, settings=ctx.settings)
+
+
+@cache
+def _database(url: str):
+    from medialens.store.db import Database
+
+    return Database(url)
+
+
+def _db(settings):
+    return _database(settings.resolved_database_url)
+
+
+def _face_library(settings) -> list[tuple[str, np.ndarray]]:
+    from medialens.store import vod as vod_store
+
+    return [(f.name, np.frombuffer(f.embedding, dtype=np.float32)) for f in vod_store.faces(_db(settings))]
+
+
+def video_tag(ctx: TaskContext, given: TaskInput, opts: VideoTagOptions) -> VideoTags:
+    from medialens.analyses.video_tags import tag_video
+
+    path, info = library_video(ctx, given)
+    ctx.report("video analyzing")
+    frames = list(sampled_frames(path, info, ctx.settings, TAG_FPS))
+    found = tag_video(path, info, frames, ctx.settings, set(opts.analyse_types), lambda: _face_library(ctx.settings))
+    store = open_blob_store(ctx.settings)
+    persons = []
+    for i, person in enumerate(found.persons):
+        key = f"vod/{opts.media_id or 'x'}/faces/{ctx.job_id or 0}-{i}.jpg"
+        store.put_bytes(key, person.face_jpeg)
+        persons.append(PersonTag(tag=person.tag, times=person.times, face_url=key))
+    return VideoTags(
+        categories=found.categories,
+        keywords=[TimedTag(tag=k.tag, times=k.times) for k in found.keywords],
+        persons=persons,
+        method=found.method,
+    )
+
+
+def media_dna(ctx: TaskContext, given: TaskInput, opts: VodMediaOptions) -> MediaDna:
+    """Fingerprint the medium, match it against the account's library, then add it to the library."""
+    from medialens.analyses import fingerprint as fp
+    from medialens.store import vod as vod_store
+    from medialens.store.vod_tables import Fingerprint as FingerprintRow
+
+    path, info = library_video(ctx, given)
+    ctx.report("video fingerprinting")
+    # every sample at the fingerprint's rate, however long the video: alignment needs one time scale
+    uncapped = ctx.settings.model_copy(update={"video_max_frames": int(info.duration_s * fp.SAMPLE_FPS) + 2})
+    mine = fp.fingerprint(sampled_frames(path, info, uncapped, fp.SAMPLE_FPS), ctx.settings)
+    db = _db(ctx.settings)
+    matches = []
+    for row in vod_store.fingerprints(db, opts.account, exclude=opts.media_id):
+        found = fp.compare(mine, fp.Fingerprint.from_bytes(row.vectors, row.fps, row.dim))
+        if found is not None:
+            segments = [Segment(**vars(s)) for s in found.segments]
+            matches.append(DnaMatch(media_id=row.media_id, similarity=found.similarity, segments=segments))
+    matches.sort(key=lambda m: -m.similarity)
+    if opts.account and opts.media_id:
+        vod_store.put_fingerprint(
+            db,
+            FingerprintRow(
+                app_id=opts.account, media_id=opts.media_id, fps=mine.fps, dim=fp.DIM, vectors=mine.to_bytes()
+            ),
+        )
+    return MediaDna(matches=matches, frames=mine.frames, method=fp.METHOD)
