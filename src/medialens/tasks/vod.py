@@ -147,13 +147,13 @@ def media_dna(ctx: TaskContext, given: TaskInput, opts: VodMediaOptions) -> Medi
     uncapped = ctx.settings.model_copy(update={"video_max_frames": int(info.duration_s * fp.SAMPLE_FPS) + 2})
     mine = fp.fingerprint(sampled_frames(path, info, uncapped, fp.SAMPLE_FPS), ctx.settings)
     db = _db(ctx.settings)
-    matches = []
+    index = fp.FingerprintIndex()  # rebuilt per job from the store: a resident per-worker index is the next step
     for row in vod_store.fingerprints(db, opts.account, exclude=opts.media_id):
-        found = fp.compare(mine, fp.Fingerprint.from_bytes(row.vectors, row.fps, row.dim))
-        if found is not None:
-            segments = [Segment(**vars(s)) for s in found.segments]
-            matches.append(DnaMatch(media_id=row.media_id, similarity=found.similarity, segments=segments))
-    matches.sort(key=lambda m: -m.similarity)
+        index.add(row.media_id, fp.Fingerprint.from_bytes(row.vectors, row.fps, row.dim))
+    matches = [
+        DnaMatch(media_id=key, similarity=found.similarity, segments=[Segment(**vars(s)) for s in found.segments])
+        for key, found in index.query(mine, exclude=opts.media_id)
+    ]
     if opts.account and opts.media_id:
         vod_store.put_fingerprint(
             db,
