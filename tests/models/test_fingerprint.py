@@ -1,4 +1,4 @@
-"""Video fingerprints on copies the test makes from tests/media (issue 13's transforms): every copy of four videos
+"""Video fingerprints on copies the test makes from tests/media (issue 13's transforms): every copy of three videos
 is found, with its segment, and the hard negatives (two takes of the same signer before the same background) and
 unrelated videos are not. The full evaluation over all 13 videos is bench/fingerprint.py."""
 
@@ -15,7 +15,7 @@ from tests import vod_variants as vv
 from tests.conftest import MEDIA
 from tests.support import ensure_models
 
-VIDEOS = ("asl_bird.mkv", "asl_sorry.mkv", "basketball_gym.mp4", "two_men_hugging.mp4")
+VIDEOS = ("asl_bird.mkv", "asl_sorry.mkv", "basketball_gym.mp4")
 
 
 def _print(path: Path, settings: Settings, reference: bool) -> fp.Fingerprint:
@@ -46,11 +46,11 @@ def test_every_copy_is_found_and_nothing_else(library) -> None:
         if not found or found[0][0] != name:
             missed.append((name, transform))
         wrong += [(name, transform, key) for key, _ in found if key != name]
-    assert len(copies) == len(VIDEOS) * len(vv.TRANSFORMS) - 3  # no 6 s excerpt of the three short clips
+    assert len(copies) == len(VIDEOS) * len(vv.TRANSFORMS) - 2  # no 6 s excerpt of the two short clips
     # every single transform is found; the hardest combination (a 10 % crop, a banner and a heavy re-encode at
     # once) is the known weak spot: found on about half the videos (bench/fingerprint.py has the figures)
     assert [m for m in missed if m[1] != "crop+banner+reencode"] == [], missed
-    assert len(missed) <= 2, missed
+    assert len(missed) <= 2, missed  # of 3
     assert wrong == []
 
 

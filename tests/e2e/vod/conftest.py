@@ -102,7 +102,7 @@ def vod_media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, P
     gen = root / "gen"
     gen.mkdir()
     frames, rate = vv.frames_of(MEDIA / "video" / "basketball_gym.mp4")
-    vv.make_copy(frames, rate, "crop+banner+reencode", gen / "basketball_copy.mp4")
+    vv.make_copy(frames, rate, "mirror+letterbox+fps", gen / "basketball_copy.mp4")
     vv.make_copy(frames, rate, "excerpt", gen / "basketball_excerpt.mp4")
     (gen / "not_a_video.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 100)
     with media_server(root) as base:
