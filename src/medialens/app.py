@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from medialens import __version__
 from medialens.config import Settings, get_settings
 from medialens.core import Core
+from medialens.core.vod_events import EventDispatcher
 from medialens.jobs.local import LocalPoolExecutor
 from medialens.observability.health import check_readiness
 from medialens.observability.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
@@ -52,9 +53,12 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         app.state.core = Core(settings, db, executor)
         if executor is not None:
             executor.start()
+        events = EventDispatcher(db, settings)  # VOD event callbacks
+        events.start()
         try:
             yield
         finally:
+            events.stop()
             if executor is not None:
                 executor.stop()
             db.dispose()

@@ -220,6 +220,17 @@ class Vod:
         store = open_blob_store(self.settings)
         return store.get_bytes(key) if store.exists(key) else None
 
+    # --- event callbacks ---------------------------------------------------------------------------------------------
+    def set_callback(self, app_id: str, url: str, event_types: str, auth_key: str) -> None:
+        from medialens.core import vod_events
+
+        vod_events.set_callback(self.db, self.settings, app_id, url, event_types, auth_key)
+
+    def get_callback(self, app_id: str) -> dict[str, str] | None:
+        from medialens.core import vod_events
+
+        return vod_events.get_callback(self.db, app_id)
+
     # --- AI jobs -------------------------------------------------------------------------------------------------
     def submit_ai_jobs(
         self, app_id: str, media_id: str, types: list[str], config: dict[str, Any], user_data: str

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from medialens.store.db import Database
-from medialens.store.tables import App, Job
-from medialens.store.vod_tables import AccessKey, AIJob, FaceEntry, Fingerprint, MediaItem, SeenNonce
+from medialens.store.tables import App, Job, utcnow
+from medialens.store.vod_tables import (
+    AccessKey,
+    AIJob,
+    CallbackEvent,
+    FaceEntry,
+    Fingerprint,
+    MediaItem,
+    MessageCallback,
+    SeenNonce,
+)
 
 __all__ = ["AIJob", "AccessKey", "FaceEntry", "Fingerprint", "MediaItem"]
 
@@ -172,3 +181,69 @@ def delete_face(db: Database, face_id: int) -> bool:
     with db.session() as s:
         n = s.execute(delete(FaceEntry).where(FaceEntry.id == face_id))
         return bool(n.rowcount)
+
+
+# --- event callbacks --------------------------------------------------------------------------------------------
+def set_callback(db: Database, app_id: str, url: str, event_types: str, auth_key: str) -> None:
+    with db.session() as s:
+        s.merge(
+            MessageCallback(app_id=app_id, url=url, event_types=event_types, auth_key=auth_key, updated_at=utcnow())
+        )
+
+
+def get_callback(db: Database, app_id: str) -> MessageCallback | None:
+    with db.session() as s:
+        return s.get(MessageCallback, app_id)
+
+
+def finished_without_event(db: Database, limit: int = 100) -> list[tuple[AIJob, Job, MessageCallback]]:
+    """Finished AI jobs of accounts with a callback, submitted after it was set, that have no event yet."""
+    with db.session() as s:
+        q = (
+            select(AIJob, Job, MessageCallback)
+            .join(Job, Job.id == AIJob.job_id)
+            .join(MessageCallback, MessageCallback.app_id == AIJob.app_id)
+            .outerjoin(CallbackEvent, CallbackEvent.ai_job_id == AIJob.ai_job_id)
+            .where(Job.state.in_((2, 3)), CallbackEvent.id.is_(None), AIJob.created_at >= MessageCallback.updated_at)
+            .limit(limit)
+        )
+        return [(a, j, c) for a, j, c in s.execute(q).all()]
+
+
+def add_event(db: Database, app_id: str, ai_job_id: str, payload: dict) -> bool:
+    try:
+        with db.session() as s:
+            s.add(CallbackEvent(app_id=app_id, ai_job_id=ai_job_id, payload=payload))
+    except IntegrityError:  # another process recorded it first
+        return False
+    return True
+
+
+def due_events(db: Database, now: datetime, limit: int = 20) -> list[CallbackEvent]:
+    with db.session() as s:
+        q = select(CallbackEvent).where(CallbackEvent.state == 0, CallbackEvent.next_at <= now)
+        return list(s.scalars(q.order_by(CallbackEvent.next_at).limit(limit)))
+
+
+def claim_event(db: Database, event: CallbackEvent, until: datetime) -> bool:
+    """Take an event for one try (a conditional UPDATE: one process wins)."""
+    with db.session() as s:
+        n = s.execute(
+            update(CallbackEvent)
+            .where(CallbackEvent.id == event.id, CallbackEvent.attempts == event.attempts, CallbackEvent.state == 0)
+            .values(attempts=event.attempts + 1, next_at=until)
+        )
+        return n.rowcount == 1
+
+
+def finish_event(db: Database, event_id: int, *, state: int, error: str = "", next_at: datetime | None = None) -> None:
+    values: dict = {"state": state, "last_error": error[:500]}
+    if next_at is not None:
+        values["next_at"] = next_at
+    with db.session() as s:
+        s.execute(update(CallbackEvent).where(CallbackEvent.id == event_id).values(**values))
+
+
+def events(db: Database, app_id: str) -> list[CallbackEvent]:
+    with db.session() as s:
+        return list(s.scalars(select(CallbackEvent).where(CallbackEvent.app_id == app_id).order_by(CallbackEvent.id)))

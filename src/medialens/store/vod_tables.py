@@ -80,3 +80,31 @@ class FaceEntry(Base):
     name: Mapped[str] = mapped_column(String(200))
     embedding: Mapped[bytes] = mapped_column(LargeBinary)  # dlib's 128-d float32
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MessageCallback(Base):
+    __tablename__ = "message_callbacks"
+
+    app_id: Mapped[str] = mapped_column(String(64), ForeignKey("apps.app_id", ondelete="CASCADE"), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    event_types: Mapped[str] = mapped_column(Text, default="ALL")
+    auth_key: Mapped[str] = mapped_column(String(200), default="")  # empty: callbacks are not signed
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CallbackEvent(Base):
+    """One event to POST: 0 pending (due at ``next_at``), 1 delivered, 2 given up; every try is counted."""
+
+    __tablename__ = "callback_events"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    app_id: Mapped[str] = mapped_column(String(64), ForeignKey("apps.app_id", ondelete="CASCADE"))
+    ai_job_id: Mapped[str] = mapped_column(String(64), unique=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    state: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_callback_events_state_next", "state", "next_at"),)

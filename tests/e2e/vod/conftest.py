@@ -88,6 +88,8 @@ NEW_METHODS = {
     "GetJobDetail": "get_job_detail",
     "ListAIImageInfo": "list_aiimage_info",
     "GetPlayInfo": "get_play_info",
+    "SetMessageCallback": "set_message_callback",
+    "GetMessageCallback": "get_message_callback",
 }
 
 

@@ -301,3 +301,37 @@ ACTIONS: dict[str, Callable[[Call], dict[str, Any]]] = {
     "SubmitMediaDNADeleteJob": submit_media_dna_delete_job,
     "GetJobDetail": get_job_detail,
 }
+
+
+# --- event notification --------------------------------------------------------------------------------------------
+def set_message_callback(call: Call) -> dict[str, Any]:
+    kind = call.get("CallbackType", "HTTP")
+    if kind.upper() != "HTTP":
+        raise errors.invalid_parameter("CallbackType", "only HTTP callbacks are supported")
+    url = call.need("CallbackURL")
+    auth = call.get("AuthSwitch", "off").lower()
+    key = call.get("AuthKey")
+    if auth == "on" and not 8 <= len(key) <= 32:
+        raise errors.invalid_parameter("AuthKey", "must be 8 to 32 characters when AuthSwitch is on")
+    call.vod.set_callback(call.account, url, call.get("EventTypeList", "ALL"), key if auth == "on" else "")
+    return {}
+
+
+def get_message_callback(call: Call) -> dict[str, Any]:
+    cb = call.vod.get_callback(call.account)
+    if cb is None:
+        return {"MessageCallback": {}}
+    return {
+        "MessageCallback": {
+            "CallbackType": "HTTP",
+            "CallbackURL": cb["url"],
+            "EventTypeList": cb["event_types"],
+            "AuthSwitch": "on" if cb["auth_key"] else "off",
+            "AuthKey": cb["auth_key"],
+            "AppId": "app-1000000",
+        }
+    }
+
+
+ACTIONS["SetMessageCallback"] = set_message_callback
+ACTIONS["GetMessageCallback"] = get_message_callback

@@ -78,8 +78,38 @@ def upgrade() -> None:
         sa.Column("embedding", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_table(
+        "message_callbacks",
+        sa.Column("app_id", sa.String(64), sa.ForeignKey("apps.app_id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("event_types", sa.Text(), nullable=False),
+        sa.Column("auth_key", sa.String(200), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "callback_events",
+        sa.Column("id", _id, primary_key=True, autoincrement=True),
+        sa.Column("app_id", sa.String(64), sa.ForeignKey("apps.app_id", ondelete="CASCADE"), nullable=False),
+        sa.Column("ai_job_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("state", sa.Integer(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_callback_events_state_next", "callback_events", ["state", "next_at"])
 
 
 def downgrade() -> None:
-    for table in ("face_library", "fingerprints", "ai_jobs", "media", "seen_nonces", "access_keys"):
+    for table in (
+        "callback_events",
+        "message_callbacks",
+        "face_library",
+        "fingerprints",
+        "ai_jobs",
+        "media",
+        "seen_nonces",
+        "access_keys",
+    ):
         op.drop_table(table)
