@@ -253,7 +253,7 @@ def compare(query: Fingerprint, ref: Fingerprint) -> Match | None:
 
 
 SEGMENT_S = 5.0
-CANDIDATES = 20
+CANDIDATES = 10
 
 
 def segment_means(fpr: Fingerprint, views: tuple[int, ...] = (0, 1)) -> np.ndarray:

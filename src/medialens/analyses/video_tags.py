@@ -27,7 +27,7 @@ from medialens.media.types import Frame, VideoInfo
 from medialens.models.loader import get_pipeline
 
 SAME_PERSON = 0.55
-LIBRARY_MATCH = 0.5
+LIBRARY_MATCH = 0.6  # dlib's own same-person threshold on the 128-d embedding
 MIN_FACE_SIDE = 40
 OCR_MIN_SCORE = 0.85
 OCR_MIN_FRAMES = 2
