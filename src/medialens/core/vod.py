@@ -26,12 +26,16 @@ from medialens.store import vod as vod_store
 from medialens.store.tables import Job, as_utc
 from medialens.store.vod_tables import AIJob, MediaItem
 
-AI_TASKS = {"AIVideoTag": "vod_video_tag", "AIMediaDNA": "vod_media_dna"}
+AI_TASKS = {"AIVideoTag": "vod_video_tag", "AIMediaDNA": "vod_media_dna", "AIImage": "vod_ai_image"}
 ANALYSE_TYPES = ("face", "ocr", "asr", "category", "keyword")
 
 
 class MediaNotFound(CoreError):
     """No media with that id in this account."""
+
+
+class TemplateNotFound(CoreError):
+    """No AI template with that id (or no default of that type) in this account."""
 
 
 @dataclass(frozen=True)
@@ -231,6 +235,54 @@ class Vod:
 
         return vod_events.get_callback(self.db, app_id)
 
+    # --- AI templates and AI images ----------------------------------------------------------------------------------
+    def add_template(self, app_id: str, name: str, type_: str, config: str) -> str:
+        from medialens.store.vod_tables import AITemplate
+
+        template_id = uuid.uuid4().hex
+        vod_store.add_template(
+            self.db, AITemplate(template_id=template_id, app_id=app_id, name=name, type=type_, config=config)
+        )
+        return template_id
+
+    def template(self, app_id: str, template_id: str):
+        found = vod_store.get_template(self.db, app_id, template_id)
+        if found is None:
+            raise TemplateNotFound(f"no template {template_id[:64]}")
+        return found
+
+    def templates(self, app_id: str, type_: str = ""):
+        return vod_store.list_templates(self.db, app_id, type_)
+
+    def update_template(self, app_id: str, template_id: str, **values: str) -> None:
+        if not vod_store.update_template(self.db, app_id, template_id, **values):
+            raise TemplateNotFound(f"no template {template_id[:64]}")
+
+    def delete_template(self, app_id: str, template_id: str) -> None:
+        if not vod_store.delete_template(self.db, app_id, template_id):
+            raise TemplateNotFound(f"no template {template_id[:64]}")
+
+    def set_default_template(self, app_id: str, template_id: str) -> None:
+        if not vod_store.set_default_template(self.db, app_id, template_id):
+            raise TemplateNotFound(f"no template {template_id[:64]}")
+
+    def default_template(self, app_id: str, type_: str):
+        found = [t for t in vod_store.list_templates(self.db, app_id, type_) if t.is_default]
+        if not found:
+            raise TemplateNotFound(f"no default {type_[:64]} template")
+        return found[0]
+
+    def image_infos(self, app_id: str, media_id: str):
+        self.media(app_id, media_id)
+        return vod_store.image_infos(self.db, app_id, media_id)
+
+    def delete_image_infos(self, app_id: str, ids: list[str]) -> None:
+        from medialens.blobs import open_blob_store
+
+        store = open_blob_store(self.settings)
+        for row in vod_store.delete_image_infos(self.db, app_id, ids):
+            store.delete(row.blob_key)
+
     # --- AI jobs -------------------------------------------------------------------------------------------------
     def submit_ai_jobs(
         self, app_id: str, media_id: str, types: list[str], config: dict[str, Any], user_data: str
@@ -242,21 +294,15 @@ class Vod:
             task = AI_TASKS[type_]
             self.core.require(task)
             given = dict(config.get(type_) or {}) if isinstance(config.get(type_), dict) else {}
-            options = self.core.options(task, {"media_id": media.media_id, "account": app_id, **_opts(type_, given)})
+            ai_job_id = uuid.uuid4().hex
+            base = {"media_id": media.media_id, "account": app_id, "ai_job_id": ai_job_id}
+            options = self.core.options(task, {**base, **_opts(type_, given)})
             requests.append(JobRequest(task, options, url=f"blob:{source_key(media.media_id)}", object_url=media_id))
-            rows.append((type_, given))
+            rows.append((ai_job_id, type_, given))
         _, ids = self.core.submit(app_id, requests)
         jobs = [
-            AIJob(
-                ai_job_id=uuid.uuid4().hex,
-                app_id=app_id,
-                media_id=media_id,
-                type=t,
-                job_id=i,
-                config=c,
-                user_data=user_data,
-            )
-            for (t, c), i in zip(rows, ids, strict=True)
+            AIJob(ai_job_id=a, app_id=app_id, media_id=media_id, type=t, job_id=i, config=c, user_data=user_data)
+            for (a, t, c), i in zip(rows, ids, strict=True)
         ]
         vod_store.add_ai_jobs(self.db, jobs)
         return [self._one(app_id, j.ai_job_id) for j in jobs]
@@ -282,6 +328,8 @@ class Vod:
 
 
 def _opts(type_: str, given: dict[str, Any]) -> dict[str, Any]:
+    if type_ == "AIImage":
+        return {"count": given["Count"]} if "Count" in given else {}
     if type_ == "AIVideoTag":
         raw = given.get("AnalyseTypes")
         if raw is None:

@@ -12,7 +12,9 @@ from medialens.store.db import Database
 from medialens.store.tables import App, Job, utcnow
 from medialens.store.vod_tables import (
     AccessKey,
+    AIImageInfo,
     AIJob,
+    AITemplate,
     CallbackEvent,
     FaceEntry,
     Fingerprint,
@@ -247,3 +249,68 @@ def finish_event(db: Database, event_id: int, *, state: int, error: str = "", ne
 def events(db: Database, app_id: str) -> list[CallbackEvent]:
     with db.session() as s:
         return list(s.scalars(select(CallbackEvent).where(CallbackEvent.app_id == app_id).order_by(CallbackEvent.id)))
+
+
+# --- AI templates and AI images -----------------------------------------------------------------------------------
+def add_template(db: Database, template: AITemplate) -> None:
+    with db.session() as s:
+        s.add(template)
+
+
+def get_template(db: Database, app_id: str, template_id: str) -> AITemplate | None:
+    with db.session() as s:
+        t = s.get(AITemplate, template_id)
+        return t if t is not None and t.app_id == app_id else None
+
+
+def list_templates(db: Database, app_id: str, type_: str = "") -> list[AITemplate]:
+    with db.session() as s:
+        q = select(AITemplate).where(AITemplate.app_id == app_id)
+        if type_:
+            q = q.where(AITemplate.type == type_)
+        return list(s.scalars(q.order_by(AITemplate.created_at, AITemplate.template_id)))
+
+
+def update_template(db: Database, app_id: str, template_id: str, **values) -> bool:
+    with db.session() as s:
+        n = s.execute(
+            update(AITemplate)
+            .where(AITemplate.app_id == app_id, AITemplate.template_id == template_id)
+            .values(modified_at=utcnow(), **values)
+        )
+        return n.rowcount == 1
+
+
+def delete_template(db: Database, app_id: str, template_id: str) -> bool:
+    with db.session() as s:
+        n = s.execute(delete(AITemplate).where(AITemplate.app_id == app_id, AITemplate.template_id == template_id))
+        return n.rowcount == 1
+
+
+def set_default_template(db: Database, app_id: str, template_id: str) -> bool:
+    with db.session() as s:
+        t = s.get(AITemplate, template_id)
+        if t is None or t.app_id != app_id:
+            return False
+        s.execute(update(AITemplate).where(AITemplate.app_id == app_id, AITemplate.type == t.type).values(is_default=0))
+        t.is_default = 1
+        return True
+
+
+def add_image_infos(db: Database, infos: list[AIImageInfo]) -> None:
+    with db.session() as s:
+        s.add_all(infos)
+
+
+def image_infos(db: Database, app_id: str, media_id: str) -> list[AIImageInfo]:
+    with db.session() as s:
+        q = select(AIImageInfo).where(AIImageInfo.app_id == app_id, AIImageInfo.media_id == media_id)
+        return list(s.scalars(q.order_by(AIImageInfo.score.desc(), AIImageInfo.info_id)))
+
+
+def delete_image_infos(db: Database, app_id: str, ids: list[str]) -> list[AIImageInfo]:
+    with db.session() as s:
+        rows = list(s.scalars(select(AIImageInfo).where(AIImageInfo.app_id == app_id, AIImageInfo.info_id.in_(ids))))
+        for row in rows:
+            s.delete(row)
+        return rows

@@ -32,6 +32,22 @@ class VodMediaOptions(TaskOptions):
     account: StrictStr = Field("", description="the account whose library is used (set by the core)")
 
 
+class AIImageOptions(VodMediaOptions):
+    ai_job_id: StrictStr = Field("", description="the VOD job (set by the core)")
+    count: int = Field(5, ge=1, le=10, description="how many images", json_schema_extra={"rule": "from 1 to 10"})
+
+
+class CoverImage(BaseModel):
+    info_id: str
+    key: str
+    score: float
+    time_s: float
+
+
+class AIImages(TaskResult):
+    images: list[CoverImage] = Field(default_factory=list)
+
+
 class VideoTagOptions(VodMediaOptions):
     analyse_types: list[StrictStr] = Field(
         default_factory=lambda: list(ANALYSE_TYPES),
@@ -162,3 +178,43 @@ def media_dna(ctx: TaskContext, given: TaskInput, opts: VodMediaOptions) -> Medi
             ),
         )
     return MediaDna(matches=matches, frames=mine.frames, method=fp.METHOD)
+
+
+def ai_image(ctx: TaskContext, given: TaskInput, opts: AIImageOptions) -> AIImages:
+    """AI-chosen cover images, kept as PNG files and listed in the store (ListAIImageInfo)."""
+    import io
+    import uuid
+
+    from PIL import Image
+
+    from medialens.analyses.covers import choose_covers
+    from medialens.store import vod as vod_store
+    from medialens.store.vod_tables import AIImageInfo
+
+    path, info = library_video(ctx, given)
+    ctx.report("video analyzing")
+    frames = list(sampled_frames(path, info, ctx.settings, 1.0))
+    store = open_blob_store(ctx.settings)
+    images, rows = [], []
+    for cover in choose_covers(frames, ctx.settings, opts.count):
+        info_id = uuid.uuid4().hex
+        key = f"vod/{opts.media_id or 'x'}/ai/{info_id}.png"
+        out = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(cover.rgb)).save(out, format="PNG")
+        store.put_bytes(key, out.getvalue())
+        images.append(CoverImage(info_id=info_id, key=key, score=cover.score, time_s=round(cover.t, 3)))
+        rows.append(
+            AIImageInfo(
+                info_id=info_id,
+                app_id=opts.account,
+                media_id=opts.media_id,
+                ai_job_id=opts.ai_job_id,
+                blob_key=key,
+                score=cover.score,
+                time_s=round(cover.t, 3),
+                format="png",
+            )
+        )
+    if opts.account and rows:
+        vod_store.add_image_infos(_db(ctx.settings), rows)
+    return AIImages(images=images)

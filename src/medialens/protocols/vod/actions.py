@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from medialens.core import CoreError, JobState
-from medialens.core.vod import AI_TASKS, AIJobView, MediaView, Vod
+from medialens.core.vod import AIJobView, MediaView, Vod
 from medialens.protocols.vod import errors
 
 MAX_JOB_IDS = 10
@@ -162,7 +162,7 @@ def delete_video(call: Call) -> dict[str, Any]:
 def submit_ai_job(call: Call) -> dict[str, Any]:
     media_id = call.need("MediaId")
     types = _ids(call.get("Types", "AIVideoTag"))
-    unknown = [t for t in types if t not in AI_TASKS]
+    unknown = [t for t in types if t not in ("AIVideoTag", "AIMediaDNA")]
     if not types or unknown:
         raise errors.invalid_parameter("Types", f"must be AIVideoTag and/or AIMediaDNA, not {','.join(unknown)[:64]}")
     config = call.json("Config") or {}
@@ -180,7 +180,9 @@ def _data(job: AIJobView) -> str:
         return ""
     if job.type == "AIVideoTag":
         return json.dumps(_video_tags(job.result), ensure_ascii=False)
-    return json.dumps(_dna(job.result), ensure_ascii=False)
+    if job.type == "AIMediaDNA":
+        return json.dumps(_dna(job.result), ensure_ascii=False)
+    return ""
 
 
 def _code(job: AIJobView) -> str:
@@ -335,3 +337,166 @@ def get_message_callback(call: Call) -> dict[str, Any]:
 
 ACTIONS["SetMessageCallback"] = set_message_callback
 ACTIONS["GetMessageCallback"] = get_message_callback
+
+
+# --- AI templates and AI images --------------------------------------------------------------------------------------
+TEMPLATE_TYPES = ("AIMediaAudit", "AIImage")
+
+
+def _template(t: Any) -> dict[str, Any]:
+    return {
+        "TemplateId": t.template_id,
+        "TemplateName": t.name,
+        "TemplateType": t.type,
+        "TemplateConfig": t.config,
+        "IsDefault": "Default" if t.is_default else "NotDefault",
+        "Source": "Custom",
+        "CreationTime": _time(t.created_at),
+        "ModifyTime": _time(t.modified_at),
+    }
+
+
+def _template_config(call: Call) -> str:
+    config = call.need("TemplateConfig")
+    if not isinstance(call.json("TemplateConfig"), dict):
+        raise errors.invalid_parameter("TemplateConfig", "must be a JSON object")
+    return config
+
+
+def add_ai_template(call: Call) -> dict[str, Any]:
+    type_ = call.need("TemplateType")
+    if type_ not in TEMPLATE_TYPES:
+        raise errors.invalid_parameter("TemplateType", "must be AIMediaAudit or AIImage")
+    name = call.need("TemplateName")[:128]
+    return {"TemplateId": call.vod.add_template(call.account, name, type_, _template_config(call))}
+
+
+def get_ai_template(call: Call) -> dict[str, Any]:
+    return {"TemplateInfo": _template(call.vod.template(call.account, call.need("TemplateId")))}
+
+
+def list_ai_template(call: Call) -> dict[str, Any]:
+    return {"TemplateInfoList": [_template(t) for t in call.vod.templates(call.account, call.need("TemplateType"))]}
+
+
+def update_ai_template(call: Call) -> dict[str, Any]:
+    template_id = call.need("TemplateId")
+    values = {}
+    if call.get("TemplateName"):
+        values["name"] = call.get("TemplateName")[:128]
+    if call.get("TemplateConfig"):
+        values["config"] = _template_config(call)
+    call.vod.update_template(call.account, template_id, **values)
+    return {"TemplateId": template_id}
+
+
+def delete_ai_template(call: Call) -> dict[str, Any]:
+    template_id = call.need("TemplateId")
+    call.vod.delete_template(call.account, template_id)
+    return {"TemplateId": template_id}
+
+
+def set_default_ai_template(call: Call) -> dict[str, Any]:
+    template_id = call.need("TemplateId")
+    call.vod.set_default_template(call.account, template_id)
+    return {"TemplateId": template_id}
+
+
+def get_default_ai_template(call: Call) -> dict[str, Any]:
+    return {"TemplateInfo": _template(call.vod.default_template(call.account, call.need("TemplateType")))}
+
+
+def submit_ai_image_job(call: Call) -> dict[str, Any]:
+    media_id = call.need("VideoId")
+    config: dict[str, Any] = {}
+    template_id = call.get("AITemplateId")
+    if template_id:
+        found = call.vod.template(call.account, template_id)
+        if found.type != "AIImage":
+            raise errors.invalid_parameter("AITemplateId", "is not an AIImage template")
+        config = json.loads(found.config or "{}")
+    user_data = call.get("UserData")
+    if user_data:
+        call.json("UserData")
+    count = config.get("Count", config.get("count"))
+    (job,) = call.vod.submit_ai_jobs(
+        call.account, media_id, ["AIImage"], {"AIImage": {"Count": count} if count is not None else {}}, user_data
+    )
+    return {"JobId": job.ai_job_id}
+
+
+def get_ai_image_jobs(call: Call) -> dict[str, Any]:
+    ids = _ids(call.need("JobIds"))
+    if len(ids) > MAX_JOB_IDS:
+        raise errors.invalid_parameter("JobIds", f"at most {MAX_JOB_IDS} ids")
+    found, _ = call.vod.ai_jobs(call.account, ids)
+    jobs = []
+    for j in found:
+        if j.type != "AIImage":
+            continue
+        result = ""
+        if j.result is not None:
+            result = json.dumps(
+                [
+                    {"Url": call.file_url(i.key), "Score": f"{i.score:.4f}", "Time": f"{i.time_s:.2f}"}
+                    for i in j.result.images
+                ]
+            )
+        jobs.append(
+            {
+                "JobId": j.ai_job_id,
+                "VideoId": j.media_id,
+                "Status": STATUS.get(j.state, "init"),
+                "Code": _code(j),
+                "Message": j.message if j.state == JobState.FAILED else "",
+                "AIImageResult": result,
+                "TemplateId": "",
+                "TemplateConfig": json.dumps(j.config),
+                "UserData": j.user_data,
+                "CreationTime": _time(j.created_at),
+            }
+        )
+    return {"AIImageJobList": jobs}
+
+
+def list_ai_image_info(call: Call) -> dict[str, Any]:
+    media_id = call.need("VideoId")
+    infos = [
+        {
+            "AIImageInfoId": i.info_id,
+            "CreationTime": _time(i.created_at),
+            "FileURL": call.file_url(i.blob_key),
+            "Format": i.format,
+            "JobId": i.ai_job_id,
+            "Score": repr(float(i.score)),
+            "Version": i.info_id[:16],
+            "VideoId": i.media_id,
+        }
+        for i in call.vod.image_infos(call.account, media_id)
+    ]
+    return {"AIImageInfoList": infos}
+
+
+def delete_ai_image_infos(call: Call) -> dict[str, Any]:
+    ids = _ids(call.need("AIImageInfoIds"))
+    if len(ids) > 10:
+        raise errors.invalid_parameter("AIImageInfoIds", "at most 10 ids")
+    call.vod.delete_image_infos(call.account, ids)
+    return {}
+
+
+ACTIONS.update(
+    {
+        "AddAITemplate": add_ai_template,
+        "GetAITemplate": get_ai_template,
+        "ListAITemplate": list_ai_template,
+        "UpdateAITemplate": update_ai_template,
+        "DeleteAITemplate": delete_ai_template,
+        "SetDefaultAITemplate": set_default_ai_template,
+        "GetDefaultAITemplate": get_default_ai_template,
+        "SubmitAIImageJob": submit_ai_image_job,
+        "GetAIImageJobs": get_ai_image_jobs,
+        "ListAIImageInfo": list_ai_image_info,
+        "DeleteAIImageInfos": delete_ai_image_infos,
+    }
+)

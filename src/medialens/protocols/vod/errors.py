@@ -12,7 +12,7 @@ from medialens.core import (
     ModelNotFound,
     TaskNotFound,
 )
-from medialens.core.vod import MediaNotFound
+from medialens.core.vod import MediaNotFound, TemplateNotFound
 
 
 class VodError(Exception):
@@ -88,6 +88,8 @@ def from_core(err: CoreError) -> VodError:
     """The one place a core error becomes VOD's answer."""
     if isinstance(err, MediaNotFound):
         return media_not_found()
+    if isinstance(err, TemplateNotFound):
+        return VodError(404, "InvalidTemplate.NotFound", "The specified template does not exist.")
     if isinstance(err, TaskNotFound | ModelNotFound):
         return VodError(403, "Forbidden.AIServiceNotEnabled", f"The AI service is not available: {err.message}"[:300])
     if isinstance(err, InvalidOptions):

@@ -99,10 +99,37 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_callback_events_state_next", "callback_events", ["state", "next_at"])
+    op.create_table(
+        "ai_templates",
+        sa.Column("template_id", sa.String(64), primary_key=True),
+        sa.Column("app_id", sa.String(64), sa.ForeignKey("apps.app_id", ondelete="CASCADE"), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("type", sa.String(64), nullable=False),
+        sa.Column("config", sa.Text(), nullable=False),
+        sa.Column("is_default", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("modified_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_ai_templates_app_id", "ai_templates", ["app_id"])
+    op.create_table(
+        "ai_image_infos",
+        sa.Column("info_id", sa.String(64), primary_key=True),
+        sa.Column("app_id", sa.String(64), sa.ForeignKey("apps.app_id", ondelete="CASCADE"), nullable=False),
+        sa.Column("media_id", sa.String(64), nullable=False),
+        sa.Column("ai_job_id", sa.String(64), nullable=False),
+        sa.Column("blob_key", sa.Text(), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("time_s", sa.Float(), nullable=False),
+        sa.Column("format", sa.String(16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_ai_image_infos_media_id", "ai_image_infos", ["media_id"])
 
 
 def downgrade() -> None:
     for table in (
+        "ai_image_infos",
+        "ai_templates",
         "callback_events",
         "message_callbacks",
         "face_library",
