@@ -26,7 +26,12 @@ from medialens.store import vod as vod_store
 from medialens.store.tables import Job, as_utc
 from medialens.store.vod_tables import AIJob, MediaItem
 
-AI_TASKS = {"AIVideoTag": "vod_video_tag", "AIMediaDNA": "vod_media_dna", "AIImage": "vod_ai_image"}
+AI_TASKS = {
+    "AIVideoTag": "vod_video_tag",
+    "AIMediaDNA": "vod_media_dna",
+    "AIImage": "vod_ai_image",
+    "DynamicImage": "vod_dynamic_image",
+}
 ANALYSE_TYPES = ("face", "ocr", "asr", "category", "keyword")
 
 
@@ -283,6 +288,17 @@ class Vod:
         for row in vod_store.delete_image_infos(self.db, app_id, ids):
             store.delete(row.blob_key)
 
+    def dynamic_images(self, app_id: str, media_id: str):
+        self.media(app_id, media_id)
+        return vod_store.dynamic_images(self.db, app_id, media_id)
+
+    def delete_dynamic_images(self, app_id: str, media_id: str, ids: list[str]) -> None:
+        from medialens.blobs import open_blob_store
+
+        store = open_blob_store(self.settings)
+        for row in vod_store.delete_dynamic_images(self.db, app_id, media_id, ids):
+            store.delete(row.blob_key)
+
     # --- AI jobs -------------------------------------------------------------------------------------------------
     def submit_ai_jobs(
         self, app_id: str, media_id: str, types: list[str], config: dict[str, Any], user_data: str
@@ -328,6 +344,9 @@ class Vod:
 
 
 def _opts(type_: str, given: dict[str, Any]) -> dict[str, Any]:
+    if type_ == "DynamicImage":
+        names = {"Duration": "duration_s", "Fps": "fps", "Width": "width"}
+        return {names[k]: v for k, v in given.items() if k in names}
     if type_ == "AIImage":
         return {"count": given["Count"]} if "Count" in given else {}
     if type_ == "AIVideoTag":

@@ -16,6 +16,7 @@ from medialens.store.vod_tables import (
     AIJob,
     AITemplate,
     CallbackEvent,
+    DynamicImage,
     FaceEntry,
     Fingerprint,
     MediaItem,
@@ -311,6 +312,28 @@ def image_infos(db: Database, app_id: str, media_id: str) -> list[AIImageInfo]:
 def delete_image_infos(db: Database, app_id: str, ids: list[str]) -> list[AIImageInfo]:
     with db.session() as s:
         rows = list(s.scalars(select(AIImageInfo).where(AIImageInfo.app_id == app_id, AIImageInfo.info_id.in_(ids))))
+        for row in rows:
+            s.delete(row)
+        return rows
+
+
+def add_dynamic_image(db: Database, image: DynamicImage) -> None:
+    with db.session() as s:
+        s.add(image)
+
+
+def dynamic_images(db: Database, app_id: str, media_id: str) -> list[DynamicImage]:
+    with db.session() as s:
+        q = select(DynamicImage).where(DynamicImage.app_id == app_id, DynamicImage.media_id == media_id)
+        return list(s.scalars(q.order_by(DynamicImage.created_at, DynamicImage.image_id)))
+
+
+def delete_dynamic_images(db: Database, app_id: str, media_id: str, ids: list[str]) -> list[DynamicImage]:
+    with db.session() as s:
+        q = select(DynamicImage).where(
+            DynamicImage.app_id == app_id, DynamicImage.media_id == media_id, DynamicImage.image_id.in_(ids)
+        )
+        rows = list(s.scalars(q))
         for row in rows:
             s.delete(row)
         return rows

@@ -45,6 +45,15 @@ VOD_SPECS = (
         "vod_video_tag", "video", _vod.video_tag, _vod.VideoTagOptions, _vod.VideoTags, _vod.TAG_MODELS, "VOD tags"
     ),
     TaskSpec("vod_ai_image", "video", _vod.ai_image, _vod.AIImageOptions, _vod.AIImages, ("dlib-face",), "AI covers"),
+    TaskSpec(
+        "vod_dynamic_image",
+        "video",
+        _vod.dynamic_image,
+        _vod.DynamicImageOptions,
+        _vod.DynamicImageResult,
+        ("dlib-face",),
+        "GIF",
+    ),
     TaskSpec("vod_media_dna", "video", _vod.media_dna, _vod.VodMediaOptions, _vod.MediaDna, _vod.DNA_MODELS, "VOD DNA"),
 )
 TASKS.update({spec.name: register(spec) for spec in VOD_SPECS})

@@ -48,6 +48,24 @@ class AIImages(TaskResult):
     images: list[CoverImage] = Field(default_factory=list)
 
 
+class DynamicImageOptions(VodMediaOptions):
+    ai_job_id: StrictStr = Field("", description="the VOD job (set by the core)")
+    duration_s: float = Field(3.0, ge=1.0, le=10.0, json_schema_extra={"rule": "from 1 to 10 seconds"})
+    fps: float = Field(8.0, ge=1.0, le=15.0, json_schema_extra={"rule": "from 1 to 15"})
+    width: int = Field(320, ge=64, le=720, json_schema_extra={"rule": "from 64 to 720 pixels"})
+
+
+class DynamicImageResult(TaskResult):
+    image_id: str
+    key: str
+    start_s: float
+    duration_s: float
+    fps: float
+    width: int
+    height: int
+    file_size: int
+
+
 class VideoTagOptions(VodMediaOptions):
     analyse_types: list[StrictStr] = Field(
         default_factory=lambda: list(ANALYSE_TYPES),
@@ -218,3 +236,61 @@ def ai_image(ctx: TaskContext, given: TaskInput, opts: AIImageOptions) -> AIImag
     if opts.account and rows:
         vod_store.add_image_infos(_db(ctx.settings), rows)
     return AIImages(images=images)
+
+
+def dynamic_image(ctx: TaskContext, given: TaskInput, opts: DynamicImageOptions) -> DynamicImageResult:
+    """An animated GIF of the video's best moment: the window starting at the best-scored cover frame."""
+    import io
+    import uuid
+
+    from PIL import Image
+
+    from medialens.analyses.covers import choose_covers
+    from medialens.media.video import iter_frames
+    from medialens.store import vod as vod_store
+    from medialens.store.vod_tables import DynamicImage
+
+    path, info = library_video(ctx, given)
+    ctx.report("video analyzing")
+    best = choose_covers(list(sampled_frames(path, info, ctx.settings, 1.0)), ctx.settings, 1)
+    start = max(0.0, min(best[0].t if best else 0.0, info.duration_s - opts.duration_s))
+    shots = []
+    for frame in iter_frames(path, sample_fps=opts.fps, max_side=opts.width, threads=1):
+        if frame.t >= start + opts.duration_s:
+            break
+        if frame.t >= start:
+            shots.append(Image.fromarray(np.ascontiguousarray(frame.rgb)))
+    if not shots:
+        raise FetchError("no frames to animate")
+    out = io.BytesIO()
+    shots[0].save(out, format="GIF", save_all=True, append_images=shots[1:], duration=int(1000 / opts.fps), loop=0)
+    image_id = uuid.uuid4().hex
+    key = f"vod/{opts.media_id or 'x'}/dynamic/{image_id}.gif"
+    open_blob_store(ctx.settings).put_bytes(key, out.getvalue())
+    result = DynamicImageResult(
+        image_id=image_id,
+        key=key,
+        start_s=round(start, 3),
+        duration_s=round(len(shots) / opts.fps, 3),
+        fps=opts.fps,
+        width=shots[0].width,
+        height=shots[0].height,
+        file_size=out.tell(),
+    )
+    if opts.account:
+        vod_store.add_dynamic_image(
+            _db(ctx.settings),
+            DynamicImage(
+                image_id=image_id,
+                app_id=opts.account,
+                media_id=opts.media_id,
+                ai_job_id=opts.ai_job_id,
+                blob_key=key,
+                fps=opts.fps,
+                width=result.width,
+                height=result.height,
+                duration_s=result.duration_s,
+                file_size=result.file_size,
+            ),
+        )
+    return result

@@ -98,6 +98,9 @@ NEW_METHODS = {
     "SubmitAIImageJob": "submit_aiimage_job",
     "GetAIImageJobs": "get_aiimage_jobs",
     "DeleteAIImageInfos": "delete_aiimage_infos",
+    "SubmitDynamicImageJob": "submit_dynamic_image_job",
+    "ListDynamicImage": "list_dynamic_image",
+    "DeleteDynamicImage": "delete_dynamic_image",
     "SetMessageCallback": "set_message_callback",
     "GetMessageCallback": "get_message_callback",
 }

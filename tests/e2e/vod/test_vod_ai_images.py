@@ -60,3 +60,23 @@ def test_ai_images(vod: VodClient, vod_media: tuple[str, Path]) -> None:
     left = vod.call("ListAIImageInfo", VideoId=media_id)["AIImageInfoList"]
     assert [i["AIImageInfoId"] for i in left] == [infos[1]["AIImageInfoId"]]
     assert httpx.get(infos[0]["FileURL"], timeout=10).status_code == 403  # the file is gone
+
+
+def test_dynamic_images(vod: VodClient, vod_media: tuple[str, Path]) -> None:
+    media_id = _register(vod, vod_media[0], "video/basketball_gym.mp4", f"gif {vod.kind}")
+    override = json.dumps({"Timeline": {"Duration": "2"}, "Fps": "5", "Width": "200"})
+    job_id = vod.call("SubmitDynamicImageJob", VideoId=media_id, OverrideParams=override)["DynamicImageJob"]["JobId"]
+    deadline = time.monotonic() + 60
+    while True:
+        images = vod.call("ListDynamicImage", VideoId=media_id)["DynamicImageList"]
+        if images:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    (gif,) = images
+    assert gif["JobId"] == job_id and gif["Format"] == "gif" and gif["Fps"] == "5" and gif["Width"] == "200"
+    assert float(gif["Duration"]) == pytest.approx(2.0, abs=0.3)
+    body = httpx.get(gif["FileURL"], timeout=10)
+    assert body.status_code == 200 and body.content[:6] == b"GIF89a" and str(len(body.content)) == gif["FileSize"]
+    vod.call("DeleteDynamicImage", VideoId=media_id, DynamicImageIds=gif["DynamicImageId"])
+    assert vod.call("ListDynamicImage", VideoId=media_id)["DynamicImageList"] == []

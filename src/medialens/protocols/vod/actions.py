@@ -500,3 +500,60 @@ ACTIONS.update(
         "DeleteAIImageInfos": delete_ai_image_infos,
     }
 )
+
+
+# --- dynamic images (GIFs) -------------------------------------------------------------------------------------------
+def submit_dynamic_image_job(call: Call) -> dict[str, Any]:
+    media_id = call.need("VideoId")
+    override = call.json("OverrideParams") or {}
+    if not isinstance(override, dict):
+        raise errors.invalid_parameter("OverrideParams", "must be a JSON object")
+    given: dict[str, Any] = {}
+    try:
+        if "Fps" in override:
+            given["Fps"] = float(override["Fps"])
+        if "Width" in override:
+            given["Width"] = int(override["Width"])
+        timeline = override.get("Timeline") or {}
+        if isinstance(timeline, dict) and "Duration" in timeline:
+            given["Duration"] = float(timeline["Duration"])
+    except (TypeError, ValueError):
+        raise errors.invalid_parameter("OverrideParams", "Fps, Width and Timeline.Duration must be numbers") from None
+    (job,) = call.vod.submit_ai_jobs(call.account, media_id, ["DynamicImage"], {"DynamicImage": given}, "")
+    return {"DynamicImageJob": {"JobId": job.ai_job_id}}
+
+
+def list_dynamic_image(call: Call) -> dict[str, Any]:
+    images = [
+        {
+            "DynamicImageId": d.image_id,
+            "VideoId": d.media_id,
+            "JobId": d.ai_job_id,
+            "FileURL": call.file_url(d.blob_key),
+            "Format": "gif",
+            "Fps": f"{d.fps:g}",
+            "Width": str(d.width),
+            "Height": str(d.height),
+            "Duration": f"{d.duration_s:g}",
+            "FileSize": str(d.file_size),
+            "CreationTime": _time(d.created_at),
+        }
+        for d in call.vod.dynamic_images(call.account, call.need("VideoId"))
+    ]
+    return {"DynamicImageList": images}
+
+
+def delete_dynamic_image(call: Call) -> dict[str, Any]:
+    media_id = call.need("VideoId")
+    call.vod.media(call.account, media_id)
+    call.vod.delete_dynamic_images(call.account, media_id, _ids(call.get("DynamicImageIds")))
+    return {}
+
+
+ACTIONS.update(
+    {
+        "SubmitDynamicImageJob": submit_dynamic_image_job,
+        "ListDynamicImage": list_dynamic_image,
+        "DeleteDynamicImage": delete_dynamic_image,
+    }
+)

@@ -124,10 +124,26 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_ai_image_infos_media_id", "ai_image_infos", ["media_id"])
+    op.create_table(
+        "dynamic_images",
+        sa.Column("image_id", sa.String(64), primary_key=True),
+        sa.Column("app_id", sa.String(64), sa.ForeignKey("apps.app_id", ondelete="CASCADE"), nullable=False),
+        sa.Column("media_id", sa.String(64), nullable=False),
+        sa.Column("ai_job_id", sa.String(64), nullable=False),
+        sa.Column("blob_key", sa.Text(), nullable=False),
+        sa.Column("fps", sa.Float(), nullable=False),
+        sa.Column("width", sa.Integer(), nullable=False),
+        sa.Column("height", sa.Integer(), nullable=False),
+        sa.Column("duration_s", sa.Float(), nullable=False),
+        sa.Column("file_size", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_dynamic_images_media_id", "dynamic_images", ["media_id"])
 
 
 def downgrade() -> None:
     for table in (
+        "dynamic_images",
         "ai_image_infos",
         "ai_templates",
         "callback_events",
