@@ -62,6 +62,8 @@ def _session(settings: Settings):
         if root not in _sessions:
             model = onnx.load(str(root / "mobilenet_v2.onnx"))
             model.graph.output.append(onnx.helper.make_tensor_value_info(FEATURE_MAP, onnx.TensorProto.FLOAT, None))
+            dims = model.graph.input[0].type.tensor_type.shape.dim
+            dims[2].dim_param, dims[3].dim_param = "height", "width"  # any input size (the network is convolutional)
             _sessions[root] = ort.InferenceSession(
                 model.SerializeToString(), session_options(settings), providers=onnx_providers(settings)
             )
