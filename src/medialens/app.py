@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from medialens import __version__
 from medialens.config import Settings, get_settings
 from medialens.core import Core
+from medialens.core.vod_events import EventDispatcher
 from medialens.jobs.local import LocalPoolExecutor
 from medialens.observability.health import check_readiness
 from medialens.observability.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
@@ -23,6 +24,7 @@ from medialens.protocols.pai.errors import PaiError
 from medialens.protocols.pai.routes import error_response
 from medialens.protocols.pai.routes import router as pai_router
 from medialens.protocols.twelvelabs import mount as mount_twelvelabs
+from medialens.protocols.vod import router as vod_router
 from medialens.store.db import Database
 from medialens.web import router as web_router
 
@@ -54,9 +56,12 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         app.state.core = Core(settings, db, executor)
         if executor is not None:
             executor.start()
+        events = EventDispatcher(db, settings)  # VOD event callbacks
+        events.start()
         try:
             yield
         finally:
+            events.stop()
             if executor is not None:
                 executor.stop()
             db.dispose()
@@ -67,6 +72,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.include_router(native_router)
     app.include_router(web_router)  # the playground at / and /admin
     mount_twelvelabs(app)
+    app.include_router(vod_router)
 
     def _db() -> Database | None:
         core = getattr(app.state, "core", None)

@@ -48,6 +48,15 @@ def _register_analyze_cli() -> None:
 _register_analyze_cli()
 
 
+def _register_vod_cli() -> None:
+    from medialens.vod_cli import register
+
+    register(app)  # keys, media, faces (the VOD protocol's credentials and libraries)
+
+
+_register_vod_cli()
+
+
 def _db() -> Database:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)

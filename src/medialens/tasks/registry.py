@@ -45,3 +45,24 @@ TASKS["video_index"] = register(
     TaskSpec("video_index", "video", video_index, VideoIndexOptions, VideoIndexResult, INDEX_MODELS, "video index")
 )
 TASKS.update({spec.name: register(spec) for spec in HUB_SPECS})  # the Model Hub services' tasks
+
+# VOD smart tagging and fingerprinting on media of the library (tasks/vod.py).
+from medialens.tasks import vod as _vod  # noqa: E402
+
+VOD_SPECS = (
+    TaskSpec(
+        "vod_video_tag", "video", _vod.video_tag, _vod.VideoTagOptions, _vod.VideoTags, _vod.TAG_MODELS, "VOD tags"
+    ),
+    TaskSpec("vod_ai_image", "video", _vod.ai_image, _vod.AIImageOptions, _vod.AIImages, ("dlib-face",), "AI covers"),
+    TaskSpec(
+        "vod_dynamic_image",
+        "video",
+        _vod.dynamic_image,
+        _vod.DynamicImageOptions,
+        _vod.DynamicImageResult,
+        ("dlib-face",),
+        "GIF",
+    ),
+    TaskSpec("vod_media_dna", "video", _vod.media_dna, _vod.VodMediaOptions, _vod.MediaDna, _vod.DNA_MODELS, "VOD DNA"),
+)
+TASKS.update({spec.name: register(spec) for spec in VOD_SPECS})
