@@ -29,6 +29,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test]"
 	$(BIN)/python -m pip install -q --no-deps "eas-prediction==0.36"  # pinned in pyproject's eas-client extra
+	$(BIN)/python -m pip install -q --no-deps --upgrade --target $(VENV)/twelvelabs-0.2 "twelvelabs==0.2.10"  # the 0.2.x client's e2e test
 	@echo "Installed: $$($(BIN)/python -m pip list --format=freeze 2>/dev/null | wc -l) packages in $(VENV)"
 	touch $@
 

@@ -10,16 +10,12 @@ import pytest
 
 from medialens.protocols.vod import auth
 
-CAPTURES = Path(__file__).resolve().parents[4] / "shared" / "protocols" / "captures"
-FALLBACK = Path("/work/shared/protocols/captures")
+CAPTURES = Path(__file__).parent / "captures"  # requests of the official SDKs, from the protocol notes (WIRE.md §B)
 
 
 def _captures() -> list[dict]:
-    root = CAPTURES if CAPTURES.is_dir() else FALLBACK
-    if not root.is_dir():
-        pytest.skip("captures not found")
     return [
-        json.loads(line) for f in sorted(root.glob("cap_vod*.jsonl")) for line in f.read_text().splitlines() if line
+        json.loads(line) for f in sorted(CAPTURES.glob("cap_vod*.jsonl")) for line in f.read_text().splitlines() if line
     ]
 
 
