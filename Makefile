@@ -10,7 +10,7 @@ TEST_MODEL_DIR ?= $(shell $(BIN)/medialens models dir)
 MODELS ?= --bundle offline
 
 # The playground's browser tests drive Debian's chromium + chromium-driver; as root with apt-get, `make test` installs
-# them when missing (otherwise those tests skip, and fail under CI).
+# them when missing (otherwise those tests skip, with the reason).
 CHROMIUM_FOR_TESTS = command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "Installing chromium and chromium-driver with apt-get (for the playground's browser tests)"; \
