@@ -196,6 +196,20 @@ def test_admin_apps(tmp_path) -> None:
         _error(client.get("/v1/admin/apps", headers={"Authorization": "Bearer admin:x"}), 401, "unauthorized")
 
 
+def test_admin_routes_need_the_admin_token_behind_a_root_path_too(tmp_path) -> None:
+    """Behind a reverse proxy (root_path /ml) the URL path no longer starts with /v1/admin/: an app token must still
+    be refused there, since the admin check follows the route, not the URL."""
+    settings = Settings(data_dir=tmp_path, model_dir=tmp_path / "models", admin_token="s3cret")
+    app = create_app(settings, run_workers=False)
+    with TestClient(app, root_path="/ml", raise_server_exceptions=False) as client:
+        cred = create_credentials(app.state.core.db, "user")
+        user = {"Authorization": f"Bearer {cred.app_id}:{cred.token}"}
+        _error(client.get("/ml/v1/admin/apps", headers=user), 401, "unauthorized")
+        _error(client.post("/ml/v1/admin/apps", headers=user, json={"name": "x"}), 401, "unauthorized")
+        listed = client.get("/ml/v1/admin/apps", headers={"Authorization": "Bearer admin:s3cret"})
+        assert listed.status_code == 200 and [a["name"] for a in listed.json()["apps"]] == ["user"]
+
+
 def test_cancel_a_waiting_job_drops_its_upload(tmp_path) -> None:
     settings = Settings(data_dir=tmp_path, model_dir=support.ensure_models("niqe"))
     with TestClient(create_app(settings, run_workers=False), raise_server_exceptions=False) as client:

@@ -90,13 +90,15 @@ def _core(request: Request) -> Core:
 ADMIN_PREFIX = "/v1/admin/"
 
 
-async def _authenticate(request: Request) -> str:
+async def _authenticate(request: Request, *, admin: bool) -> str:
+    """The app the request is from, or "admin" on admin routes. ``admin`` comes from the route's own path template,
+    never from the request's URL (which a reverse proxy's root path would change)."""
     header = request.headers.get("authorization", "")
     scheme, _, credential = header.partition(" ")
     app_id, sep, token = credential.strip().partition(":")
     if scheme.lower() != "bearer" or not sep or not app_id or not token or len(app_id) > 64:
         raise NativeError(401, "unauthorized", "expected Authorization: Bearer <app_id>:<token>")
-    if request.url.path.startswith(ADMIN_PREFIX):
+    if admin:
         if app_id != "admin" or not _core(request).is_admin(token):
             raise NativeError(
                 401, "unauthorized", "the admin API takes Authorization: Bearer admin:<MEDIALENS_ADMIN_TOKEN>"
@@ -141,7 +143,8 @@ class NativeRoute(APIRoute):
 
         async def route(request: Request) -> Response:
             try:
-                request.state.native_app_id = await _authenticate(request)
+                request.state.native_admin = self.path.startswith(ADMIN_PREFIX)
+                request.state.native_app_id = await _authenticate(request, admin=request.state.native_admin)
                 if request.method in ("POST", "PUT", "PATCH"):
                     body = await _read_limited(request)
                     sent = False
@@ -571,6 +574,14 @@ async def get_batch(request: Request, batch_id: JobId) -> s.BatchView:
 
 
 # --- admin: credentials ----------------------------------------------------------------------------------------------
+def _require_admin(request: Request) -> None:
+    """Second line of defence: the admin handlers run only for a request NativeRoute authenticated as admin."""
+    if not getattr(request.state, "native_admin", False) or request.state.native_app_id != "admin":
+        raise NativeError(
+            401, "unauthorized", "the admin API takes Authorization: Bearer admin:<MEDIALENS_ADMIN_TOKEN>"
+        )
+
+
 def _app_view(app: AppInfo) -> s.AppView:
     return s.AppView(app_id=app.app_id, name=app.name, created_at=app.created_at.isoformat())
 
@@ -578,6 +589,7 @@ def _app_view(app: AppInfo) -> s.AppView:
 @router.get("/admin/apps", response_model=s.AppList, summary="List apps (admin)", tags=["admin"])
 async def admin_apps(request: Request) -> s.AppList:
     """Every app (tokens are not shown). Needs `Bearer admin:<MEDIALENS_ADMIN_TOKEN>`."""
+    _require_admin(request)
     return s.AppList(apps=[_app_view(a) for a in await run_in_threadpool(_core(request).apps)])
 
 
@@ -586,6 +598,7 @@ async def admin_apps(request: Request) -> s.AppList:
 )
 async def admin_create_app(request: Request, body: s.AppCreate) -> s.AppCreated:
     """A new app; its token is shown in this answer only."""
+    _require_admin(request)
     app, token = await run_in_threadpool(_core(request).create_app, body.name)
     return s.AppCreated(**_app_view(app).model_dump(), token=token)
 
@@ -595,6 +608,7 @@ async def admin_create_app(request: Request, body: s.AppCreate) -> s.AppCreated:
 )
 async def admin_delete_app(request: Request, app_id: Annotated[str, Path(max_length=64)]) -> Response:
     """Delete an app and its jobs."""
+    _require_admin(request)
     if not await run_in_threadpool(_core(request).delete_app, app_id):
         raise NativeError(404, "app_not_found", f"no app {app_id}")
     return Response(status_code=204)
