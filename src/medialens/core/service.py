@@ -6,9 +6,7 @@ from __future__ import annotations
 import base64
 import hmac
 import logging
-import threading
-import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +18,7 @@ from medialens.core import services as hub_services
 from medialens.core import uploads
 from medialens.core.errors import InvalidOptions, ModelNotFound, TaskNotFound, translate
 from medialens.core.progress import job_changes
+from medialens.core.ttl_cache import TTLCache
 from medialens.core.views import AppInfo, JobView, ModelInfo, TaskInfo, job_view
 from medialens.jobs.executor import Executor
 from medialens.jobs.sync_calls import run_locally
@@ -61,27 +60,6 @@ class Media:
     text: str = ""
 
 
-class _TTLCache:
-    """A tiny thread-safe cache whose entries expire: hot lookups (credentials, model presence) skip the DB and
-    the disk on every request, while a deleted app or a removed model is noticed within ``ttl_s``."""
-
-    def __init__(self, ttl_s: float) -> None:
-        self.ttl_s = ttl_s
-        self._items: dict[Any, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
-        now = time.monotonic()
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None and now - hit[0] < self.ttl_s:
-                return hit[1]
-        value = compute()
-        with self._lock:
-            self._items[key] = (now, value)
-        return value
-
-
 def _first_problem(err: ValidationError, options: type[TaskOptions]) -> InvalidOptions:
     first = err.errors()[0]
     name = str(first["loc"][0]) if first.get("loc") else "options"
@@ -100,8 +78,8 @@ class Core:
 
     def __init__(self, settings: Settings, db: Database, executor: Executor | None) -> None:
         self.settings, self.db, self.executor = settings, db, executor
-        self._tokens = _TTLCache(self.CREDENTIAL_TTL_S)
-        self._available = _TTLCache(self.AVAILABILITY_TTL_S)
+        self._tokens = TTLCache(self.CREDENTIAL_TTL_S)
+        self._available = TTLCache(self.AVAILABILITY_TTL_S)
         self._blobs: BlobStore | None = None
 
     # --- what exists ---------------------------------------------------------------------------------------------

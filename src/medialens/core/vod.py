@@ -20,7 +20,8 @@ from typing import Any
 
 from medialens.core import keys
 from medialens.core.errors import BadMedia, CoreError, translate
-from medialens.core.service import Core, JobRequest, _TTLCache
+from medialens.core.service import Core, JobRequest
+from medialens.core.ttl_cache import TTLCache
 from medialens.core.views import stored_result
 from medialens.store import vod as vod_store
 from medialens.store.tables import Job, as_utc
@@ -112,7 +113,7 @@ class Vod:
         self.core, self.db, self.settings = core, core.db, core.settings
         cache = getattr(core, "_vod_keys", None)
         if cache is None:
-            cache = core._vod_keys = _TTLCache(core.CREDENTIAL_TTL_S)  # type: ignore[attr-defined]
+            cache = core._vod_keys = TTLCache(core.CREDENTIAL_TTL_S)  # type: ignore[attr-defined]
         self._keys = cache
 
     # --- AccessKeys ----------------------------------------------------------------------------------------------

@@ -65,13 +65,27 @@ async def _verified(request: Request, vod: Vod, body: bytes) -> tuple[auth.Signe
     return signed, account
 
 
+async def _read_body(request: Request) -> bytes:
+    """The body, read no further than ``MAX_BODY``: it is read before the signature is checked, so an unsigned
+    client must not be able to make the server hold more."""
+    too_large = VodError(413, "InvalidParameter.Body", "The request body is too large.")
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 @router.post("/")
 async def rpc(request: Request) -> Response:
     request_id = str(uuid.uuid4()).upper()
     try:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise VodError(413, "InvalidParameter.Body", "The request body is too large.")
+        body = await _read_body(request)
         vod = Vod(request.app.state.core)
         signed, account = await _verified(request, vod, body)
         handler = ACTIONS.get(signed.action)
