@@ -210,6 +210,17 @@ def test_admin_routes_need_the_admin_token_behind_a_root_path_too(tmp_path) -> N
         assert listed.status_code == 200 and [a["name"] for a in listed.json()["apps"]] == ["user"]
 
 
+def test_a_refused_upload_job_keeps_no_file(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path, model_dir=support.ensure_models("niqe"))
+    with TestClient(create_app(settings, run_workers=False), raise_server_exceptions=False) as client:
+        cred = create_credentials(client.app.state.core.db, "c")
+        headers = {"Authorization": f"Bearer {cred.app_id}:{cred.token}"}
+        bad = {"task": "video_quality", "options": '{"bogus": 1}'}
+        r = client.post("/v1/jobs", headers=headers, data=bad, files={"file": ("v.mp4", b"x" * 1000)})
+        _error(r, 400, "invalid_options")
+        assert not list((settings.resolved_blob_dir / "store").rglob("tmp-*"))
+
+
 def test_cancel_a_waiting_job_drops_its_upload(tmp_path) -> None:
     settings = Settings(data_dir=tmp_path, model_dir=support.ensure_models("niqe"))
     with TestClient(create_app(settings, run_workers=False), raise_server_exceptions=False) as client:

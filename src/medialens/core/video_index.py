@@ -300,9 +300,10 @@ class VideoIndexes:
             want = set(opts_filter if isinstance(opts_filter, list) else [opts_filter])
             out = [v for v in out if want <= set(fields(v)["engine_options"])]
         key = sort_by if sort_by in ("created_at", "updated_at", "index_name", "video_count") else "created_at"
-        out.sort(
-            key=lambda v: (fields(v).get(key) if key != "video_count" else v.video_count) or "", reverse=descending
-        )
+        if key == "video_count":
+            out.sort(key=lambda v: v.video_count, reverse=descending)
+        else:
+            out.sort(key=lambda v: str(fields(v).get(key) or ""), reverse=descending)
         return out
 
     def rename_index(self, owner: str, index_id: str, name: str) -> None:

@@ -430,9 +430,16 @@ async def submit_job(request: Request) -> s.JobAccepted:
         except ValidationError as err:
             raise NativeError(400, "invalid_request", s.validation_message(err.errors())) from err
         core.require(item.task)
+        core.options(item.task, item.options, strict=True)  # refused before the upload is kept
         data = await _uploaded_file(form)
-        _, key = await run_in_threadpool(core.put_media, app_id, data, temporary=True)
-        job = _job_request(request, item.model_copy(update={"url": ""}), media_key=key)
+        media_id, key = await run_in_threadpool(core.put_media, app_id, data, temporary=True)
+        try:
+            job = _job_request(request, item.model_copy(update={"url": ""}), media_key=key)
+            _, ids = await run_in_threadpool(core.submit, app_id, [job])
+        except BaseException:  # no job will ever read or remove it
+            await run_in_threadpool(core.delete_media, app_id, media_id)
+            raise
+        return s.JobAccepted(id=ids[0], state=JobState.INITIALIZING)
     else:
         try:
             item = s.JobCreate.model_validate_json(await request.body())

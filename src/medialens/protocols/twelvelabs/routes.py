@@ -49,6 +49,8 @@ class TlRoute(APIRoute):
                     if owner is None:
                         raise errors.api_key_invalid()
                     request.state.owner = owner
+                if request.method in ("POST", "PUT", "PATCH"):
+                    request = await _with_limited_body(request)
                 return await handler(request)
             except CoreError as err:
                 return error_response(errors.from_core(err))
@@ -62,6 +64,36 @@ class TlRoute(APIRoute):
 
 
 router = APIRouter(include_in_schema=False, route_class=TlRoute)
+
+UPLOAD_OVERHEAD = 64 * 1024  # multipart boundaries, headers and the other fields around the video
+
+
+async def _with_limited_body(request: Request) -> Request:
+    """The request with its body read no further than the limit (JSON bodies are small; an upload may be as large
+    as the largest video accepted), replayed to the handler; over it, 413 before anything is kept."""
+    settings = request.app.state.core.settings
+    multipart = request.headers.get("content-type", "").lower().startswith("multipart/form-data")
+    limit = settings.video_max_bytes + UPLOAD_OVERHEAD if multipart else settings.max_request_bytes
+    too_large = TlError(413, "parameter_invalid", f"The request body is over {limit} bytes.")
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    body, sent = b"".join(chunks), False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, replay)
 
 
 def _indexes(request: Request) -> VideoIndexes:
@@ -84,6 +116,14 @@ async def _json(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise errors.parameter_invalid("The request body must be a JSON object.")
     return body
+
+
+def _sort(request: Request, items: list[Any], keys: tuple[str, ...]) -> None:
+    """Order a listing by one of ``keys`` (times and states: strings, missing ones first)."""
+    key = request.query_params.get("sort_by", "created_at")
+    if key not in keys:
+        raise errors.parameter_invalid(f"The sort_by parameter must be one of: {', '.join(keys)}.")
+    items.sort(key=lambda item: str(getattr(item, key, None) or ""), reverse=_descending(request))
 
 
 def _int(value: Any, name: str, default: int, low: int, high: int) -> int:
@@ -272,8 +312,7 @@ async def list_tasks(request: Request) -> JSONResponse:
     filters = _filters(request)
     index_id = filters.pop("index_id", None)
     items = await run_in_threadpool(_indexes(request).tasks, _owner(request), index_id, filters)
-    key = request.query_params.get("sort_by", "created_at")
-    items.sort(key=lambda t: getattr(t, key, None) or t.metadata.get(key) or "", reverse=_descending(request))
+    _sort(request, items, ("created_at", "updated_at", "status"))
     return _paged(request, items, _task_json)
 
 
@@ -303,8 +342,7 @@ def _video_json(v: Any) -> dict[str, Any]:
 @router.get("/indexes/{index_id}/videos")
 async def list_videos(request: Request, index_id: str) -> JSONResponse:
     items = await run_in_threadpool(_indexes(request).videos, _owner(request), index_id, _filters(request))
-    key = request.query_params.get("sort_by", "created_at")
-    items.sort(key=lambda v: getattr(v, key, None) or v.metadata.get(key) or "", reverse=_descending(request))
+    _sort(request, items, ("created_at", "updated_at", "indexed_at"))
     return _paged(request, items, _video_json)
 
 
