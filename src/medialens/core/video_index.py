@@ -572,13 +572,21 @@ class VideoIndexes:
             return None
         from medialens.models.loader import get_pipeline
 
-        missing = [p for p in prompts if self._prompts.get(("clip", p)) is None]
+        out: dict[str, np.ndarray] = {}
+        missing = []
+        for p in prompts:  # what is read is kept here: another request may evict it from the shared LRU meanwhile
+            hit = self._prompts.get(("clip", p))
+            if hit is None:
+                missing.append(p)
+            else:
+                out[p] = hit
         if missing:
             m = np.asarray(get_pipeline(evidence.CLIP_MODEL, self.settings).embed_text(list(missing)), np.float32)
             m /= np.linalg.norm(m, axis=1, keepdims=True)
             for p, e in zip(missing, m, strict=True):
                 self._prompts.put(("clip", p), e)
-        return {p: self._prompts.get(("clip", p)) for p in prompts}
+                out[p] = e
+        return out
 
     def classify(self, owner: str, req: ClassifyRequest) -> ClassifyPageView:
         if not req.classes:

@@ -222,7 +222,7 @@ class Vod:
         """The file's bytes when the signature is right and has not expired, else None."""
         from medialens.blobs import open_blob_store
 
-        if not key.startswith("vod/") or not expires.isdigit() or int(expires) < time.time():
+        if not key.startswith("vod/") or not (expires.isascii() and expires.isdigit()) or int(expires) < time.time():
             return None
         good = hmac.new(self._url_key(), f"{key}\n{expires}".encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(good, sig):

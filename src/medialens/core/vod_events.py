@@ -107,7 +107,10 @@ def deliver_due(db: Database, settings: Settings, client: httpx.Client) -> int:
             request = client.build_request(
                 "POST", vetted.url.copy_with(host=vetted.ips[0]), content=body, headers=headers, extensions=sni
             )
-            response = client.send(request)
+            # Only the status matters: the answer's body is never read, so a host that trickles an endless one
+            # cannot hold the one dispatcher thread (the connect/read timeouts bound the wait for the status).
+            response = client.send(request, stream=True)
+            response.close()
             if response.status_code >= 300:
                 raise RuntimeError(f"HTTP {response.status_code}")
         except (httpx.HTTPError, MediaError, RuntimeError, ValueError) as err:

@@ -113,16 +113,18 @@ async def _authenticate(request: Request, *, admin: bool) -> str:
 UPLOAD_OVERHEAD = 64 * 1024  # multipart boundaries, headers and the options part around the file
 
 
-def _body_limit(request: Request) -> int:
-    """JSON bodies are small; a multipart upload may be as large as the largest media the service accepts."""
+def _body_limit(request: Request, *, images_only: bool) -> int:
+    """JSON bodies are small; a multipart upload may be as large as the largest media the route accepts (an image
+    for /v1/analyze, which runs image tasks only)."""
     settings = _core(request).settings
     if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        return max(settings.max_request_bytes, settings.image_max_bytes, settings.video_max_bytes) + UPLOAD_OVERHEAD
+        largest = settings.image_max_bytes if images_only else max(settings.image_max_bytes, settings.video_max_bytes)
+        return max(settings.max_request_bytes, largest) + UPLOAD_OVERHEAD
     return settings.max_request_bytes
 
 
-async def _read_limited(request: Request) -> bytes:
-    limit = _body_limit(request)
+async def _read_limited(request: Request, *, images_only: bool = False) -> bytes:
+    limit = _body_limit(request, images_only=images_only)
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise NativeError(413, "request_too_large", f"request body over {limit} bytes")
@@ -146,7 +148,7 @@ class NativeRoute(APIRoute):
                 request.state.native_admin = self.path.startswith(ADMIN_PREFIX)
                 request.state.native_app_id = await _authenticate(request, admin=request.state.native_admin)
                 if request.method in ("POST", "PUT", "PATCH"):
-                    body = await _read_limited(request)
+                    body = await _read_limited(request, images_only=self.path.startswith("/v1/analyze/"))
                     sent = False
 
                     async def replay() -> dict[str, Any]:

@@ -44,7 +44,7 @@ class Call:
         raw = self.get(name)
         if not raw:
             return default
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
             raise errors.invalid_parameter(name, f"must be an integer from {low} to {high}")
         return int(raw)
 
@@ -283,7 +283,7 @@ def get_job_detail(call: Call) -> dict[str, Any]:
         "Status": STATUS.get(j.state, "init"),
         "TemplateConfig": json.dumps(j.config, ensure_ascii=False),
         "Trigger": "API",
-        "UserId": int(call.account) if call.account.isdigit() else 0,
+        "UserId": int(call.account) if call.account.isascii() and call.account.isdigit() else 0,
         "CreateTime": _time(j.created_at),
         "CompleteTime": _time(j.finished_at),
     }

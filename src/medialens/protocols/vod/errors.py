@@ -10,7 +10,9 @@ from medialens.core import (
     InvalidOptions,
     MediaTooLarge,
     ModelNotFound,
+    NotFound,
     TaskNotFound,
+    WorkersUnavailable,
 )
 from medialens.core.vod import MediaNotFound, TemplateNotFound
 
@@ -100,4 +102,8 @@ def from_core(err: CoreError) -> VodError:
         return VodError(400, "InvalidFile.Unsupported", err.message[:300])
     if isinstance(err, AnalysisFailed):
         return VodError(500, "InternalError", err.message[:300])
+    if isinstance(err, NotFound):
+        return VodError(404, "InvalidParameter.NotFound", err.message[:300])
+    if isinstance(err, WorkersUnavailable):
+        return VodError(503, "ServiceUnavailable", err.message[:300])
     return VodError(400, "Forbidden.Unprocessable", err.message[:300])
