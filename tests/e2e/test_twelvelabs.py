@@ -18,8 +18,6 @@ from tests.conftest import MEDIA, skip_unless_ci
 from tests.e2e.twelvelabs_media import speech_video, text_card_video
 from tests.support import LiveServer, ensure_models, live_server, media_server
 
-twelvelabs = pytest.importorskip("twelvelabs")
-
 TL_MODELS = (
     "mobilenet-v2",
     "nanodet",

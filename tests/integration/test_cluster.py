@@ -7,7 +7,6 @@ import json
 import time
 
 import httpx
-import pytest
 from ai_service_python_sdk.client.api.ai_service_image_api import AiServiceImageApi
 from ai_service_python_sdk.client.api.ai_service_job_api import AiServiceJobApi
 from ai_service_python_sdk.client.api.ai_service_video_api import AiServiceVideoApi
@@ -106,7 +105,6 @@ def test_api_restart_during_a_batch_loses_nothing(cluster_factory, pg_url, redis
 
 
 def test_redis_restart_jobs_resume(cluster_factory, pg_url, media_url, tmp_path) -> None:
-    pytest.importorskip("redis")
     import shutil
 
     if shutil.which("redis-server") is None:

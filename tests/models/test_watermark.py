@@ -3,8 +3,6 @@ removed region is where it was drawn, and every pixel outside the inpainted mask
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -99,22 +97,15 @@ def test_latin_watermark_is_removed(name: str, corner: str, size: int, fill, set
     check_removed(image, drawn, "medialens2026", settings)
 
 
-def cjk_font() -> Path | None:
-    if shutil.which("fc-list"):
-        out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, check=False).stdout
-        for line in out.splitlines():
-            path = Path(line.split(":")[0].strip())
-            if path.suffix.lower() in (".ttf", ".otf", ".ttc") and path.is_file():
-                return path
-    return None
+CJK_FONT = Path(__file__).parent / "fonts" / "wqy-microhei-watermark-subset.ttf"
+"""WenQuanYi Micro Hei cut to the watermark's glyphs (fonts/README.md): no system CJK font needed."""
 
 
 def test_cjk_watermark_is_removed(settings: Settings) -> None:
-    font_path = cjk_font()
-    if font_path is None:
-        pytest.skip("no CJK font installed (fc-list :lang=zh found none)")
-    font = ImageFont.truetype(str(font_path), 32)
-    image, drawn = stamp(load("skimage_cat_chelsea.png"), "水印示例 2026", "tr", font, (255, 255, 255, 160))
+    font = ImageFont.truetype(str(CJK_FONT), 32)
+    # On a photo where the text is watermark-sized (1.7 % of it): on the small cat photo the 32 px CJK text alone
+    # covers 4.6 %, above check_removed's 5 % cap once its mask is dilated (5.9 %, 1.29x the drawn box).
+    image, drawn = stamp(load("skimage_motorcycle.png"), "水印示例 2026", "tr", font, (255, 255, 255, 160))
     check_removed(image, drawn, "水印示例", settings)
 
 
