@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 PROTOCOLS = Path(__file__).resolve().parents[2] / "src" / "medialens" / "protocols"
-ALLOWED = ("medialens.core", "medialens.config")
+SHARED_PLUMBING = "medialens.protocols.http"  # HTTP helpers every protocol uses: no wire format, no core calls
+ALLOWED = ("medialens.core", "medialens.config", SHARED_PLUMBING)
 
 
 def _medialens_imports(path: Path) -> list[str]:
@@ -33,6 +34,10 @@ def test_protocols_import_only_the_core_config_and_themselves() -> None:
         for path in sorted(package.rglob("*.py")):
             wrong += [f"{path.relative_to(PROTOCOLS)}: {m}" for m in _medialens_imports(path) if not _allowed(m, own)]
     assert wrong == []
+
+
+def test_the_shared_plumbing_is_no_protocol_and_no_door() -> None:
+    assert _medialens_imports(PROTOCOLS / "http.py") == []
 
 
 def test_the_rule_catches_a_reach_past_the_core(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from medialens.core import Core, CoreError, Media, ServiceView
+from medialens.protocols.http import read_capped, signed_path
 from medialens.protocols.modelhub import errors
 from medialens.protocols.modelhub.auth import authorized
 from medialens.protocols.modelhub.errors import HubError
@@ -73,25 +74,6 @@ def _core(request: Request) -> Core:
 def body_limit(core: Core) -> int:
     """Two base64 images at the image limit plus the JSON around them (or the general limit, if larger)."""
     return max(core.settings.max_request_bytes, 2 * (core.settings.image_max_bytes * 4 // 3 + 4) + JSON_OVERHEAD)
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise errors.too_large(limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise errors.too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _signed_path(request: Request) -> str:
-    path = request.scope["path"]
-    root = request.scope.get("root_path", "")
-    return path[len(root) :] if root and path.startswith(root) else path
 
 
 # --- request parsing -------------------------------------------------------------------------------------------------
@@ -246,11 +228,11 @@ async def predict(request: Request, name: str) -> Response:
     core = _core(request)
     call = _Call(
         name=name,
-        body=await _read_body(request, body_limit(core)),
+        body=await read_capped(request, body_limit(core), lambda: errors.too_large(body_limit(core))),
         authorization=request.headers.get("authorization"),
         content_type=request.headers.get("content-type", ""),
         date=request.headers.get("date"),
-        path=_signed_path(request),
+        path=signed_path(request),
     )
     return await run_in_threadpool(_predict, core, call)
 

@@ -43,6 +43,7 @@ from medialens.core import (
     Unprocessable,
     WorkersUnavailable,
 )
+from medialens.protocols.http import read_capped, replayed
 from medialens.protocols.native import schemas as s
 
 log = logging.getLogger(__name__)
@@ -125,16 +126,9 @@ def _body_limit(request: Request, *, images_only: bool) -> int:
 
 async def _read_limited(request: Request, *, images_only: bool = False) -> bytes:
     limit = _body_limit(request, images_only=images_only)
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise NativeError(413, "request_too_large", f"request body over {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise NativeError(413, "request_too_large", f"request body over {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_capped(
+        request, limit, lambda: NativeError(413, "request_too_large", f"request body over {limit} bytes")
+    )
 
 
 class NativeRoute(APIRoute):
@@ -149,16 +143,7 @@ class NativeRoute(APIRoute):
                 request.state.native_app_id = await _authenticate(request, admin=request.state.native_admin)
                 if request.method in ("POST", "PUT", "PATCH"):
                     body = await _read_limited(request, images_only=self.path.startswith("/v1/analyze/"))
-                    sent = False
-
-                    async def replay() -> dict[str, Any]:
-                        nonlocal sent
-                        if sent:
-                            return {"type": "http.disconnect"}
-                        sent = True
-                        return {"type": "http.request", "body": body, "more_body": False}
-
-                    request = Request(request.scope, replay)
+                    request = replayed(request, body)
                 return await handler(request)
             except CoreError as err:
                 mapped = from_core(err)

@@ -17,6 +17,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from medialens.core import Core, CoreError, JobRequest, Media
+from medialens.protocols.http import read_capped, signed_path
 from medialens.protocols.pai import errors
 from medialens.protocols.pai.actions import task_for
 from medialens.protocols.pai.auth import signature_matches, split_authorization
@@ -62,30 +63,10 @@ def _core(request: Request) -> Core:
     return request.app.state.core
 
 
-async def _read_body(request: Request) -> bytes:
-    limit = _core(request).settings.max_request_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise errors.parameter_error("request body too large", status=413)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise errors.parameter_error("request body too large", status=413)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _signed_path(request: Request) -> str:
-    """The path the client signed: without a reverse-proxy prefix (root_path) and without a query."""
-    path = request.scope["path"]
-    root = request.scope.get("root_path", "")
-    return path[len(root) :] if root and path.startswith(root) else path
-
-
 async def authenticate(request: Request, endpoint: str) -> tuple[str, bytes]:
     """Check the Authorization header against the raw body; returns (AppId, body)."""
-    body = await _read_body(request)
+    limit = _core(request).settings.max_request_bytes
+    body = await read_capped(request, limit, lambda: errors.parameter_error("request body too large", status=413))
     parsed = split_authorization(request.headers.get("authorization"))
     if parsed is None:
         raise errors.sign_error()
@@ -93,7 +74,7 @@ async def authenticate(request: Request, endpoint: str) -> tuple[str, bytes]:
     token = await run_in_threadpool(_core(request).app_token, app_id)
     if token is None:
         raise errors.unknown_app(endpoint)
-    if not signature_matches(token, request.method, _signed_path(request), body, sig):
+    if not signature_matches(token, request.method, signed_path(request), body, sig):
         raise errors.sign_error()
     return app_id, body
 

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from medialens.core import ClassifyRequest, ClassSpec, CoreError, VideoIndexes
+from medialens.protocols.http import read_capped, replayed
 from medialens.protocols.twelvelabs import errors
 from medialens.protocols.twelvelabs.errors import TlError
 
@@ -74,26 +75,10 @@ async def _with_limited_body(request: Request) -> Request:
     settings = request.app.state.core.settings
     multipart = request.headers.get("content-type", "").lower().startswith("multipart/form-data")
     limit = settings.video_max_bytes + UPLOAD_OVERHEAD if multipart else settings.max_request_bytes
-    too_large = TlError(413, "parameter_invalid", f"The request body is over {limit} bytes.")
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    body, sent = b"".join(chunks), False
-
-    async def replay() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return Request(request.scope, replay)
+    body = await read_capped(
+        request, limit, lambda: TlError(413, "parameter_invalid", f"The request body is over {limit} bytes.")
+    )
+    return replayed(request, body)
 
 
 def _indexes(request: Request) -> VideoIndexes:

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from medialens.core import CoreError
 from medialens.core.vod import Vod
+from medialens.protocols.http import read_capped
 from medialens.protocols.vod import auth, errors
 from medialens.protocols.vod.actions import ACTIONS, Call
 from medialens.protocols.vod.errors import VodError
@@ -65,27 +66,13 @@ async def _verified(request: Request, vod: Vod, body: bytes) -> tuple[auth.Signe
     return signed, account
 
 
-async def _read_body(request: Request) -> bytes:
-    """The body, read no further than ``MAX_BODY``: it is read before the signature is checked, so an unsigned
-    client must not be able to make the server hold more."""
-    too_large = VodError(413, "InvalidParameter.Body", "The request body is too large.")
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
-        raise too_large
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @router.post("/")
 async def rpc(request: Request) -> Response:
     request_id = str(uuid.uuid4()).upper()
     try:
-        body = await _read_body(request)
+        body = await read_capped(
+            request, MAX_BODY, lambda: VodError(413, "InvalidParameter.Body", "The request body is too large.")
+        )  # read before the signature is checked: an unsigned client must not make the server hold more
         vod = Vod(request.app.state.core)
         signed, account = await _verified(request, vod, body)
         handler = ACTIONS.get(signed.action)

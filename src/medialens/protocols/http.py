@@ -1,0 +1,45 @@
+"""HTTP plumbing every protocol shares: reading a body no further than a limit, handing a read body on to the
+route, and the path a client signed. Not a protocol: no wire format, no core calls (tests/unit/test_layers.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+
+
+async def read_capped(request: Request, limit: int, too_large: Callable[[], Exception]) -> bytes:
+    """The body, read no further than ``limit`` bytes: bodies are often read before the client is authenticated,
+    so a declared or streamed (chunked) body over the limit raises ``too_large()`` at once."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise too_large()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def replayed(request: Request, body: bytes) -> Request:
+    """A request whose handler reads ``body`` (already read from the client) as if it came from the socket."""
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)
+
+
+def signed_path(request: Request) -> str:
+    """The path the client signed: without a reverse-proxy prefix (root_path) and without a query."""
+    path = request.scope["path"]
+    root = request.scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
