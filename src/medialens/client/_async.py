@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -17,7 +16,9 @@ from medialens.client._common import (
     JobFailed,
     JobTimeout,
     MedialensError,
+    Progress,
     Source,
+    SseEvents,
     Task,
     analyze_request,
     check,
@@ -162,13 +163,12 @@ class AsyncClient:
             if r.status_code >= 400:
                 await r.aread()
                 check(r)
-            data: list[str] = []
+            events = SseEvents()
             async for line in r.aiter_lines():
-                if line.startswith("data:"):
-                    data.append(line[5:].lstrip(" "))
-                elif line == "" and data:
-                    yield parse_job(json.loads("\n".join(data)))
-                    data = []
+                if (event := events.feed(line)) is not None:
+                    yield parse_job(event)
+            if (event := events.end()) is not None:
+                yield parse_job(event)
 
     async def wait(
         self,
@@ -184,29 +184,22 @@ class AsyncClient:
         ``JobTimeout`` after ``timeout`` seconds."""
         job_id = job.id if isinstance(job, Job) else job
         deadline = None if timeout is None else time.monotonic() + timeout
-        last: Job | None = None
-
-        def seen(current: Job) -> None:
-            nonlocal last
-            if on_progress is not None and (
-                last is None or (last.state, last.message) != (current.state, current.message)
-            ):
-                on_progress(current)
-            last = current
+        progress = Progress(on_progress)
 
         try:
             left = None if deadline is None else max(0.1, deadline - time.monotonic())
             async for current in self.events(job_id, read_timeout=left):
-                seen(current)
+                progress.see(current)
         except httpx.TransportError:
             pass  # a broken stream, or the timeout: polled below
-        while last is None or not last.done:
-            seen(await self.job(job_id))
-            if last.done:
+        while progress.last is None or not progress.last.done:
+            progress.see(await self.job(job_id))
+            if progress.last.done:
                 break
             if deadline is not None and time.monotonic() >= deadline:
-                raise JobTimeout(last)
+                raise JobTimeout(progress.last)
             await asyncio.sleep(poll_s)
+        last = progress.last
         if raise_on_failure and last.state != 2:
             raise JobFailed(last)
         return last

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -172,18 +172,52 @@ def check(response: httpx.Response) -> httpx.Response:
         raise MedialensError(response.status_code, "http_error", response.text[:300]) from None
 
 
+class SseEvents:
+    """Server-sent-event lines in, the JSON ``data`` of each complete event out: one parser for the sync and the
+    async client, fed a line at a time."""
+
+    def __init__(self) -> None:
+        self._data: list[str] = []
+
+    def feed(self, line: str) -> dict[str, Any] | None:
+        if line.startswith("data:"):
+            self._data.append(line[5:].lstrip(" "))
+        elif line == "" and self._data:
+            return self._flush()
+        return None
+
+    def end(self) -> dict[str, Any] | None:
+        return self._flush() if self._data else None
+
+    def _flush(self) -> dict[str, Any]:
+        event, self._data = json.loads("\n".join(self._data)), []
+        return event
+
+
 def sse_jobs(lines: Iterable[str]) -> Iterable[dict[str, Any]]:
     """The JSON ``data`` of each event among server-sent-event lines."""
-    data: list[str] = []
+    events = SseEvents()
     for line in lines:
-        if line == "":
-            if data:
-                yield json.loads("\n".join(data))
-            data = []
-        elif line.startswith("data:"):
-            data.append(line[5:].lstrip(" "))
-    if data:
-        yield json.loads("\n".join(data))
+        if (event := events.feed(line)) is not None:
+            yield event
+    if (event := events.end()) is not None:
+        yield event
+
+
+class Progress:
+    """What ``wait`` has seen of a job: calls ``on_progress`` on each change of state or message."""
+
+    def __init__(self, on_progress: Callable[[Job], None] | None) -> None:
+        self.on_progress = on_progress
+        self.last: Job | None = None
+
+    def see(self, current: Job) -> None:
+        last = self.last
+        if self.on_progress is not None and (
+            last is None or (last.state, last.message) != (current.state, current.message)
+        ):
+            self.on_progress(current)
+        self.last = current
 
 
 def retryable(err: Exception, method: str) -> bool:

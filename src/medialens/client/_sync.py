@@ -15,6 +15,7 @@ from medialens.client._common import (
     JobFailed,
     JobTimeout,
     MedialensError,
+    Progress,
     Source,
     Task,
     analyze_request,
@@ -176,29 +177,22 @@ class Client:
         ``JobTimeout`` after ``timeout`` seconds."""
         job_id = job.id if isinstance(job, Job) else job
         deadline = None if timeout is None else time.monotonic() + timeout
-        last: Job | None = None
-
-        def seen(current: Job) -> None:
-            nonlocal last
-            if on_progress is not None and (
-                last is None or (last.state, last.message) != (current.state, current.message)
-            ):
-                on_progress(current)
-            last = current
+        progress = Progress(on_progress)
 
         try:
             left = None if deadline is None else max(0.1, deadline - time.monotonic())
             for current in self.events(job_id, read_timeout=left):
-                seen(current)
+                progress.see(current)
         except httpx.TransportError:
             pass  # a broken stream, or the timeout: polled below
-        while last is None or not last.done:
-            seen(self.job(job_id))
-            if last.done:
+        while progress.last is None or not progress.last.done:
+            progress.see(self.job(job_id))
+            if progress.last.done:
                 break
             if deadline is not None and time.monotonic() >= deadline:
-                raise JobTimeout(last)
+                raise JobTimeout(progress.last)
             time.sleep(poll_s)
+        last = progress.last
         if raise_on_failure and last.state != 2:
             raise JobFailed(last)
         return last
