@@ -9,6 +9,15 @@ from typing import Any
 from starlette.requests import Request
 
 
+class WireError(Exception):
+    """An answer in a protocol's own error shape: HTTP status, the protocol's code and a client-safe message.
+    Each protocol subclasses it (PaiError, VodError...) so a route catches only its own."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
 async def read_capped(request: Request, limit: int, too_large: Callable[[], Exception]) -> bytes:
     """The body, read no further than ``limit`` bytes: bodies are often read before the client is authenticated,
     so a declared or streamed (chunked) body over the limit raises ``too_large()`` at once."""

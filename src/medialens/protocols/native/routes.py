@@ -43,16 +43,14 @@ from medialens.core import (
     Unprocessable,
     WorkersUnavailable,
 )
-from medialens.protocols.http import read_capped, replayed
+from medialens.protocols.http import WireError, read_capped, replayed
 from medialens.protocols.native import schemas as s
 
 log = logging.getLogger(__name__)
 
 
-class NativeError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class NativeError(WireError):
+    """The native API: ``{"error": {code, message}}``."""
 
 
 def from_core(err: CoreError) -> NativeError:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from medialens.core import AnalysisFailed, BadMedia, CoreError, InvalidOptions, ModelNotFound, TaskNotFound
+from medialens.protocols.http import WireError
 
 
-class PaiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class PaiError(WireError):
+    """PAI: ``{request_id, code, message, data}``."""
 
 
 PARAMETER_ERROR = "PARAMETER_ERROR"

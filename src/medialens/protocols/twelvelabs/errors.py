@@ -14,12 +14,11 @@ from medialens.core import (
     TaskNotFound,
     WorkersUnavailable,
 )
+from medialens.protocols.http import WireError
 
 
-class TlError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class TlError(WireError):
+    """Twelve Labs: ``{code, message}``."""
 
 
 def api_key_invalid() -> TlError:

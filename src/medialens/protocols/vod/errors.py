@@ -15,12 +15,11 @@ from medialens.core import (
     WorkersUnavailable,
 )
 from medialens.core.vod import MediaNotFound, TemplateNotFound
+from medialens.protocols.http import WireError
 
 
-class VodError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class VodError(WireError):
+    """VOD: ``{RequestId, Code, Message, HostId}``."""
 
 
 def missing_parameter(name: str) -> VodError:
