@@ -93,13 +93,13 @@ class LiveServer:
         return creds["app_id"], creds["token"]
 
     def start(self) -> None:
-        log = open(Path(self.env["MEDIALENS_DATA_DIR"]) / "server.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "medialens.cli", "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with open(Path(self.env["MEDIALENS_DATA_DIR"]) / "server.log", "ab") as log:  # the child keeps its own copy
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "medialens.cli", "serve", "--port", str(self.port)],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
