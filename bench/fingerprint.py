@@ -84,7 +84,7 @@ def speed(out: Path, settings: Settings) -> None:
     for i in range(10_000):  # 30 s references: random unit frames, 6 views each
         v = rng.standard_normal((60, 6, fp.DIM)).astype(np.float32)
         index.add(f"r{i}", fp.Fingerprint(fp.SAMPLE_FPS, fp._unit(v).astype(np.float16)))
-    query = fp.Fingerprint(fp.SAMPLE_FPS, index.prints[1234].vectors[10:30])
+    query = fp.Fingerprint(fp.SAMPLE_FPS, index["r1234"].vectors[10:30])
     index.query(query)  # builds the first stage's matrix
     t0 = time.perf_counter()
     n = 20

@@ -65,6 +65,6 @@ def test_excerpt_segment(library) -> None:
 
 def test_serialised_fingerprint_round_trips(library) -> None:
     index, _ = library
-    fpr = index.prints[0]
+    fpr = index[index.ids[0]]
     back = fp.Fingerprint.from_bytes(fpr.to_bytes(), fpr.fps)
     assert back.vectors.shape == fpr.vectors.shape and (back.vectors == fpr.vectors).all()

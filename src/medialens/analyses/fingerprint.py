@@ -269,46 +269,66 @@ def segment_means(fpr: Fingerprint, views: tuple[int, ...] = (0, 1)) -> np.ndarr
 class FingerprintIndex:
     """A library of fingerprints with a cheap first stage: every reference's 5 s segment means (full and mirrored
     view) in one matrix; a query's segment means pick the ``CANDIDATES`` closest references, and only those are
-    aligned frame by frame (``compare``)."""
+    aligned frame by frame (``compare``). Entries are added, replaced and removed by key; the matrix is rebuilt on
+    the first query after a change."""
 
     def __init__(self) -> None:
-        self.ids: list[str] = []
-        self.prints: list[Fingerprint] = []
-        self._keys: list[np.ndarray] = []
-        self._owner: list[np.ndarray] = []
+        self._prints: dict[str, Fingerprint] = {}
+        self._keys: dict[str, np.ndarray] = {}
+        self._ids: list[str] = []
         self._matrix: np.ndarray | None = None
         self._owners: np.ndarray | None = None
 
     def add(self, key: str, fpr: Fingerprint) -> None:
-        self.ids.append(key)
-        self.prints.append(fpr)
-        keys = segment_means(fpr)
-        self._keys.append(keys.astype(np.float16))
-        self._owner.append(np.full(len(keys), len(self.ids) - 1, np.int32))
+        """Add ``fpr`` under ``key`` (replacing what that key held)."""
+        self._prints[key] = fpr
+        self._keys[key] = segment_means(fpr).astype(np.float16)
         self._matrix = None
 
-    def __len__(self) -> int:
-        return len(self.ids)
+    def remove(self, key: str) -> None:
+        if self._prints.pop(key, None) is not None:
+            del self._keys[key]
+            self._matrix = None
 
-    def candidates(self, query: Fingerprint, k: int = CANDIDATES) -> list[int]:
-        if not self.ids:
+    def __len__(self) -> int:
+        return len(self._prints)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._prints
+
+    def __getitem__(self, key: str) -> Fingerprint:
+        return self._prints[key]
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._prints)
+
+    def _build(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._matrix is None or self._owners is None:
+            self._ids = list(self._keys)
+            keys = [self._keys[k] for k in self._ids]
+            self._matrix = np.concatenate(keys).astype(np.float32)
+            self._owners = np.concatenate([np.full(len(k), i, np.int32) for i, k in enumerate(keys)])
+        return self._matrix, self._owners
+
+    def candidates(self, query: Fingerprint, k: int = CANDIDATES) -> list[str]:
+        """The keys of the ``k`` references whose segments come closest to one of the query's."""
+        if not self._prints or query.frames == 0:
             return []
-        if self._matrix is None:
-            self._matrix = np.concatenate(self._keys).astype(np.float32)
-            self._owners = np.concatenate(self._owner)
-        sims = segment_means(query, (0,)) @ self._matrix.T  # (query segments, all keys)
-        best = np.full(len(self.ids), -1.0, np.float32)
-        np.maximum.at(best, self._owners, sims.max(axis=0))
-        k = min(k, len(self.ids))
-        return [int(i) for i in np.argpartition(-best, k - 1)[:k]]
+        matrix, owners = self._build()
+        sims = segment_means(query, (0,)) @ matrix.T  # (query segments, all keys)
+        best = np.full(len(self._ids), -1.0, np.float32)
+        np.maximum.at(best, owners, sims.max(axis=0))
+        k = min(k, len(self._ids))
+        return [self._ids[int(i)] for i in np.argpartition(-best, k - 1)[:k]]
 
     def query(self, query: Fingerprint, exclude: str | None = None) -> list[tuple[str, Match]]:
         """The references ``query`` copies, best first."""
         found = []
-        for i in self.candidates(query):
-            if self.ids[i] == exclude:
+        for key in self.candidates(query):
+            if key == exclude:
                 continue
-            match = compare(query, self.prints[i])
+            match = compare(query, self._prints[key])
             if match is not None:
-                found.append((self.ids[i], match))
+                found.append((key, match))
         return sorted(found, key=lambda m: -m[1].similarity)

@@ -148,16 +148,32 @@ def ai_job_of(db: Database, job_id: int) -> AIJob | None:
 
 # --- fingerprints -----------------------------------------------------------------------------------------------
 def put_fingerprint(db: Database, fp: Fingerprint) -> None:
+    """Add or replace a medium's fingerprint; a replaced one gets a new ``created_at`` (its stamp for the
+    in-memory libraries of the workers, ``fingerprint_stamps``)."""
+    fp.created_at = utcnow()
     with db.session() as s:
         s.merge(fp)
 
 
-def fingerprints(db: Database, app_id: str, *, exclude: str | None = None) -> list[Fingerprint]:
+def fingerprints(
+    db: Database, app_id: str, *, exclude: str | None = None, media_ids: list[str] | None = None
+) -> list[Fingerprint]:
+    """An account's fingerprints (only ``media_ids`` when given)."""
     with db.session() as s:
         q = select(Fingerprint).where(Fingerprint.app_id == app_id)
         if exclude is not None:
             q = q.where(Fingerprint.media_id != exclude)
+        if media_ids is not None:
+            q = q.where(Fingerprint.media_id.in_(media_ids))
         return list(s.scalars(q))
+
+
+def fingerprint_stamps(db: Database, app_id: str) -> dict[str, datetime]:
+    """media_id -> when its fingerprint was stored, for every fingerprint of an account (no vectors read): what a
+    worker's in-memory library compares with its own to load only what changed."""
+    with db.session() as s:
+        rows = s.execute(select(Fingerprint.media_id, Fingerprint.created_at).where(Fingerprint.app_id == app_id))
+        return {m: c for m, c in rows}
 
 
 def delete_fingerprint(db: Database, app_id: str, media_id: str) -> bool:

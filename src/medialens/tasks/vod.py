@@ -172,8 +172,7 @@ def video_tag(ctx: TaskContext, given: TaskInput, opts: VideoTagOptions) -> Vide
 def media_dna(ctx: TaskContext, given: TaskInput, opts: VodMediaOptions) -> MediaDna:
     """Fingerprint the medium, match it against the account's library, then add it to the library."""
     from medialens.analyses import fingerprint as fp
-    from medialens.store import vod as vod_store
-    from medialens.store.vod_tables import Fingerprint as FingerprintRow
+    from medialens.tasks import dna_library
 
     path, info = library_video(ctx, given)
     ctx.report("video fingerprinting")
@@ -181,20 +180,13 @@ def media_dna(ctx: TaskContext, given: TaskInput, opts: VodMediaOptions) -> Medi
     uncapped = ctx.settings.model_copy(update={"video_max_frames": int(info.duration_s * fp.SAMPLE_FPS) + 2})
     mine = fp.fingerprint(sampled_frames(path, info, uncapped, fp.SAMPLE_FPS), ctx.settings)
     db = _db(ctx.settings)
-    index = fp.FingerprintIndex()  # rebuilt per job from the store: a resident per-worker index is the next step
-    for row in vod_store.fingerprints(db, opts.account, exclude=opts.media_id):
-        index.add(row.media_id, fp.Fingerprint.from_bytes(row.vectors, row.fps, row.dim))
+    found = dna_library.matches(db, opts.account, mine, exclude=opts.media_id) if opts.account else []
     matches = [
-        DnaMatch(media_id=key, similarity=found.similarity, segments=[Segment(**vars(s)) for s in found.segments])
-        for key, found in index.query(mine, exclude=opts.media_id)
+        DnaMatch(media_id=key, similarity=match.similarity, segments=[Segment(**vars(s)) for s in match.segments])
+        for key, match in found
     ]
     if opts.account and opts.media_id:
-        vod_store.put_fingerprint(
-            db,
-            FingerprintRow(
-                app_id=opts.account, media_id=opts.media_id, fps=mine.fps, dim=fp.DIM, vectors=mine.to_bytes()
-            ),
-        )
+        dna_library.put(db, opts.account, opts.media_id, mine)
     return MediaDna(matches=matches, frames=mine.frames, method=fp.METHOD)
 
 

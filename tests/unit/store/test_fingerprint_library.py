@@ -1,0 +1,70 @@
+"""A worker's in-memory fingerprint library (tasks/dna_library.py): loaded once per account, then only what changed
+in the store is read; deletions and additions by other processes (made here straight in the store, as the API
+process's DNA delete does) are seen at the next query."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from medialens.analyses import fingerprint as fp
+from medialens.config import Settings
+from medialens.core import keys
+from medialens.store import vod as vod_store
+from medialens.store.db import Database
+from medialens.store.vod_tables import Fingerprint as FingerprintRow
+from medialens.tasks import dna_library
+
+
+def _random_print(seed: int, frames: int = 30) -> fp.Fingerprint:
+    v = np.random.default_rng(seed).standard_normal((frames, 2 * len(fp.REF_VIEWS), fp.DIM)).astype(np.float32)
+    return fp.Fingerprint(fp.SAMPLE_FPS, (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float16))
+
+
+def _excerpt(fpr: fp.Fingerprint) -> fp.Fingerprint:
+    return fp.Fingerprint(fpr.fps, fpr.vectors[5:25])
+
+
+@pytest.fixture
+def account(db: Database, tmp_path) -> str:
+    return keys.create_key(db, Settings(data_dir=tmp_path)).account
+
+
+def test_library_follows_the_store(db: Database, account: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    prints = {f"m{i}": _random_print(i) for i in range(3)}
+    for media_id, fpr in prints.items():
+        dna_library.put(db, account, media_id, fpr)
+    reads: list[list[str]] = []
+    real = vod_store.fingerprints
+
+    def counted(*args, **kwargs):
+        reads.append(sorted(kwargs.get("media_ids") or []))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(vod_store, "fingerprints", counted)
+
+    assert [k for k, _ in dna_library.matches(db, account, _excerpt(prints["m1"]), exclude="new")] == ["m1"]
+    assert reads == [["m0", "m1", "m2"]] and dna_library.loaded(db, account) == 3
+    assert [k for k, _ in dna_library.matches(db, account, _excerpt(prints["m2"]), exclude="new")] == ["m2"]
+    assert reads == [["m0", "m1", "m2"]]  # nothing changed: nothing read again
+
+    vod_store.delete_fingerprint(db, account, "m1")  # another process deletes a DNA
+    assert dna_library.matches(db, account, _excerpt(prints["m1"]), exclude="new") == []
+    assert dna_library.loaded(db, account) == 2
+
+    replaced = _random_print(7)
+    dna_library.put(db, account, "m2", replaced)  # re-fingerprinted: only that one is read again
+    row = FingerprintRow(app_id=account, media_id="m3", fps=fp.SAMPLE_FPS, dim=fp.DIM, vectors=prints["m1"].to_bytes())
+    vod_store.put_fingerprint(db, row)  # another worker adds one
+    assert [k for k, _ in dna_library.matches(db, account, _excerpt(prints["m1"]), exclude="new")] == ["m3"]
+    assert reads[-1] == ["m2", "m3"]
+    assert [k for k, _ in dna_library.matches(db, account, _excerpt(replaced), exclude="new")] == ["m2"]
+    assert dna_library.matches(db, account, _excerpt(replaced), exclude="m2") == []  # the medium itself
+
+
+def test_libraries_are_per_account(db: Database, account: str, tmp_path) -> None:
+    other = keys.create_key(db, Settings(data_dir=tmp_path)).account
+    fpr = _random_print(11)
+    dna_library.put(db, account, "a", fpr)
+    assert dna_library.matches(db, other, _excerpt(fpr), exclude="x") == []
+    assert [k for k, _ in dna_library.matches(db, account, _excerpt(fpr), exclude="x")] == ["a"]
