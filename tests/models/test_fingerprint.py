@@ -10,7 +10,8 @@ import pytest
 
 from medialens.analyses import fingerprint as fp
 from medialens.config import Settings
-from medialens.media.video import iter_frames
+from medialens.media.video import probe_video
+from medialens.tasks.vod import dna_frames
 from tests import vod_variants as vv
 from tests.conftest import MEDIA
 from tests.support import ensure_models
@@ -19,8 +20,8 @@ VIDEOS = ("asl_bird.mkv", "asl_sorry.mkv", "basketball_gym.mp4")
 
 
 def _print(path: Path, settings: Settings, reference: bool) -> fp.Fingerprint:
-    frames = iter_frames(path, sample_fps=fp.SAMPLE_FPS, max_side=512, threads=1)
-    return fp.fingerprint(frames, settings, reference=reference)
+    """The frames a DNA job fingerprints (a query keeps only the full view)."""
+    return fp.fingerprint(dna_frames(path, probe_video(path, settings=settings), settings), settings, reference=reference)
 
 
 @pytest.fixture(scope="module")

@@ -1,16 +1,17 @@
 """Video fingerprints (VOD AIMediaDNA): per-frame MobileNetV2 R-MAC descriptors, PCA-whitened, matched by
 temporal alignment — protocol-agnostic.
 
-The recipe (issue 13's calibration): frames sampled at ``SAMPLE_FPS``; black borders removed; the last feature map
-of MobileNetV2 (1280 x 7 x 7 at 224 px) R-MAC pooled (regional max-pooling over a multi-scale grid, each region
-L2-normalised, summed) for several views; PCA-whitened to ``DIM`` (power ``WHITEN_POWER``, fitted on still images
-of the test media, not on videos, shipped as ``data/fingerprint_pca.npz``) and L2-normalised. A query keeps the
-full view only; a reference keeps the full frame and 90 % / 80 % centre crops, each also mirrored, and a query
-frame's similarity to a reference frame is the best over its views. Two videos match when the best diagonal of
-their frame-similarity matrix (a constant offset: copies keep the time scale whatever their frame rate) has a
-high mean over its top ``TOP_K`` aligned similarities; the run of aligned frames above ``FRAME_MATCH`` gives the
-duplicated segment. A second, temporal term verifies the candidate: the aligned frames must also change alike
-(``compare``).
+The recipe (issue 13's calibration, views cut down where they did not pay): frames sampled at ``SAMPLE_FPS``,
+decoded straight to ``FRAME_SIDE``; black borders removed; the last feature map of MobileNetV2 (1280 x 7 x 7 at
+224 px) R-MAC pooled (regional max-pooling over a multi-scale grid, each region L2-normalised, summed); PCA-whitened
+to ``DIM`` (power ``WHITEN_POWER``, fitted on still images of the test media, not on videos, shipped as
+``data/fingerprint_pca.npz``) and L2-normalised. A query keeps the full view only; a reference keeps the full
+frame, its mirror image and its 90 % centre crop (``VIEWS``: on the test copies an 80 % crop and a mirrored crop
+found nothing more, and each view costs one network run), and a query frame's similarity to a reference frame is
+the best over its views. Two videos match when the best diagonal of their frame-similarity matrix (a constant
+offset: copies keep the time scale whatever their frame rate) has a high mean over its top ``TOP_K`` aligned
+similarities; the run of aligned frames above ``FRAME_MATCH`` gives the duplicated segment. A second, temporal term
+verifies the candidate: the aligned frames must also change alike (``compare``).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+import cv2
 import numpy as np
-from PIL import Image
 
 from medialens.config import Settings
 from medialens.media.types import Frame
@@ -34,7 +35,10 @@ SIDE = 224
 SAMPLE_FPS = 2.0
 DIM = 128
 WHITEN_POWER = 0.35
-REF_VIEWS = (1.0, 0.9, 0.8)
+VIEWS = ("full", "mirrored", "crop90")  # a reference's views of each sampled frame (``views``)
+CROP_VIEW = 0.9
+FRAME_SIDE = 320  # sampled frames are decoded to this size: enough for the views' SIDE x SIDE inputs
+BATCH = 16
 TOP_K = 8
 MOTION_WEIGHT = 0.3
 SPREAD_MIN = 0.1
@@ -43,7 +47,7 @@ FRAME_MATCH = 0.70
 BLACK = 24  # luma below which an edge row/column is letterbox
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)
-METHOD = f"mobilenetv2-rmac-pca{DIM}-{SAMPLE_FPS:g}fps"
+METHOD = f"mobilenetv2-rmac-pca{DIM}-{SAMPLE_FPS:g}fps-{len(VIEWS)}views"
 
 _lock = threading.Lock()
 _sessions: dict[Path, object] = {}
@@ -120,30 +124,42 @@ def trim_borders(rgb: np.ndarray) -> np.ndarray:
     return rgb[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-def _view(rgb: np.ndarray, keep: float) -> np.ndarray:
+def centre(rgb: np.ndarray, keep: float) -> np.ndarray:
+    """The centre ``keep`` fraction of an image (both sides)."""
+    if keep >= 1.0:
+        return rgb
     h, w = rgb.shape[:2]
-    if keep < 1.0:
-        ch, cw = int(h * keep), int(w * keep)
-        rgb = rgb[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw]
-    img = Image.fromarray(np.ascontiguousarray(rgb)).resize((SIDE, SIDE), Image.Resampling.BILINEAR)
-    x = (np.asarray(img, np.float32) / 255.0 - MEAN) / STD
-    return x.transpose(2, 0, 1)
+    ch, cw = int(h * keep), int(w * keep)
+    return rgb[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw]
 
 
-def raw_descriptors(images: Sequence[np.ndarray], settings: Settings, *, batch: int = 16) -> np.ndarray:
+def _input(rgb: np.ndarray) -> np.ndarray:
+    """An RGB image as the network's normalised CHW input (squeezed to SIDE x SIDE)."""
+    x = cv2.resize(np.ascontiguousarray(rgb), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
+    return ((x.astype(np.float32) * (1 / 255.0) - MEAN) / STD).transpose(2, 0, 1)
+
+
+def raw_descriptors(images: Sequence[np.ndarray], settings: Settings, *, batch: int = BATCH) -> np.ndarray:
     """(N, 1280) R-MAC vectors of RGB images (already cropped to their view)."""
     session = _session(settings)
     out = []
     for i in range(0, len(images), batch):
-        x = np.stack([_view(im, 1.0) for im in images[i : i + batch]]).astype(np.float32)
+        x = np.stack([_input(im) for im in images[i : i + batch]])
         fmap = session.run([FEATURE_MAP], {"input": x})[0]
         out.append(rmac(fmap))
     return np.concatenate(out) if out else np.zeros((0, 1280), np.float32)
 
 
+def views(rgb: np.ndarray, reference: bool) -> list[np.ndarray]:
+    """A sampled frame's views, black borders removed: the full frame, and for a reference also its mirror image
+    and its centre ``CROP_VIEW`` (``VIEWS``)."""
+    rgb = trim_borders(rgb)
+    return [rgb, rgb[:, ::-1], centre(rgb, CROP_VIEW)] if reference else [rgb]
+
+
 @dataclass(frozen=True)
 class Fingerprint:
-    """``vectors``: (frames, views, DIM) float16, unit rows; view 0 is the full frame."""
+    """``vectors``: (frames, views, DIM) float16, unit rows; view 0 is the full frame (a reference has ``VIEWS``)."""
 
     fps: float
     vectors: np.ndarray
@@ -158,27 +174,28 @@ class Fingerprint:
     @classmethod
     def from_bytes(cls, data: bytes, fps: float, dim: int = DIM) -> Fingerprint:
         v = np.frombuffer(data, dtype=np.float16)
-        return cls(fps, v.reshape(-1, 2 * len(REF_VIEWS), dim) if v.size else v.reshape(0, 2 * len(REF_VIEWS), dim))
+        return cls(fps, v.reshape(-1, len(VIEWS), dim))
 
 
 def fingerprint(frames: Iterable[Frame], settings: Settings, *, reference: bool = True) -> Fingerprint:
-    """The fingerprint of sampled frames; ``reference`` adds the crop and mirrored views (library entries)."""
-    views = REF_VIEWS if reference else (1.0,)
-    crops: list[np.ndarray] = []
-    n = 0
+    """The fingerprint of sampled frames; ``reference`` adds the mirrored and cropped views (library entries).
+
+    Frames are taken ``BATCH`` at a time, so memory stays bounded however long the video."""
+    per = len(VIEWS) if reference else 1
+    chunks: list[np.ndarray] = []
+    pending: list[np.ndarray] = []
+
+    def flush() -> None:
+        if pending:
+            chunks.append(whiten(raw_descriptors(pending, settings)).reshape(-1, per, DIM).astype(np.float16))
+            pending.clear()
+
     for frame in frames:
-        rgb = trim_borders(frame.rgb)
-        for keep in views:
-            h, w = rgb.shape[:2]
-            ch, cw = int(h * keep), int(w * keep)
-            crop = rgb[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw]
-            crops.append(crop)
-            if reference:
-                crops.append(crop[:, ::-1])
-        n += 1
-    per = len(views) * (2 if reference else 1)
-    vectors = whiten(raw_descriptors(crops, settings)) if crops else np.zeros((0, DIM), np.float32)
-    return Fingerprint(SAMPLE_FPS, vectors.reshape(n, per, DIM).astype(np.float16))
+        pending += views(frame.rgb, reference)
+        if len(pending) >= BATCH * per:
+            flush()
+    flush()
+    return Fingerprint(SAMPLE_FPS, np.concatenate(chunks) if chunks else np.zeros((0, per, DIM), np.float16))
 
 
 @dataclass(frozen=True)
@@ -206,8 +223,27 @@ def _jitter(sim: np.ndarray) -> np.ndarray:
     return np.maximum(np.maximum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
 
 
-def compare(query: Fingerprint, ref: Fingerprint) -> Match | None:
-    """Whether ``query`` copies (part of) ``ref``: the best diagonal's score and its aligned segment, or None.
+def _diagonals(m: np.ndarray) -> np.ndarray:
+    """(nq, nr) -> (nq, nq + nr - 1): column ``c`` holds diagonal ``off = c - (nq - 1)`` of ``m`` (cells
+    ``m[i, i + off]``, row ``i``), NaN where that diagonal has no cell."""
+    nq, nr = m.shape
+    out = np.full((nq, nq + nr - 1), np.nan, np.float32)
+    rows = np.arange(nq)[:, None]
+    out[rows, np.arange(nr)[None, :] - rows + nq - 1] = m
+    return out
+
+
+def _top_mean(diags: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of ``_diagonals``: (mean of its top ``min(k, length)`` cells, its length)."""
+    length = (~np.isnan(diags)).sum(axis=0)
+    ranked = np.sort(np.where(np.isnan(diags), -np.inf, diags), axis=0)[::-1]  # best first, gaps last
+    take = np.minimum(k, length)
+    sums = np.where(np.arange(len(ranked))[:, None] < take[None, :], ranked, 0.0).sum(axis=0)
+    return sums / np.maximum(take, 1), length
+
+
+def _score(query: Fingerprint, ref: Fingerprint) -> tuple[float, int, np.ndarray] | None:
+    """(score, offset, jittered similarity matrix) of the best diagonal, offset = reference frame - query frame.
 
     The score mixes how alike the aligned frames are (``1 - MOTION_WEIGHT``) with how alike their changes are:
     the same descriptors with each video's mean removed, compared along the same diagonal (``MOTION_WEIGHT``).
@@ -219,28 +255,32 @@ def compare(query: Fingerprint, ref: Fingerprint) -> Match | None:
     r = ref.vectors.astype(np.float32)
     per_view = np.einsum("id,jvd->ijv", q, r)
     best_view = per_view.argmax(axis=2)
-    sim = per_view.max(axis=2)  # (q frames, r frames): best reference view
-    moving = min(_spread(q), _spread(r[:, 0, :])) >= SPREAD_MIN
-    if moving:
+    exact = per_view.max(axis=2)  # (q frames, r frames): best reference view
+    sim = _jitter(exact)
+    nq, nr = sim.shape
+    value, length = _top_mean(_diagonals(sim), TOP_K)
+    if min(_spread(q), _spread(r[:, 0, :])) >= SPREAD_MIN:
         qc, rc = _unit(q - q.mean(axis=0)), _unit(r - r.mean(axis=0, keepdims=True))
         motion = np.take_along_axis(np.einsum("id,jvd->ijv", qc, rc), best_view[:, :, None], axis=2)[:, :, 0]
-    exact, sim = sim, _jitter(sim)
-    if moving:
-        motion = _jitter(motion)
-    nq, nr = sim.shape
-    score, best_off, best_key = -1.0, 0, -2.0
-    for off in range(-(nq - 1), nr):  # reference frame j = i + off
-        diag = np.diagonal(sim, offset=off)
-        if diag.size < min(TOP_K, nq, nr):
-            continue
-        value = float(np.sort(diag)[-min(TOP_K, diag.size) :].mean())
-        if moving:
-            value = (1 - MOTION_WEIGHT) * value + MOTION_WEIGHT * float(np.diagonal(motion, offset=off).mean())
-        key = value + 0.01 * float(np.diagonal(exact, offset=off).mean())  # ties go to the exact alignment
-        if key > best_key:
-            score, best_off, best_key = value, off, key
-    if score < VIDEO_MATCH:
+        value = (1 - MOTION_WEIGHT) * value + MOTION_WEIGHT * np.nanmean(_diagonals(_jitter(motion)), axis=0)
+    key = value + 0.01 * np.nanmean(_diagonals(exact), axis=0)  # ties go to the exact alignment
+    key[length < min(TOP_K, nq, nr)] = -np.inf  # diagonals too short to judge
+    best = int(np.argmax(key))
+    return float(value[best]), best - (nq - 1), sim
+
+
+def similarity(query: Fingerprint, ref: Fingerprint) -> float:
+    """The score ``compare`` thresholds at ``VIDEO_MATCH`` (-1 when either is empty): for benches choosing it."""
+    found = _score(query, ref)
+    return -1.0 if found is None else found[0]
+
+
+def compare(query: Fingerprint, ref: Fingerprint) -> Match | None:
+    """Whether ``query`` copies (part of) ``ref``: the best diagonal's score and its aligned segment, or None."""
+    found = _score(query, ref)
+    if found is None or found[0] < VIDEO_MATCH:
         return None
+    score, best_off, sim = found
     diag = np.diagonal(sim, offset=best_off)
     hits = np.flatnonzero(diag >= FRAME_MATCH)
     if hits.size == 0:
@@ -277,7 +317,7 @@ class FingerprintIndex:
         self._keys: dict[str, np.ndarray] = {}
         self._ids: list[str] = []
         self._matrix: np.ndarray | None = None
-        self._owners: np.ndarray | None = None
+        self._starts = np.zeros(0, np.int64)
 
     def add(self, key: str, fpr: Fingerprint) -> None:
         """Add ``fpr`` under ``key`` (replacing what that key held)."""
@@ -303,22 +343,21 @@ class FingerprintIndex:
     def ids(self) -> list[str]:
         return list(self._prints)
 
-    def _build(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._matrix is None or self._owners is None:
+    def _build(self) -> np.ndarray:
+        if self._matrix is None:
             self._ids = list(self._keys)
             keys = [self._keys[k] for k in self._ids]
             self._matrix = np.concatenate(keys).astype(np.float32)
-            self._owners = np.concatenate([np.full(len(k), i, np.int32) for i, k in enumerate(keys)])
-        return self._matrix, self._owners
+            self._starts = np.cumsum([0] + [len(k) for k in keys[:-1]])
+        return self._matrix
 
     def candidates(self, query: Fingerprint, k: int = CANDIDATES) -> list[str]:
         """The keys of the ``k`` references whose segments come closest to one of the query's."""
         if not self._prints or query.frames == 0:
             return []
-        matrix, owners = self._build()
-        sims = segment_means(query, (0,)) @ matrix.T  # (query segments, all keys)
-        best = np.full(len(self._ids), -1.0, np.float32)
-        np.maximum.at(best, owners, sims.max(axis=0))
+        matrix = self._build()
+        sims = (segment_means(query, (0,)) @ matrix.T).max(axis=0)  # each key's best query segment
+        best = np.maximum.reduceat(sims, self._starts)  # each reference's best key (its keys are contiguous)
         k = min(k, len(self._ids))
         return [self._ids[int(i)] for i in np.argpartition(-best, k - 1)[:k]]
 

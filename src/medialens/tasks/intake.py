@@ -133,10 +133,17 @@ def sample_rate(duration_s: float, settings: Settings, fps: float | None = None)
 
 
 def sampled_frames(
-    path: Path, info: VideoInfo, settings: Settings, fps: float | None = None, *, exact: bool = True
+    path: Path,
+    info: VideoInfo,
+    settings: Settings,
+    fps: float | None = None,
+    *,
+    exact: bool = True,
+    max_side: int = FRAME_SIDE,
 ) -> Iterator[Frame]:
     """The one sampling of a video that every output of a task shares, decoded in a background thread ahead of its
-    consumer (closing the iterator early stops that thread).
+    consumer (closing the iterator early stops that thread). Frames are scaled to ``max_side`` by the decoder's
+    own converter (a consumer that needs small frames asks for them here rather than resizing them again).
 
     ``exact=False`` lets the decoder skip deblocking (``iter_frames(skip_loop_filter=True)``): about a tenth less
     decoding for frames a little blockier than the file's. Classifiers do not notice (same top category on every
@@ -146,7 +153,7 @@ def sampled_frames(
         path,
         sample_fps=sample_rate(info.duration_s, settings, fps),
         max_frames=settings.video_max_frames,
-        max_side=FRAME_SIDE,
+        max_side=max_side,
         threads=settings.decode_threads,
         skip_loop_filter=not exact,
     )
