@@ -17,7 +17,7 @@ from medialens.tasks import dna_library
 
 
 def _random_print(seed: int, frames: int = 30) -> fp.Fingerprint:
-    v = np.random.default_rng(seed).standard_normal((frames, 2 * len(fp.REF_VIEWS), fp.DIM)).astype(np.float32)
+    v = np.random.default_rng(seed).standard_normal((frames, len(fp.VIEWS), fp.DIM)).astype(np.float32)
     return fp.Fingerprint(fp.SAMPLE_FPS, (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float16))
 
 
