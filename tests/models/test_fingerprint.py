@@ -21,7 +21,9 @@ VIDEOS = ("asl_bird.mkv", "asl_sorry.mkv", "basketball_gym.mp4")
 
 def _print(path: Path, settings: Settings, reference: bool) -> fp.Fingerprint:
     """The frames a DNA job fingerprints (a query keeps only the full view)."""
-    return fp.fingerprint(dna_frames(path, probe_video(path, settings=settings), settings), settings, reference=reference)
+    return fp.fingerprint(
+        dna_frames(path, probe_video(path, settings=settings), settings), settings, reference=reference
+    )
 
 
 @pytest.fixture(scope="module")
