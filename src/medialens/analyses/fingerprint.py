@@ -36,6 +36,8 @@ SAMPLE_FPS = 2.0
 DIM = 128
 WHITEN_POWER = 0.35
 VIEWS = ("full", "mirrored", "crop90")  # a reference's views of each sampled frame (``views``)
+LEGACY_VIEWS = ("full", "mirrored", "crop90", "crop90-mirrored", "crop80", "crop80-mirrored")  # before 0006
+LEGACY_VIEWS_KEPT = tuple(LEGACY_VIEWS.index(name) for name in VIEWS)
 CROP_VIEW = 0.9
 FRAME_SIDE = 320  # sampled frames are decoded to this size: enough for the views' SIDE x SIDE inputs
 BATCH = 16
@@ -172,9 +174,15 @@ class Fingerprint:
         return self.vectors.astype(np.float16).tobytes()
 
     @classmethod
-    def from_bytes(cls, data: bytes, fps: float, dim: int = DIM) -> Fingerprint:
-        v = np.frombuffer(data, dtype=np.float16)
-        return cls(fps, v.reshape(-1, len(VIEWS), dim))
+    def from_bytes(cls, data: bytes, fps: float, dim: int = DIM, views: int = len(VIEWS)) -> Fingerprint:
+        """Read a stored fingerprint of ``views`` views per frame. The six-view layout stored before migration 0006
+        (full, mirrored, 90 % crop, its mirror, 80 % crop, its mirror) keeps the three views used now."""
+        v = np.frombuffer(data, dtype=np.float16).reshape(-1, views, dim)
+        if views == len(LEGACY_VIEWS):
+            v = v[:, list(LEGACY_VIEWS_KEPT), :]
+        elif views != len(VIEWS) and views != 1:
+            raise ValueError(f"a stored fingerprint has {views} views per frame; this version reads {len(VIEWS)}")
+        return cls(fps, v)
 
 
 def fingerprint(frames: Iterable[Frame], settings: Settings, *, reference: bool = True) -> Fingerprint:

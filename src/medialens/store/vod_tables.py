@@ -69,7 +69,8 @@ class Fingerprint(Base):
     media_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     fps: Mapped[float] = mapped_column(Float)
     dim: Mapped[int] = mapped_column(Integer)
-    vectors: Mapped[bytes] = mapped_column(LargeBinary)  # float16 frames x dim (plus mirrored views)
+    views: Mapped[int] = mapped_column(Integer, server_default="6")  # per frame; rows before 0006 hold 6
+    vectors: Mapped[bytes] = mapped_column(LargeBinary)  # float16 frames x views x dim
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

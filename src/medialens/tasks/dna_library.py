@@ -44,7 +44,7 @@ def _sync(db: Database, account: str, lib: _Library) -> None:
     changed = [m for m, stamp in stamps.items() if lib.stamps.get(m) != stamp]
     for start in range(0, len(changed), 500):
         for row in vod_store.fingerprints(db, account, media_ids=changed[start : start + 500]):
-            lib.index.add(row.media_id, fp.Fingerprint.from_bytes(row.vectors, row.fps, row.dim))
+            lib.index.add(row.media_id, fp.Fingerprint.from_bytes(row.vectors, row.fps, row.dim, row.views))
             lib.stamps[row.media_id] = stamps[row.media_id]
 
 
@@ -59,7 +59,15 @@ def matches(db: Database, account: str, query: fp.Fingerprint, exclude: str) -> 
 def put(db: Database, account: str, media_id: str, fpr: fp.Fingerprint) -> None:
     """Store a medium's fingerprint; every process's library picks it up at its next query."""
     vod_store.put_fingerprint(
-        db, FingerprintRow(app_id=account, media_id=media_id, fps=fpr.fps, dim=fp.DIM, vectors=fpr.to_bytes())
+        db,
+        FingerprintRow(
+            app_id=account,
+            media_id=media_id,
+            fps=fpr.fps,
+            dim=fp.DIM,
+            views=fpr.vectors.shape[1],
+            vectors=fpr.to_bytes(),
+        ),
     )
 
 

@@ -4,14 +4,18 @@ process's DNA delete does) are seen at the next query."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 from medialens.analyses import fingerprint as fp
 from medialens.config import Settings
 from medialens.core import keys
 from medialens.store import vod as vod_store
 from medialens.store.db import Database
+from medialens.store.migrate import downgrade, upgrade
 from medialens.store.vod_tables import Fingerprint as FingerprintRow
 from medialens.tasks import dna_library
 
@@ -54,7 +58,14 @@ def test_library_follows_the_store(db: Database, account: str, monkeypatch: pyte
 
     replaced = _random_print(7)
     dna_library.put(db, account, "m2", replaced)  # re-fingerprinted: only that one is read again
-    row = FingerprintRow(app_id=account, media_id="m3", fps=fp.SAMPLE_FPS, dim=fp.DIM, vectors=prints["m1"].to_bytes())
+    row = FingerprintRow(
+        app_id=account,
+        media_id="m3",
+        fps=fp.SAMPLE_FPS,
+        dim=fp.DIM,
+        views=len(fp.VIEWS),
+        vectors=prints["m1"].to_bytes(),
+    )
     vod_store.put_fingerprint(db, row)  # another worker adds one
     assert [k for k, _ in dna_library.matches(db, account, _excerpt(prints["m1"]), exclude="new")] == ["m3"]
     assert reads[-1] == ["m2", "m3"]
@@ -68,3 +79,36 @@ def test_libraries_are_per_account(db: Database, account: str, tmp_path) -> None
     dna_library.put(db, account, "a", fpr)
     assert dna_library.matches(db, other, _excerpt(fpr), exclude="x") == []
     assert [k for k, _ in dna_library.matches(db, account, _excerpt(fpr), exclude="x")] == ["a"]
+
+
+def test_fingerprints_stored_before_migration_0006_stay_readable(db: Database, account: str) -> None:
+    """A row of the six-view layout (no ``views`` given: the migration's server default) is read with the three
+    views used now, so a library stored by an earlier version keeps matching."""
+    fpr = _random_print(21)
+    legacy = np.zeros((fpr.frames, len(fp.LEGACY_VIEWS), fp.DIM), np.float16)
+    legacy[:, list(fp.LEGACY_VIEWS_KEPT), :] = fpr.vectors
+    row = FingerprintRow(app_id=account, media_id="old", fps=fp.SAMPLE_FPS, dim=fp.DIM, vectors=legacy.tobytes())
+    vod_store.put_fingerprint(db, row)
+    assert [k for k, _ in dna_library.matches(db, account, _excerpt(fpr), exclude="x")] == ["old"]
+    with pytest.raises(ValueError, match="4 views"):
+        fp.Fingerprint.from_bytes(np.zeros((2, 4, fp.DIM), np.float16).tobytes(), 2.0, views=4)
+
+
+def test_migration_0006_marks_stored_fingerprints_as_six_views(blank_db: Database, tmp_path) -> None:
+    """Rows stored before 0006 get ``views`` = 6 (the layout they were written in); up, down and up again."""
+    upgrade(blank_db.engine, "0005_twelvelabs")
+    account = keys.create_key(blank_db, Settings(data_dir=tmp_path)).account
+    with blank_db.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO fingerprints (app_id, media_id, fps, dim, vectors, created_at)"
+                " VALUES (:a, 'm', 2, 128, :v, :t)"
+            ),
+            {"a": account, "v": b"\0" * 12, "t": datetime.now(UTC)},
+        )
+    upgrade(blank_db.engine, "0006_fingerprint_views")
+    with blank_db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT views FROM fingerprints")).scalar_one() == 6
+    downgrade(blank_db.engine, "0005_twelvelabs")
+    upgrade(blank_db.engine)
+    assert "views" in {c["name"] for c in sa.inspect(blank_db.engine).get_columns("fingerprints")}
