@@ -5,8 +5,10 @@ caller. A request embeds its prompts with e5 (``query:``), then for every eviden
 
 * **visual** (a segment): cosine of the prompt with the segment's visual embedding (ConSE over ImageNet classes
   and COCO objects plus the pose/face descriptors), calibrated ``100 * sigmoid((cos - VISUAL_CENTER) /
-  VISUAL_SCALE)``; with CLIP evidence and CLIP text embeddings given, CLIP's cosine with ``CLIP_CENTER`` /
-  ``CLIP_SCALE`` instead.
+  VISUAL_SCALE)``. With CLIP evidence and CLIP text embeddings given, CLIP is fused into that logit, not put in
+  its place (``clip_logit``): its zero-shot log-odds of each prompt against the request's other prompts on the same
+  item (logit scale 100, weight ``CLIP_WEIGHT``). The e5 evidence (ImageNet/COCO, pose, faces, hands) stays, and a
+  visual model without knowledge (one that scores all prompts alike) leaves the scores as they were.
 * **conversation** (a transcript segment): ``semantic``: e5 cosine of prompt and segment text, calibrated with
   ``TEXT_CENTER`` / ``TEXT_SCALE``; ``exact_match``: 100 when the prompt occurs in the text (case and punctuation
   ignored), 80 when all its words do, else 0.
@@ -31,8 +33,8 @@ import numpy as np
 
 VISUAL_CENTER = 0.22
 VISUAL_SCALE = 0.05
-CLIP_CENTER = 0.22
-CLIP_SCALE = 0.02
+CLIP_LOGIT_SCALE = 100.0
+CLIP_WEIGHT = 0.5
 TEXT_CENTER = 0.84
 TEXT_SCALE = 0.02
 OCR_SEMANTIC_WEIGHT = 0.8
@@ -154,6 +156,15 @@ def stack(videos: Sequence[Compiled]) -> Batch:
     return Batch(np.array([v.duration for v in videos], np.float64), spans, embs, owner, texts, clip)
 
 
+def clip_logit(images: np.ndarray, texts: np.ndarray) -> np.ndarray:
+    """CLIP's evidence for each (item, prompt) as a logit to add to the e5 evidence: its zero-shot log-odds of the
+    prompt against the request's other prompts, ``CLIP_LOGIT_SCALE * (cos - mean cos of the item's prompts)``,
+    times ``CLIP_WEIGHT``. Centred per item, so a model that scores every prompt alike (one with no knowledge)
+    adds nothing, and a prompt only gains by beating the alternatives on that item."""
+    cos = images @ texts.T
+    return CLIP_WEIGHT * CLIP_LOGIT_SCALE * (cos - cos.mean(axis=1, keepdims=True))
+
+
 def option_scores(
     batch: Batch,
     option: str,
@@ -167,9 +178,10 @@ def option_scores(
     if n == 0 or not len(prompts):
         return np.zeros((n, len(prompts)), np.float32)
     if option == "visual":
+        logit = (batch.embeddings[option] @ prompt_emb.T - VISUAL_CENTER) / VISUAL_SCALE
         if batch.clip is not None and clip_text is not None:
-            return _sigmoid100((batch.clip @ clip_text.T - CLIP_CENTER) / CLIP_SCALE)
-        return _sigmoid100((batch.embeddings[option] @ prompt_emb.T - VISUAL_CENTER) / VISUAL_SCALE)
+            logit = logit + clip_logit(batch.clip, clip_text)
+        return _sigmoid100(logit)
     if option == "conversation" and conversation_option == "exact_match":
         return np.stack([_exact(p, batch.texts[option]) for p in prompts], axis=1)
     semantic = _sigmoid100((batch.embeddings[option] @ prompt_emb.T - TEXT_CENTER) / TEXT_SCALE)
