@@ -8,6 +8,7 @@ reads the jobs' stored results (compiled into arrays once per video and cached i
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -27,6 +28,7 @@ from medialens.store import video_index as vs
 from medialens.store.tables import Job, JobState, as_utc, utcnow
 from medialens.tasks.video_index import thumbnail_key
 
+log = logging.getLogger(__name__)
 ClassSpec = cbp.ClassSpec
 CLIP_MIN_SCORE = cbp.CLIP_MIN_SCORE
 ENGINE_OPTIONS = ("visual", "conversation", "text_in_video", "logo")
@@ -34,6 +36,11 @@ PAGE_TTL_S = 3600
 EVIDENCE_CACHE = 5000
 PROMPT_CACHE = 4096
 BATCH_CACHE = 8
+
+
+def task_prefix(task_id: str) -> str:
+    """Where a task's files live in the blob store: the upload (``/video``) and thumbnails (``/thumbs``)."""
+    return f"video-index/{task_id}"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -316,9 +323,23 @@ class VideoIndexes:
         vs.rename_index(self.db, owner, index_id, name)
 
     def delete_index(self, owner: str, index_id: str) -> None:
+        """The index, its videos, their jobs' stored evidence and their files in the blob store."""
         if vs.get_index(self.db, owner, index_id) is None:
             raise NotFound(f"index {index_id[:64]} does not exist")
-        vs.delete_index(self.db, owner, index_id)
+        task_ids = vs.task_ids_of_index(self.db, index_id)
+        job_ids = vs.delete_index(self.db, owner, index_id)
+        self._forget(owner, task_ids, job_ids)
+
+    def _forget(self, owner: str, task_ids: Sequence[str], job_ids: Sequence[int]) -> None:
+        """What deleted videos leave: their jobs (cancelled if still running) with the stored evidence, and their
+        blobs (upload, thumbnails). Blob errors are logged, not raised: the rows are gone already."""
+        vs.forget_jobs(self.db, owner, list(job_ids))
+        store = open_blob_store(self.settings)
+        for task_id in task_ids:
+            try:
+                store.delete(task_prefix(task_id))
+            except OSError:
+                log.warning("could not remove the files of deleted video task %s", task_id, exc_info=True)
 
     # --- tasks -------------------------------------------------------------------------------------------------
     def create_task(
@@ -345,7 +366,7 @@ class VideoIndexes:
         task_id, video_id = vs.new_id(), vs.new_id()
         blob_key = None
         if data is not None:
-            blob_key = f"video-index/{task_id}/video"
+            blob_key = f"{task_prefix(task_id)}/video"
             open_blob_store(self.settings).put_bytes(blob_key, data)
         name = filename or (url.rsplit("/", 1)[-1].split("?", 1)[0] if url else "upload") or "video"
         vs.add_video(
@@ -371,7 +392,7 @@ class VideoIndexes:
                 "conversation": "conversation" in options,
                 "text_in_video": "text_in_video" in options,
                 "language": language or None,
-                "thumbnails": f"video-index/{task_id}/thumbs",
+                "thumbnails": f"{task_prefix(task_id)}/thumbs",
             },
         )
         _batch, (job_id,) = self.core.submit(owner, [JobRequest("video_index", opts, url=url)])
@@ -429,7 +450,8 @@ class VideoIndexes:
     def delete_task(self, owner: str, task_id: str) -> None:
         if vs.get_task_row(self.db, owner, task_id) is None:
             raise NotFound(f"task {task_id[:64]} does not exist")
-        vs.delete_video_row(self.db, task_id)
+        job_id = vs.delete_video_row(self.db, task_id)
+        self._forget(owner, [task_id], [job_id] if job_id else [])
 
     def task_counts(self, owner: str, index_id: str) -> dict[str, int]:
         if vs.get_index(self.db, owner, index_id) is None:
@@ -501,7 +523,8 @@ class VideoIndexes:
 
     def delete_video(self, owner: str, index_id: str, video_id: str) -> None:
         row, _job = self._ready(owner, index_id, video_id)
-        vs.delete_video_row(self.db, row.id)
+        job_id = vs.delete_video_row(self.db, row.id)
+        self._forget(owner, [row.id], [job_id] if job_id else [])
 
     def timed_values(
         self, owner: str, index_id: str, video_id: str, kind: str, start: float | None, end: float | None
@@ -548,7 +571,7 @@ class VideoIndexes:
             raise NotFound("no such thumbnail")
         segment = self._segment_at(job.result, at)
         try:
-            return open_blob_store(self.settings).get_bytes(thumbnail_key(f"video-index/{row.id}/thumbs", segment))
+            return open_blob_store(self.settings).get_bytes(thumbnail_key(f"{task_prefix(row.id)}/thumbs", segment))
         except (FileNotFoundError, OSError, KeyError):
             raise NotFound("no such thumbnail") from None
 

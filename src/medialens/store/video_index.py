@@ -294,11 +294,32 @@ def job_results(db: Database, job_ids: Sequence[int]) -> list[tuple[int, dict | 
         return [(i, r) for i, r in out]
 
 
-def delete_video_row(db: Database, task_id: str) -> None:
+def delete_video_row(db: Database, task_id: str) -> int | None:
+    """Delete a task/video row; returns its job id (for the caller to forget the job's evidence)."""
     with db.session() as s:
         row = s.get(IndexedVideo, task_id)
-        if row is not None:
-            s.delete(row)
+        if row is None:
+            return None
+        job_id = row.job_id
+        s.delete(row)
+    return job_id
+
+
+def task_ids_of_index(db: Database, index_id: str) -> list[str]:
+    with db.session() as s:
+        return list(s.scalars(select(IndexedVideo.id).where(IndexedVideo.index_id == index_id)))
+
+
+def forget_jobs(db: Database, app_id: str, job_ids: Sequence[int]) -> None:
+    """The jobs of deleted videos: a waiting or running one is cancelled (its worker can no longer write a
+    result), then every one of them is deleted with its stored result (the video's evidence)."""
+    from medialens.store.jobs import cancel_job
+
+    for job_id in job_ids:
+        cancel_job(db, job_id, app_id)
+    with db.session() as s:
+        for k in range(0, len(job_ids), 500):
+            s.execute(delete(Job).where(Job.id.in_(list(job_ids[k : k + 500])), Job.app_id == app_id))
 
 
 def count_by_state(db: Database, app_id: str, index_id: str) -> dict[int | None, int]:
