@@ -165,6 +165,8 @@ def video_tag(ctx: TaskContext, given: TaskInput, opts: VideoTagOptions) -> Vide
         categories=found.categories,
         keywords=[TimedTag(tag=k.tag, times=k.times) for k in found.keywords],
         persons=persons,
+        locations=[TimedTag(tag=k.tag, times=k.times) for k in found.locations],
+        times=[TimedTag(tag=k.tag, times=k.times) for k in found.times],
         method=found.method,
     )
 
