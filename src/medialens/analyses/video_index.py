@@ -303,6 +303,20 @@ def visual_embedding(
     return (v / max(np.linalg.norm(v), 1e-12)).astype(np.float32)
 
 
+def reembed(segment: dict, keep: Callable[[str], bool], settings: Settings) -> list[float]:
+    """A stored segment's visual embedding rebuilt with only the descriptors ``keep`` accepts (for measuring what
+    each kind of descriptor adds): its ConSE part is ``plain_embedding`` (stored when it had descriptors)."""
+    desc = {k: v for k, v in (segment.get("descriptors") or {}).items() if keep(k)}
+    plain = segment.get("plain_embedding")
+    if plain is None:  # no descriptors: the embedding is the ConSE vector
+        return list(segment["embedding"])
+    v = np.asarray(plain, np.float64)
+    if desc:
+        rows = descriptor_matrix(settings)
+        v = v + DESCRIPTOR_WEIGHT * sum(w * rows[name] for name, w in desc.items()) / sum(desc.values())
+    return _rounded(v / max(np.linalg.norm(v), 1e-12))
+
+
 # --- the whole video -----------------------------------------------------------------------------------------------
 def _observe(frames: Sequence[Frame], settings: Settings, pose: bool, faces: bool, hands: bool) -> list[FrameObs]:
     """Pose and faces on every sample; hands only on samples where the pose model found a person."""
