@@ -650,7 +650,7 @@ class VideoIndexes:
     def rank(self, owner: str, req: ClassifyRequest, page: int) -> tuple[list[ClassifyVideo], int]:
         """One page of the matching videos with their classes (request order for video_ids, else best first),
         and how many match in all."""
-        rows = vs.ready_videos(self.db, owner, req.index_id, req.video_ids)
+        rows = vs.ready_videos(self.db, owner, req.index_id, req.video_ids, metadata=bool(req.filter))
         if req.filter:
             self._fill_infos([r for r in rows if not r.info])
             rows = [r for r in rows if matches(_metadata(r) | {"id": r.video_id, "_id": r.video_id}, req.filter)]

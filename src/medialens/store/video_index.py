@@ -262,10 +262,17 @@ class ReadyVideo:
 
 
 def ready_videos(
-    db: Database, app_id: str, index_id: str | None = None, video_ids: Sequence[str] | None = None
+    db: Database,
+    app_id: str,
+    index_id: str | None = None,
+    video_ids: Sequence[str] | None = None,
+    *,
+    metadata: bool = True,
 ) -> list[ReadyVideo]:
-    """The videos that finished indexing, oldest first (a narrow query: no job results are read)."""
+    """The videos that finished indexing, oldest first (a narrow query: no job results are read; without
+    ``metadata`` not even the JSON of their info and user metadata, which only filters need)."""
     with db.session() as s:
+        json_columns = (IndexedVideo.info, IndexedVideo.user_metadata) if metadata else ()
         q = (
             select(
                 IndexedVideo.id,
@@ -273,8 +280,7 @@ def ready_videos(
                 IndexedVideo.job_id,
                 IndexedVideo.filename,
                 IndexedVideo.title,
-                IndexedVideo.info,
-                IndexedVideo.user_metadata,
+                *json_columns,
             )
             .join(Job, Job.id == IndexedVideo.job_id)
             .where(IndexedVideo.app_id == app_id, Job.state == 2)
@@ -283,7 +289,8 @@ def ready_videos(
             q = q.where(IndexedVideo.index_id == index_id)
         if video_ids is not None:
             q = q.where(IndexedVideo.video_id.in_(list(video_ids)))
-        return [ReadyVideo(*r) for r in s.execute(q.order_by(IndexedVideo.created_at, IndexedVideo.id))]
+        rows = s.execute(q.order_by(IndexedVideo.created_at, IndexedVideo.id))
+        return [ReadyVideo(*r) if metadata else ReadyVideo(*r, {}, {}) for r in rows]
 
 
 def job_results(db: Database, job_ids: Sequence[int]) -> list[tuple[int, dict | None]]:
