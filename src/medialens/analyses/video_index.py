@@ -58,6 +58,7 @@ EMBRACE_IOU = 0.25
 FINGER_OUT = 1.15
 OPEN_HAND = 3
 FINGERS_FAST = 0.4
+WRIST_VISIBLE = 0.3
 HAND_MATCH = 3.0
 OCR_MIN_SCORE = 0.8
 OCR_EVERY_S = 1.0
@@ -319,7 +320,8 @@ def reembed(segment: dict, keep: Callable[[str], bool], settings: Settings) -> l
 
 # --- the whole video -----------------------------------------------------------------------------------------------
 def _observe(frames: Sequence[Frame], settings: Settings, pose: bool, faces: bool, hands: bool) -> list[FrameObs]:
-    """Pose and faces on every sample; hands only on samples where the pose model found a person."""
+    """Pose and faces on every sample; hands only on samples where the pose model found a person with a wrist in
+    view (visibility at least ``WRIST_VISIBLE``)."""
     out = []
     pose_pipe = get_pipeline(POSE_MODEL, settings) if pose else None
     face_pipe = get_pipeline(FACE_MODEL, settings) if faces else None
@@ -331,7 +333,7 @@ def _observe(frames: Sequence[Frame], settings: Settings, pose: bool, faces: boo
             p = pose_pipe(f.rgb)
             if p is not None and p.score >= 0.5:
                 o.pose = np.asarray(p.landmarks[:, :2], np.float32)
-                if hand_pipe is not None:
+                if hand_pipe is not None and float(p.landmarks[[15, 16], 3].max()) >= WRIST_VISIBLE:
                     o.hands = [np.asarray(hd.points[:, :2], np.float32) for hd in hand_pipe(f.rgb)]
         if face_pipe is not None:
             found = face_pipe(f.rgb)
