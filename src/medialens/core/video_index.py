@@ -23,7 +23,8 @@ import numpy as np
 from medialens.analyses import classify_by_prompts as cbp
 from medialens.analyses import evidence
 from medialens.blobs import open_blob_store
-from medialens.core.errors import AlreadyExists, InvalidOptions, NotFound
+from medialens.core.errors import AlreadyExists, InvalidOptions, NotFound, translate
+from medialens.models.errors import ModelNotInstalledError
 from medialens.store import video_index as vs
 from medialens.store.tables import Job, JobState, as_utc, utcnow
 from medialens.tasks.video_index import thumbnail_key
@@ -616,7 +617,10 @@ class VideoIndexes:
             raise InvalidOptions("classes", "must name at least one class")
         if req.index_id is not None and vs.get_index(self.db, owner, req.index_id) is None:
             raise NotFound(f"index {req.index_id[:64]} does not exist")
-        return self._page(owner, req, 1)
+        try:
+            return self._page(owner, req, 1)
+        except ModelNotInstalledError as err:  # e5 (prompts) or CLIP's text tower missing: the protocol's own error
+            raise translate(err, "classify") from err
 
     def classify_page(self, owner: str, token: str) -> tuple[ClassifyPageView, ClassifyRequest]:
         """The page a token names, and the request it belongs to."""
@@ -624,7 +628,10 @@ class VideoIndexes:
         if row is None or as_utc(row.expires_at) < utcnow():
             raise NotFound("the page token does not exist or has expired")
         req = ClassifyRequest.from_json(row.request)
-        return self._page(owner, req, row.page), req
+        try:
+            return self._page(owner, req, row.page), req
+        except ModelNotInstalledError as err:
+            raise translate(err, "classify") from err
 
     def _batch(self, job_ids: tuple[int, ...]) -> cbp.Batch:
         """The stacked evidence of these videos' jobs (cached: repeated requests over one index skip the stacking)."""

@@ -204,3 +204,17 @@ def test_deleting_a_task_still_indexing_cancels_it_and_drops_what_it_writes_late
         mp.setattr(runner, "stored_result", lambda r: r)
         assert runner.run_job(service.db, service.settings, job_id, "w")
     assert jobs.get_job(service.db, job_id) is None and store.list(f"video-index/{row.id}") == []
+
+
+def test_classify_without_the_text_model_is_the_model_error_not_a_crash(setup, monkeypatch) -> None:
+    from medialens.core import ModelNotFound
+    from medialens.models.errors import ModelNotInstalledError
+
+    service, owner, index_id, _videos = setup
+
+    def missing(_prompts):
+        raise ModelNotInstalledError("e5-small-q4", "run `medialens models pull e5-small-q4`")
+
+    monkeypatch.setattr(service, "_prompt_embeddings", missing)
+    with pytest.raises(ModelNotFound):
+        service.classify(owner, ClassifyRequest(classes=CLASSES, index_id=index_id))
