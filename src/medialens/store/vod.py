@@ -81,12 +81,12 @@ def add_media(db: Database, item: MediaItem) -> MediaItem:
     return item
 
 
-def finish_registration(db: Database, media_id: str, **values: object) -> bool:
+def finish_registration(db: Database, media_id: str, job_id: int | None, **values: object) -> bool:
     """Write what a RegisterMedia job found (size, length, cover) and mark the medium Normal; False when the medium
-    was deleted meanwhile."""
+    was deleted meanwhile, or is not this job's to finish (only the job the registration started may)."""
     with db.session() as s:
         item = s.get(MediaItem, media_id)
-        if item is None or item.status != "Uploading":
+        if item is None or item.status != "Uploading" or job_id is None or item.register_job_id != job_id:
             return False
         for k, v in values.items():
             setattr(item, k, v)

@@ -193,7 +193,7 @@ def register(ctx: TaskContext, given: TaskInput, opts: VodMediaOptions) -> Regis
         fps=round(info.fps, 3),
     )
     try:
-        finished = vod_store.finish_registration(_db(ctx.settings), opts.media_id, **values)
+        finished = vod_store.finish_registration(_db(ctx.settings), opts.media_id, ctx.job_id, **values)
     except Exception:
         finished = False
         raise
@@ -203,7 +203,7 @@ def register(ctx: TaskContext, given: TaskInput, opts: VodMediaOptions) -> Regis
             for key in kept:
                 store.delete(key)
     if not finished:
-        raise FetchError("the medium was deleted while it was being registered")
+        raise FetchError("the medium was deleted while it was being registered (or is not this job's)")
     return Registered(
         media_id=opts.media_id,
         duration=values["duration_s"],

@@ -78,3 +78,20 @@ def test_deleting_a_medium_still_registering_cancels_its_job(vod, tmp_path: Path
         assert job_store.get_job(vod.db, job_id).message == job_store.CANCELLED
         assert not run_job(vod.db, vod.settings, job_id, "w")  # nothing left to run
     assert open_blob_store(vod.settings).list(f"vod/{media.media_id}") == []
+
+
+def test_only_the_registration_job_finishes_its_medium(vod, tmp_path: Path) -> None:
+    """A vod_register job submitted some other way (another job id) cannot fill in someone's medium."""
+    from medialens.core.service import JobRequest
+
+    vod, owner = vod
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "bird.mkv").symlink_to(MEDIA / "video" / "asl_bird.mkv")
+    with media_server(tmp_path / "www") as base:
+        media = vod.start_registration(owner, f"{base}/bird.mkv")
+        opts = vod.core.options("vod_register", {"media_id": media.media_id, "account": owner})
+        _, (other,) = vod.core.submit(owner, [JobRequest("vod_register", opts, url=f"{base}/bird.mkv")])
+        assert run_job(vod.db, vod.settings, other, "w")
+    assert job_store.get_job(vod.db, other).state == 3  # failed: not its medium to finish
+    assert vod.media(owner, media.media_id).status == "Uploading"
+    assert open_blob_store(vod.settings).list(f"vod/{media.media_id}") == []
