@@ -24,6 +24,7 @@ TL_MODELS = (
     "e5-small-q4",
     "mediapipe-pose",
     "mediapipe-face-detection",
+    "mediapipe-hands",
     "whisper-base",
     "ppocr-v4",
 )

@@ -5,8 +5,10 @@ caller. A request embeds its prompts with e5 (``query:``), then for every eviden
 
 * **visual** (a segment): cosine of the prompt with the segment's visual embedding (ConSE over ImageNet classes
   and COCO objects plus the pose/face descriptors), calibrated ``100 * sigmoid((cos - VISUAL_CENTER) /
-  VISUAL_SCALE)``; with CLIP evidence and CLIP text embeddings given, CLIP's cosine with ``CLIP_CENTER`` /
-  ``CLIP_SCALE`` instead.
+  VISUAL_SCALE)``. With CLIP evidence and CLIP text embeddings given, CLIP is fused into that logit, not put in
+  its place (``clip_logit``): its zero-shot log-odds of each prompt against the request's other prompts on the same
+  item (logit scale 100, weight ``CLIP_WEIGHT``). The e5 evidence (ImageNet/COCO, pose, faces, hands) stays, and a
+  visual model without knowledge (one that scores all prompts alike) leaves the scores as they were.
 * **conversation** (a transcript segment): ``semantic``: e5 cosine of prompt and segment text, calibrated with
   ``TEXT_CENTER`` / ``TEXT_SCALE``; ``exact_match``: 100 when the prompt occurs in the text (case and punctuation
   ignored), 80 when all its words do, else 0.
@@ -31,8 +33,8 @@ import numpy as np
 
 VISUAL_CENTER = 0.22
 VISUAL_SCALE = 0.05
-CLIP_CENTER = 0.22
-CLIP_SCALE = 0.02
+CLIP_LOGIT_SCALE = 100.0
+CLIP_WEIGHT = 0.5
 TEXT_CENTER = 0.84
 TEXT_SCALE = 0.02
 OCR_SEMANTIC_WEIGHT = 0.8
@@ -112,14 +114,33 @@ def _sigmoid100(x: np.ndarray) -> np.ndarray:
     return 100.0 / (1.0 + np.exp(-x))
 
 
-def _exact(prompt: str, texts: Sequence[str]) -> np.ndarray:
+@dataclass(frozen=True)
+class TextIndex:
+    """Normalised texts prepared for exact matching: each padded with spaces (phrase lookup by substring) and its
+    set of words (the all-words rule by set membership), built once per stacked batch."""
+
+    padded: list[str]
+    words: list[frozenset[str]]
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> TextIndex:
+        return cls([f" {t} " for t in texts], [frozenset(t.split()) for t in texts])
+
+
+def _exact(prompt: str, texts: Sequence[str] | TextIndex) -> np.ndarray:
+    """100 where the prompt occurs in the text, 80 where all its words do (texts and prompt normalised alike:
+    lower case, words only), else 0."""
+    index = texts if isinstance(texts, TextIndex) else TextIndex.of(texts)
     p = _norm_text(prompt)
-    words = p.split()
-    out = np.zeros(len(texts), np.float32)
-    for i, t in enumerate(texts):
-        if p and f" {p} " in f" {t} ":
+    words = frozenset(p.split())
+    out = np.zeros(len(index.padded), np.float32)
+    if not p:
+        return out
+    phrase = f" {p} "
+    for i, (padded, have) in enumerate(zip(index.padded, index.words, strict=True)):
+        if phrase in padded:
             out[i] = 100.0
-        elif words and all(re.search(rf"\b{re.escape(w)}\b", t) for w in words):
+        elif words <= have:
             out[i] = 80.0
     return out
 
@@ -132,26 +153,52 @@ class Batch:
     spans: dict[str, np.ndarray]
     embeddings: dict[str, np.ndarray]
     owner: dict[str, np.ndarray]
-    texts: dict[str, list[str]]
+    texts: dict[str, TextIndex]
     clip: np.ndarray | None = None
+    bounds: dict[str, np.ndarray] = field(default_factory=dict)
+    """Per option, where each video's rows start (rows are stacked video by video): video k owns
+    ``bounds[k]:bounds[k + 1]``."""
 
     @property
     def size(self) -> int:
         return len(self.durations)
 
+    def rows_of(self, option: str, video: int) -> slice:
+        b = self.bounds[option]
+        return slice(int(b[video]), int(b[video + 1]))
+
+    def max_by_video(self, option: str, values: np.ndarray) -> np.ndarray:
+        """Per video, the largest of its rows' ``values`` (0 for a video without rows)."""
+        b = self.bounds[option]
+        out = np.zeros(self.size)
+        has = b[1:] > b[:-1]
+        if has.any():
+            out[has] = np.maximum.reduceat(values, b[:-1][has])
+        return out
+
 
 def stack(videos: Sequence[Compiled]) -> Batch:
-    spans, embs, owner, texts = {}, {}, {}, {}
+    spans, embs, owner, texts, bounds = {}, {}, {}, {}, {}
     for option in OPTIONS:
         parts = [v.spans[option] for v in videos]
+        bounds[option] = np.concatenate([[0], np.cumsum([len(p) for p in parts], dtype=np.int64)])
         spans[option] = np.concatenate(parts) if parts else np.zeros((0, 2), np.float32)
         embs[option] = np.concatenate([v.embeddings[option] for v in videos]) if parts else _rows([])
         owner[option] = np.repeat(np.arange(len(videos)), [len(p) for p in parts])
-        texts[option] = [t for v in videos for t in v.texts.get(option, [])]
+        texts[option] = TextIndex.of([t for v in videos for t in v.texts.get(option, [])])
     clip = None
     if videos and all(v.clip is not None for v in videos):
         clip = np.concatenate([v.clip for v in videos])
-    return Batch(np.array([v.duration for v in videos], np.float64), spans, embs, owner, texts, clip)
+    return Batch(np.array([v.duration for v in videos], np.float64), spans, embs, owner, texts, clip, bounds)
+
+
+def clip_logit(images: np.ndarray, texts: np.ndarray) -> np.ndarray:
+    """CLIP's evidence for each (item, prompt) as a logit to add to the e5 evidence: its zero-shot log-odds of the
+    prompt against the request's other prompts, ``CLIP_LOGIT_SCALE * (cos - mean cos of the item's prompts)``,
+    times ``CLIP_WEIGHT``. Centred per item, so a model that scores every prompt alike (one with no knowledge)
+    adds nothing, and a prompt only gains by beating the alternatives on that item."""
+    cos = images @ texts.T
+    return CLIP_WEIGHT * CLIP_LOGIT_SCALE * (cos - cos.mean(axis=1, keepdims=True))
 
 
 def option_scores(
@@ -167,9 +214,10 @@ def option_scores(
     if n == 0 or not len(prompts):
         return np.zeros((n, len(prompts)), np.float32)
     if option == "visual":
+        logit = (batch.embeddings[option] @ prompt_emb.T - VISUAL_CENTER) / VISUAL_SCALE
         if batch.clip is not None and clip_text is not None:
-            return _sigmoid100((batch.clip @ clip_text.T - CLIP_CENTER) / CLIP_SCALE)
-        return _sigmoid100((batch.embeddings[option] @ prompt_emb.T - VISUAL_CENTER) / VISUAL_SCALE)
+            logit = logit + clip_logit(batch.clip, clip_text)
+        return _sigmoid100(logit)
     if option == "conversation" and conversation_option == "exact_match":
         return np.stack([_exact(p, batch.texts[option]) for p in prompts], axis=1)
     semantic = _sigmoid100((batch.embeddings[option] @ prompt_emb.T - TEXT_CENTER) / TEXT_SCALE)
@@ -228,7 +276,7 @@ def score_batch(
             best, arg = scores.max(axis=1), scores.argmax(axis=1)
             owner, span = batch.owner[option], batch.spans[option]
             length = np.maximum(span[:, 1] - span[:, 0], 1e-3)
-            np.maximum.at(maxs, owner, best)
+            np.maximum(maxs, batch.max_by_video(option, best), out=maxs)
             sw += np.bincount(owner, best * length, v)
             lw += np.bincount(owner, length, v)
             hit = best >= min_clip_score
@@ -251,7 +299,8 @@ def clips_of(batch: Batch, scores: ClassScores, video: int, min_clip_score: floa
     """One video's clips of one class, best first."""
     clips = []
     for option, (best, arg) in scores.items.items():
-        rows = np.nonzero((batch.owner[option] == video) & (best >= min_clip_score))[0]
+        own = batch.rows_of(option, video)
+        rows = own.start + np.nonzero(best[own] >= min_clip_score)[0]
         for r in rows:
             s, e = batch.spans[option][r]
             clips.append(

@@ -55,6 +55,11 @@ BODY_FAST = 0.5
 NEAR_FACE = 0.6
 FACE_CLOSEUP = 0.04
 EMBRACE_IOU = 0.25
+FINGER_OUT = 1.15
+OPEN_HAND = 3
+FINGERS_FAST = 0.4
+WRIST_VISIBLE = 0.3
+HAND_MATCH = 3.0
 OCR_MIN_SCORE = 0.8
 OCR_EVERY_S = 1.0
 DETECT_EVERY_S = 1.0
@@ -68,10 +73,16 @@ DESCRIPTORS = (
     "a close-up of a person's face",
     "two people very close together, embracing",
     "a group of people",
+    "both hands raised in front of the body",
+    "an open hand with the fingers spread",
+    "fingers moving and changing hand shapes",
 )
+HAND_DESCRIPTORS = frozenset(DESCRIPTORS[-3:])
+"""The descriptors read from MediaPipe Hands (the rest come from pose, faces and person boxes)."""
 
 POSE_MODEL = "mediapipe-pose"
 FACE_MODEL = "mediapipe-face-detection"
+HANDS_MODEL = "mediapipe-hands"
 WHISPER_MODEL = "whisper-base"
 OCR_MODEL = "ppocr-v4"
 VISUAL_MODELS = (evidence.IMAGENET_MODEL, evidence.DETECTOR_MODEL, evidence.TEXT_MODEL)
@@ -167,6 +178,50 @@ class FrameObs:
     face_area: float = 0.0
     faces: int = 0
     persons: list[tuple[float, float, float, float]] = field(default_factory=list)
+    hands: list[np.ndarray] = field(default_factory=list)  # 21 x 2 pixels each (MediaPipe Hands)
+
+
+_FINGERS = ((6, 8), (10, 12), (14, 16), (18, 20))  # (pip, tip) of index, middle, ring, pinky
+
+
+def hand_shape(points: np.ndarray) -> np.ndarray | None:
+    """A hand's 21 landmarks in its own frame: wrist at the origin, wrist → middle knuckle pointing up, the palm
+    length (that distance) as unit. Removes where the hand is, its size and its rotation, keeps the finger
+    posture; None for a degenerate hand."""
+    rel = points[:, :2].astype(np.float64) - points[0, :2]
+    axis = rel[9]
+    palm = float(np.linalg.norm(axis))
+    if palm < 2.0:
+        return None
+    c, s = axis[1] / palm, axis[0] / palm  # rotate so that axis → (0, palm) ... then scale
+    rot = np.array([[c, -s], [s, c]])
+    return rel @ rot.T / palm
+
+
+def extended_fingers(shape: np.ndarray) -> int:
+    """Fingers (of index..pinky) whose tip is farther from the wrist than their middle joint by ``FINGER_OUT``."""
+    dist = np.linalg.norm(shape, axis=1)
+    return sum(bool(dist[tip] > FINGER_OUT * dist[pip]) for pip, tip in _FINGERS)
+
+
+def articulation_speed(prev: Sequence[np.ndarray], cur: Sequence[np.ndarray], dt: float) -> float:
+    """How fast the finger posture changes (palm lengths per second, mean over the 20 non-wrist landmarks) for the
+    hand of ``cur`` and ``prev`` that are nearest each other (hands matched by wrist position); 0 when a sample
+    has no hand."""
+    best = 0.0
+    for c in cur:
+        sc = hand_shape(c)
+        if sc is None or not prev:
+            continue
+        p = min(prev, key=lambda q: float(np.linalg.norm(q[0] - c[0])))
+        sp = hand_shape(p)
+        if sp is None:
+            continue
+        palm = float(np.linalg.norm(c[9] - c[0]))
+        if np.linalg.norm(p[0] - c[0]) > HAND_MATCH * palm:
+            continue
+        best = max(best, float(np.linalg.norm(sc[1:] - sp[1:], axis=1).mean()) / dt)
+    return best
 
 
 def descriptors_of(obs: Sequence[FrameObs]) -> dict[str, float]:
@@ -183,6 +238,17 @@ def descriptors_of(obs: Sequence[FrameObs]) -> dict[str, float]:
             held["a group of people"] += 1
         if len(people) >= 2 and max(_iou(a, b) for j, a in enumerate(people) for b in people[j + 1 :]) >= EMBRACE_IOU:
             held["two people very close together, embracing"] += 1
+        if len(o.hands) >= 2:
+            held["both hands raised in front of the body"] += 1
+        shapes = [sh for sh in map(hand_shape, o.hands) if sh is not None]
+        if any(extended_fingers(sh) >= OPEN_HAND for sh in shapes):
+            held["an open hand with the fingers spread"] += 1
+        if (
+            i > 0
+            and o.t > obs[i - 1].t
+            and articulation_speed(obs[i - 1].hands, o.hands, o.t - obs[i - 1].t) > FINGERS_FAST
+        ):
+            held["fingers moving and changing hand shapes"] += 1
         if o.pose is None:
             continue
         p = o.pose
@@ -238,11 +304,28 @@ def visual_embedding(
     return (v / max(np.linalg.norm(v), 1e-12)).astype(np.float32)
 
 
+def reembed(segment: dict, keep: Callable[[str], bool], settings: Settings) -> list[float]:
+    """A stored segment's visual embedding rebuilt with only the descriptors ``keep`` accepts (for measuring what
+    each kind of descriptor adds): its ConSE part is ``plain_embedding`` (stored when it had descriptors)."""
+    desc = {k: v for k, v in (segment.get("descriptors") or {}).items() if keep(k)}
+    plain = segment.get("plain_embedding")
+    if plain is None:  # no descriptors: the embedding is the ConSE vector
+        return list(segment["embedding"])
+    v = np.asarray(plain, np.float64)
+    if desc:
+        rows = descriptor_matrix(settings)
+        v = v + DESCRIPTOR_WEIGHT * sum(w * rows[name] for name, w in desc.items()) / sum(desc.values())
+    return _rounded(v / max(np.linalg.norm(v), 1e-12))
+
+
 # --- the whole video -----------------------------------------------------------------------------------------------
-def _observe(frames: Sequence[Frame], settings: Settings, pose: bool, faces: bool) -> list[FrameObs]:
+def _observe(frames: Sequence[Frame], settings: Settings, pose: bool, faces: bool, hands: bool) -> list[FrameObs]:
+    """Pose and faces on every sample; hands only on samples where the pose model found a person with a wrist in
+    view (visibility at least ``WRIST_VISIBLE``)."""
     out = []
     pose_pipe = get_pipeline(POSE_MODEL, settings) if pose else None
     face_pipe = get_pipeline(FACE_MODEL, settings) if faces else None
+    hand_pipe = get_pipeline(HANDS_MODEL, settings) if hands and pose else None
     for f in frames:
         o = FrameObs(t=f.t)
         h, w = f.rgb.shape[:2]
@@ -250,6 +333,8 @@ def _observe(frames: Sequence[Frame], settings: Settings, pose: bool, faces: boo
             p = pose_pipe(f.rgb)
             if p is not None and p.score >= 0.5:
                 o.pose = np.asarray(p.landmarks[:, :2], np.float32)
+                if hand_pipe is not None and float(p.landmarks[[15, 16], 3].max()) >= WRIST_VISIBLE:
+                    o.hands = [np.asarray(hd.points[:, :2], np.float32) for hd in hand_pipe(f.rgb)]
         if face_pipe is not None:
             found = face_pipe(f.rgb)
             o.faces = len(found)
@@ -327,6 +412,7 @@ def index_video(
 
     has = functools.partial(installed.installed, settings=settings)
     pose_on, faces_on = visual and has(POSE_MODEL), visual and has(FACE_MODEL)
+    hands_on = pose_on and has(HANDS_MODEL)
     steps = 1 + int(conversation) + int(text_in_video)
     done = 0
     segments: list[Segment] = []
@@ -337,7 +423,7 @@ def index_video(
         start = chunk[0].t if a > 0 else 0.0
         end = frames[b].t if b < len(frames) else max(duration, chunk[-1].t)
         ev, persons = _visual(chunk, settings)
-        obs = _observe(chunk, settings, pose_on, faces_on)
+        obs = _observe(chunk, settings, pose_on, faces_on, hands_on)
         for o, ps in zip(obs, persons, strict=True):
             o.persons = ps
         desc = descriptors_of(obs)

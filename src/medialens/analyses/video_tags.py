@@ -7,7 +7,10 @@ text), persons (faces clustered across the video, named from the face library) â
   most frequent first; with neither, the classifier's visual tags (without times);
 * face: dlib faces of every sampled frame, clustered greedily by embedding distance (< ``SAME_PERSON``), a
   cluster named after the closest face-library entry within ``LIBRARY_MATCH``, else "person N" in order of first
-  appearance; the sharpest, largest face of each cluster is kept as its FaceUrl crop.
+  appearance; the sharpest, largest face of each cluster is kept as its FaceUrl crop;
+* location and time (``analyses.places_times``): place names (GeoNames gazetteer) and time expressions in what is
+  said and shown; with the Places365 hub model also the scene, and day or night for an outdoor scene. The offline
+  ConSE scene scores are not used (wrong on every test video, see that module).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from medialens.analyses import places_times
 from medialens.config import Settings
 from medialens.media.types import Frame, VideoInfo
 from medialens.models.loader import get_pipeline
@@ -33,6 +37,7 @@ OCR_MIN_SCORE = 0.85
 OCR_MIN_FRAMES = 2
 OCR_MAX_FRAMES = 24
 MAX_KEYWORDS = 12
+SCENE_MAX_FRAMES = 16
 WORD = re.compile(r"[^\W\d_][\w'-]{2,}", re.UNICODE)
 STOP = frozenset(
     [
@@ -149,6 +154,8 @@ class VideoTagsResult:
     keywords: list[Tagged]
     persons: list[Person]
     method: str
+    locations: list[places_times.TimedTag] = field(default_factory=list)
+    times: list[places_times.TimedTag] = field(default_factory=list)
 
 
 def _words(text: str) -> list[str]:
@@ -160,7 +167,10 @@ def _keywords(hits: dict[str, list[float]], counts: Counter) -> list[Tagged]:
     return [Tagged(w, sorted(set(round(t, 2) for t in hits[w]))) for w in ranked]
 
 
-def speech_keywords(path: Path, info: VideoInfo, settings: Settings) -> tuple[dict[str, list[float]], Counter]:
+def speech_keywords(
+    path: Path, info: VideoInfo, settings: Settings, said: list[tuple[float, str]] | None = None
+) -> tuple[dict[str, list[float]], Counter]:
+    """Words of the transcript with their segments' start times; ``said`` collects the segments (start, text)."""
     from medialens.media.audio import read_audio
     from medialens.media.errors import DecodeError
     from medialens.models.pipelines.whisper import TranscriptionRequest
@@ -177,13 +187,18 @@ def speech_keywords(path: Path, info: VideoInfo, settings: Settings) -> tuple[di
     for seg in tr.segments:
         if seg.no_speech_prob > 0.6:
             continue
+        if said is not None:
+            said.append((seg.start, seg.text))
         for w in _words(seg.text):
             hits[w].append(seg.start)
             counts[w] += 1
     return hits, counts
 
 
-def text_keywords(frames: Sequence[Frame], settings: Settings) -> tuple[dict[str, list[float]], Counter]:
+def text_keywords(
+    frames: Sequence[Frame], settings: Settings, shown: list[tuple[float, str]] | None = None
+) -> tuple[dict[str, list[float]], Counter]:
+    """Words of on-screen text with the times they are seen; ``shown`` collects the lines (time, text)."""
     step = max(1, len(frames) // OCR_MAX_FRAMES)
     ocr = get_pipeline("ppocr-v4", settings)
     seen: dict[str, list[float]] = defaultdict(list)
@@ -192,6 +207,8 @@ def text_keywords(frames: Sequence[Frame], settings: Settings) -> tuple[dict[str
         for line in ocr.run_batch([frame.rgb])[0].lines:
             if line.score < OCR_MIN_SCORE:
                 continue
+            if shown is not None:
+                shown.append((frame.t, line.text))
             for w in set(_words(line.text)):
                 seen[w].append(frame.t)
                 best[w] = max(best[w], line.score)
@@ -267,14 +284,15 @@ def tag_video(
         methods.append(f"category:{classified.method}")
     hits: dict[str, list[float]] = defaultdict(list)
     counts: Counter = Counter()
+    texts: list[tuple[float, str]] = []  # what was said and shown, for places and times
     if "asr" in types or "keyword" in types:
-        h, c = speech_keywords(path, info, settings)
+        h, c = speech_keywords(path, info, settings, texts)
         for w, t in h.items():
             hits[w] += t
         counts += c
         methods.append("asr:whisper-base")
     if "ocr" in types or "keyword" in types:
-        h, c = text_keywords(frames, settings)
+        h, c = text_keywords(frames, settings, texts)
         for w, t in h.items():
             hits[w] += t
         counts += c
@@ -285,4 +303,12 @@ def tag_video(
     persons = cluster_faces(frames, settings, face_library()) if "face" in types else []
     if "face" in types:
         methods.append("face:dlib-clusters")
-    return VideoTagsResult(categories, keywords, persons, ",".join(methods))
+    locations, times = places_times.tags_in(texts)
+    if "category" in types:  # scenes, and day or night, where the Places365 hub model is installed
+        step = max(1, len(frames) // SCENE_MAX_FRAMES)
+        scenes, day_night = places_times.scene_tags([(f.t, f.rgb) for f in frames[::step]], settings)
+        locations, times = locations + scenes, times + day_night
+        if scenes:
+            methods.append(f"scene:{places_times.PLACES_MODEL}")
+    methods.append("location,time:geonames+time-expressions")
+    return VideoTagsResult(categories, keywords, persons, ",".join(methods), locations, times)

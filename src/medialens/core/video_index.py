@@ -8,6 +8,7 @@ reads the jobs' stored results (compiled into arrays once per video and cached i
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -22,11 +23,13 @@ import numpy as np
 from medialens.analyses import classify_by_prompts as cbp
 from medialens.analyses import evidence
 from medialens.blobs import open_blob_store
-from medialens.core.errors import AlreadyExists, InvalidOptions, NotFound
+from medialens.core.errors import AlreadyExists, InvalidOptions, NotFound, translate
+from medialens.models.errors import ModelNotInstalledError
 from medialens.store import video_index as vs
 from medialens.store.tables import Job, JobState, as_utc, utcnow
 from medialens.tasks.video_index import thumbnail_key
 
+log = logging.getLogger(__name__)
 ClassSpec = cbp.ClassSpec
 CLIP_MIN_SCORE = cbp.CLIP_MIN_SCORE
 ENGINE_OPTIONS = ("visual", "conversation", "text_in_video", "logo")
@@ -34,6 +37,11 @@ PAGE_TTL_S = 3600
 EVIDENCE_CACHE = 5000
 PROMPT_CACHE = 4096
 BATCH_CACHE = 8
+
+
+def task_prefix(task_id: str) -> str:
+    """Where a task's files live in the blob store: the upload (``/video``) and thumbnails (``/thumbs``)."""
+    return f"video-index/{task_id}"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -316,9 +324,23 @@ class VideoIndexes:
         vs.rename_index(self.db, owner, index_id, name)
 
     def delete_index(self, owner: str, index_id: str) -> None:
+        """The index, its videos, their jobs' stored evidence and their files in the blob store."""
         if vs.get_index(self.db, owner, index_id) is None:
             raise NotFound(f"index {index_id[:64]} does not exist")
-        vs.delete_index(self.db, owner, index_id)
+        task_ids = vs.task_ids_of_index(self.db, index_id)
+        job_ids = vs.delete_index(self.db, owner, index_id)
+        self._forget(owner, task_ids, job_ids)
+
+    def _forget(self, owner: str, task_ids: Sequence[str], job_ids: Sequence[int]) -> None:
+        """What deleted videos leave: their jobs (cancelled if still running) with the stored evidence, and their
+        blobs (upload, thumbnails). Blob errors are logged, not raised: the rows are gone already."""
+        vs.forget_jobs(self.db, owner, list(job_ids))
+        store = open_blob_store(self.settings)
+        for task_id in task_ids:
+            try:
+                store.delete(task_prefix(task_id))
+            except OSError:
+                log.warning("could not remove the files of deleted video task %s", task_id, exc_info=True)
 
     # --- tasks -------------------------------------------------------------------------------------------------
     def create_task(
@@ -345,7 +367,7 @@ class VideoIndexes:
         task_id, video_id = vs.new_id(), vs.new_id()
         blob_key = None
         if data is not None:
-            blob_key = f"video-index/{task_id}/video"
+            blob_key = f"{task_prefix(task_id)}/video"
             open_blob_store(self.settings).put_bytes(blob_key, data)
         name = filename or (url.rsplit("/", 1)[-1].split("?", 1)[0] if url else "upload") or "video"
         vs.add_video(
@@ -371,7 +393,7 @@ class VideoIndexes:
                 "conversation": "conversation" in options,
                 "text_in_video": "text_in_video" in options,
                 "language": language or None,
-                "thumbnails": f"video-index/{task_id}/thumbs",
+                "thumbnails": f"{task_prefix(task_id)}/thumbs",
             },
         )
         _batch, (job_id,) = self.core.submit(owner, [JobRequest("video_index", opts, url=url)])
@@ -429,7 +451,8 @@ class VideoIndexes:
     def delete_task(self, owner: str, task_id: str) -> None:
         if vs.get_task_row(self.db, owner, task_id) is None:
             raise NotFound(f"task {task_id[:64]} does not exist")
-        vs.delete_video_row(self.db, task_id)
+        job_id = vs.delete_video_row(self.db, task_id)
+        self._forget(owner, [task_id], [job_id] if job_id else [])
 
     def task_counts(self, owner: str, index_id: str) -> dict[str, int]:
         if vs.get_index(self.db, owner, index_id) is None:
@@ -501,7 +524,8 @@ class VideoIndexes:
 
     def delete_video(self, owner: str, index_id: str, video_id: str) -> None:
         row, _job = self._ready(owner, index_id, video_id)
-        vs.delete_video_row(self.db, row.id)
+        job_id = vs.delete_video_row(self.db, row.id)
+        self._forget(owner, [row.id], [job_id] if job_id else [])
 
     def timed_values(
         self, owner: str, index_id: str, video_id: str, kind: str, start: float | None, end: float | None
@@ -548,7 +572,7 @@ class VideoIndexes:
             raise NotFound("no such thumbnail")
         segment = self._segment_at(job.result, at)
         try:
-            return open_blob_store(self.settings).get_bytes(thumbnail_key(f"video-index/{row.id}/thumbs", segment))
+            return open_blob_store(self.settings).get_bytes(thumbnail_key(f"{task_prefix(row.id)}/thumbs", segment))
         except (FileNotFoundError, OSError, KeyError):
             raise NotFound("no such thumbnail") from None
 
@@ -593,7 +617,10 @@ class VideoIndexes:
             raise InvalidOptions("classes", "must name at least one class")
         if req.index_id is not None and vs.get_index(self.db, owner, req.index_id) is None:
             raise NotFound(f"index {req.index_id[:64]} does not exist")
-        return self._page(owner, req, 1)
+        try:
+            return self._page(owner, req, 1)
+        except ModelNotInstalledError as err:  # e5 (prompts) or CLIP's text tower missing: the protocol's own error
+            raise translate(err, "classify") from err
 
     def classify_page(self, owner: str, token: str) -> tuple[ClassifyPageView, ClassifyRequest]:
         """The page a token names, and the request it belongs to."""
@@ -601,7 +628,10 @@ class VideoIndexes:
         if row is None or as_utc(row.expires_at) < utcnow():
             raise NotFound("the page token does not exist or has expired")
         req = ClassifyRequest.from_json(row.request)
-        return self._page(owner, req, row.page), req
+        try:
+            return self._page(owner, req, row.page), req
+        except ModelNotInstalledError as err:
+            raise translate(err, "classify") from err
 
     def _batch(self, job_ids: tuple[int, ...]) -> cbp.Batch:
         """The stacked evidence of these videos' jobs (cached: repeated requests over one index skip the stacking)."""
@@ -627,7 +657,7 @@ class VideoIndexes:
     def rank(self, owner: str, req: ClassifyRequest, page: int) -> tuple[list[ClassifyVideo], int]:
         """One page of the matching videos with their classes (request order for video_ids, else best first),
         and how many match in all."""
-        rows = vs.ready_videos(self.db, owner, req.index_id, req.video_ids)
+        rows = vs.ready_videos(self.db, owner, req.index_id, req.video_ids, metadata=bool(req.filter))
         if req.filter:
             self._fill_infos([r for r in rows if not r.info])
             rows = [r for r in rows if matches(_metadata(r) | {"id": r.video_id, "_id": r.video_id}, req.filter)]

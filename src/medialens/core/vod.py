@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import shutil
 import tempfile
 import time
@@ -23,9 +22,11 @@ from medialens.core.errors import BadMedia, CoreError, translate
 from medialens.core.service import Core, JobRequest
 from medialens.core.ttl_cache import TTLCache
 from medialens.core.views import stored_result
+from medialens.store import jobs as job_store
 from medialens.store import vod as vod_store
-from medialens.store.tables import Job, as_utc
+from medialens.store.tables import Job, JobState, as_utc
 from medialens.store.vod_tables import AIJob, MediaItem
+from medialens.tasks.vod import source_key, store_media
 
 AI_TASKS = {
     "AIVideoTag": "vod_video_tag",
@@ -38,6 +39,10 @@ ANALYSE_TYPES = ("face", "ocr", "asr", "category", "keyword")
 
 class MediaNotFound(CoreError):
     """No media with that id in this account."""
+
+
+class MediaNotReady(CoreError):
+    """The medium is still being registered, or its registration failed."""
 
 
 class TemplateNotFound(CoreError):
@@ -57,6 +62,9 @@ class MediaView:
     fps: float
     cover_key: str | None
     created_at: datetime
+    status: str = "Normal"
+    """Normal, Uploading (RegisterMedia's job still fetching it) or UploadFail (``status_message`` says why)."""
+    status_message: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,7 +81,7 @@ class AIJobView:
     result: Any
 
 
-def _media_view(m: MediaItem) -> MediaView:
+def _media_view(m: MediaItem, status: str = "Normal", message: str = "") -> MediaView:
     return MediaView(
         m.media_id,
         m.app_id,
@@ -86,6 +94,8 @@ def _media_view(m: MediaItem) -> MediaView:
         m.fps,
         m.cover_key,
         as_utc(m.created_at),
+        status,
+        message,
     )
 
 
@@ -102,10 +112,6 @@ def _job_view(a: AIJob, j: Job) -> AIJobView:
         as_utc(j.finished_at) if j.finished_at else None,
         stored_result(j.task, j.result) if j.state == 2 else None,
     )
-
-
-def source_key(media_id: str) -> str:
-    return f"vod/{media_id}/source"
 
 
 class Vod:
@@ -126,11 +132,12 @@ class Vod:
 
     # --- media library -------------------------------------------------------------------------------------------
     def register_media(self, app_id: str, source: str, title: str = "", *, local_path_ok: bool = False) -> MediaView:
-        """Fetch (or, for the CLI, copy) a video, probe it, keep it and a cover frame; the row is written last, so
-        a refused or failed registration leaves nothing behind. Raises BadMedia / MediaTooLarge."""
+        """Fetch (or, for the CLI, copy) a video, probe it, keep it and a cover frame, within the call; the row is
+        written last, so a refused or failed registration leaves nothing behind. Raises BadMedia / MediaTooLarge.
+        The CLI and the native API use it; VOD's RegisterMedia uses ``start_registration``."""
         from medialens.blobs import open_blob_store
         from medialens.media.fetch import fetch_to_file
-        from medialens.media.video import iter_frames, probe_video
+        from medialens.media.video import probe_video
 
         media_id = uuid.uuid4().hex
         store = open_blob_store(self.settings)
@@ -150,21 +157,14 @@ class Vod:
                     source, tmp / "source", max_bytes=self.settings.video_max_bytes, settings=self.settings
                 )
             info = probe_video(path, settings=self.settings)
-            cover = _cover(iter_frames(path, sample_fps=1.0, max_frames=8, max_side=640, threads=1))
-            store.put_file(source_key(media_id), path)
-            kept.append(source_key(media_id))
-            cover_key = None
-            if cover is not None:
-                cover_key = f"vod/{media_id}/cover.jpg"
-                store.put_bytes(cover_key, cover)
-                kept.append(cover_key)
+            kept = store_media(self.settings, media_id, path)
             item = MediaItem(
                 media_id=media_id,
                 app_id=app_id,
                 title=(title or Path(source.split("?")[0]).name)[:400],
                 source_url=source if "://" in source else "",
                 blob_key=source_key(media_id),
-                cover_key=cover_key,
+                cover_key=kept[1] if len(kept) > 1 else None,
                 duration_s=round(info.duration_s, 3),
                 size=info.size_bytes,
                 width=info.width,
@@ -173,7 +173,7 @@ class Vod:
             )
             vod_store.add_media(self.db, item)
             kept.clear()
-            return _media_view(item)
+            return self._view(item)
         except Exception as err:
             raise translate(err, "register media") from err
         finally:
@@ -181,11 +181,53 @@ class Vod:
                 store.delete(key)
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def start_registration(self, app_id: str, url: str, title: str = "") -> MediaView:
+        """Register a URL at once, as VOD's RegisterMedia does: the medium exists now with status "Uploading"; a
+        durable ``vod_register`` job fetches and probes it (a download can take long), after which it reads
+        "Normal", or "UploadFail" with the job's message. A URL that cannot be fetched at all (scheme, host, an
+        address the SSRF guard refuses) is refused here: BadMedia."""
+        from medialens.media.errors import MediaError
+        from medialens.media.ssrf import vet_url
+
+        try:
+            vet_url(url, allow_private=self.settings.allow_private_urls)
+        except MediaError as err:
+            raise BadMedia(f"{url[:200]}: {err}") from err
+        self.core.require("vod_register")
+        media_id = uuid.uuid4().hex
+        item = MediaItem(
+            media_id=media_id,
+            app_id=app_id,
+            title=(title or Path(url.split("?")[0]).name)[:400],
+            source_url=url,
+            blob_key=source_key(media_id),
+            status="Uploading",
+        )
+        vod_store.add_media(self.db, item)
+        options = self.core.options("vod_register", {"media_id": media_id, "account": app_id})
+        try:
+            _, (job_id,) = self.core.submit(app_id, [JobRequest("vod_register", options, url=url, object_url=media_id)])
+        except Exception:
+            vod_store.delete_media(self.db, media_id, app_id)
+            raise
+        vod_store.set_register_job(self.db, media_id, job_id)
+        return self.media(app_id, media_id)
+
+    def _view(self, item: MediaItem, job: Job | None = None) -> MediaView:
+        """The medium as it is now: an unfinished registration reads Uploading, or UploadFail with its reason."""
+        status, message = item.status or "Normal", ""
+        if status == "Uploading" and item.register_job_id is not None:
+            if job is None:
+                job = vod_store.registration_jobs(self.db, [item.register_job_id]).get(item.register_job_id)
+            if job is None or job.state == JobState.FAILED:
+                status, message = "UploadFail", (job.message if job is not None else "the registration job is gone")
+        return _media_view(item, status, message)
+
     def media(self, app_id: str, media_id: str) -> MediaView:
         item = vod_store.get_media(self.db, media_id, app_id)
         if item is None:
             raise MediaNotFound(f"no media {media_id[:64]}")
-        return _media_view(item)
+        return self._view(item)
 
     def list_media(
         self, app_id: str, *, page: int, size: int, title: str = "", newest_first: bool = True
@@ -193,7 +235,8 @@ class Vod:
         rows, total = vod_store.list_media(
             self.db, app_id, offset=(page - 1) * size, limit=size, title=title, newest_first=newest_first
         )
-        return [_media_view(m) for m in rows], total
+        jobs = vod_store.registration_jobs(self.db, [m.register_job_id for m in rows if m.status == "Uploading"])
+        return [self._view(m, jobs.get(m.register_job_id or -1)) for m in rows], total
 
     def delete_media(self, app_id: str, media_id: str) -> bool:
         from medialens.blobs import open_blob_store
@@ -201,6 +244,8 @@ class Vod:
         item = vod_store.delete_media(self.db, media_id, app_id)
         if item is None:
             return False
+        if item.register_job_id is not None:  # still registering: its job writes nothing more (the runner drops it)
+            job_store.cancel_job(self.db, item.register_job_id, app_id)
         store = open_blob_store(self.settings)
         for key in (item.blob_key, item.cover_key):
             if key:
@@ -306,6 +351,8 @@ class Vod:
     ) -> list[AIJobView]:
         """One durable job per type; each remembers its UserData and config."""
         media = self.media(app_id, media_id)
+        if media.status != "Normal":
+            raise MediaNotReady(f"the media is not ready for AI jobs (status {media.status})")
         requests, rows = [], []
         for type_ in types:
             task = AI_TASKS[type_]
@@ -358,25 +405,6 @@ def _opts(type_: str, given: dict[str, Any]) -> dict[str, Any]:
             return {"analyse_types": raw}  # the options model names the problem
         return {"analyse_types": [t.strip().lower() for t in raw.split(",") if t.strip()]}
     return {}
-
-
-def _cover(frames) -> bytes | None:
-    """The first well-exposed, detailed frame among the first seconds (never a black or flat one) as JPEG."""
-    import numpy as np
-    from PIL import Image
-
-    best, best_score = None, -1.0
-    for frame in frames:
-        gray = frame.rgb.mean(axis=2)
-        mean, std = float(gray.mean()), float(gray.std())
-        score = std * (1.0 if 30 < mean < 225 else 0.2)
-        if score > best_score:
-            best, best_score = frame.rgb, score
-    if best is None:
-        return None
-    out = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(best)).save(out, format="JPEG", quality=85)
-    return out.getvalue()
 
 
 # --- face library (named persons of AIVideoTag) ----------------------------------------------------------------------

@@ -118,7 +118,15 @@ def run_job(db: Database, settings: Settings, job_id: int, worker: str) -> bool:
     if job_store.finish_job(db, job_id, worker, **outcome):
         record_job_outcome(job.task, outcome["state"], time.monotonic() - started)
         _drop_staged_media(settings, job_id, ctx.staged)
+    elif ctx.outputs and _cancelled(db, job_id):
+        _drop_staged_media(settings, job_id, ctx.outputs)
     return True
+
+
+def _cancelled(db: Database, job_id: int) -> bool:
+    """Cancelled (or deleted) while running; not merely lost to another worker, who may be writing the same keys."""
+    job = job_store.get_job(db, job_id)
+    return job is None or (job.state == JobState.FAILED and job.message == job_store.CANCELLED)
 
 
 def _drop_staged_media(settings: Settings, job_id: int, keys: list[str]) -> None:

@@ -238,6 +238,17 @@ SPECS: tuple[ModelSpec, ...] = (
         description="BlazePose: person detector (224x224) + 33-point full landmark model (256x256).",
     ),
     ModelSpec(
+        name="mediapipe-hands",
+        task="hand-landmarks",
+        runtime="tflite",
+        sources=(_mediapipe("palm_detection/palm_detection_full.tflite", "hand_landmark/hand_landmark_full.tflite"),),
+        files=("palm_detection_full.tflite", "hand_landmark_full.tflite"),
+        licence="Apache-2.0",
+        input_size=(224, 224),
+        used_by=("video_index",),
+        description="MediaPipe Hands: palm detector (192x192, anchors decoded in our code) + 21-point hand landmarks.",
+    ),
+    ModelSpec(
         name="whisper-base",
         task="speech-recognition",
         runtime="ctranslate2",

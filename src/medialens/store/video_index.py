@@ -262,10 +262,17 @@ class ReadyVideo:
 
 
 def ready_videos(
-    db: Database, app_id: str, index_id: str | None = None, video_ids: Sequence[str] | None = None
+    db: Database,
+    app_id: str,
+    index_id: str | None = None,
+    video_ids: Sequence[str] | None = None,
+    *,
+    metadata: bool = True,
 ) -> list[ReadyVideo]:
-    """The videos that finished indexing, oldest first (a narrow query: no job results are read)."""
+    """The videos that finished indexing, oldest first (a narrow query: no job results are read; without
+    ``metadata`` not even the JSON of their info and user metadata, which only filters need)."""
     with db.session() as s:
+        json_columns = (IndexedVideo.info, IndexedVideo.user_metadata) if metadata else ()
         q = (
             select(
                 IndexedVideo.id,
@@ -273,8 +280,7 @@ def ready_videos(
                 IndexedVideo.job_id,
                 IndexedVideo.filename,
                 IndexedVideo.title,
-                IndexedVideo.info,
-                IndexedVideo.user_metadata,
+                *json_columns,
             )
             .join(Job, Job.id == IndexedVideo.job_id)
             .where(IndexedVideo.app_id == app_id, Job.state == 2)
@@ -283,7 +289,8 @@ def ready_videos(
             q = q.where(IndexedVideo.index_id == index_id)
         if video_ids is not None:
             q = q.where(IndexedVideo.video_id.in_(list(video_ids)))
-        return [ReadyVideo(*r) for r in s.execute(q.order_by(IndexedVideo.created_at, IndexedVideo.id))]
+        rows = s.execute(q.order_by(IndexedVideo.created_at, IndexedVideo.id))
+        return [ReadyVideo(*r) if metadata else ReadyVideo(*r, {}, {}) for r in rows]
 
 
 def job_results(db: Database, job_ids: Sequence[int]) -> list[tuple[int, dict | None]]:
@@ -294,11 +301,32 @@ def job_results(db: Database, job_ids: Sequence[int]) -> list[tuple[int, dict | 
         return [(i, r) for i, r in out]
 
 
-def delete_video_row(db: Database, task_id: str) -> None:
+def delete_video_row(db: Database, task_id: str) -> int | None:
+    """Delete a task/video row; returns its job id (for the caller to forget the job's evidence)."""
     with db.session() as s:
         row = s.get(IndexedVideo, task_id)
-        if row is not None:
-            s.delete(row)
+        if row is None:
+            return None
+        job_id = row.job_id
+        s.delete(row)
+    return job_id
+
+
+def task_ids_of_index(db: Database, index_id: str) -> list[str]:
+    with db.session() as s:
+        return list(s.scalars(select(IndexedVideo.id).where(IndexedVideo.index_id == index_id)))
+
+
+def forget_jobs(db: Database, app_id: str, job_ids: Sequence[int]) -> None:
+    """The jobs of deleted videos: a waiting or running one is cancelled (its worker can no longer write a
+    result), then every one of them is deleted with its stored result (the video's evidence)."""
+    from medialens.store.jobs import cancel_job
+
+    for job_id in job_ids:
+        cancel_job(db, job_id, app_id)
+    with db.session() as s:
+        for k in range(0, len(job_ids), 500):
+            s.execute(delete(Job).where(Job.id.in_(list(job_ids[k : k + 500])), Job.app_id == app_id))
 
 
 def count_by_state(db: Database, app_id: str, index_id: str) -> dict[int | None, int]:

@@ -81,6 +81,31 @@ def add_media(db: Database, item: MediaItem) -> MediaItem:
     return item
 
 
+def finish_registration(db: Database, media_id: str, job_id: int | None, **values: object) -> bool:
+    """Write what a RegisterMedia job found (size, length, cover) and mark the medium Normal; False when the medium
+    was deleted meanwhile, or is not this job's to finish (only the job the registration started may)."""
+    with db.session() as s:
+        item = s.get(MediaItem, media_id)
+        if item is None or item.status != "Uploading" or job_id is None or item.register_job_id != job_id:
+            return False
+        for k, v in values.items():
+            setattr(item, k, v)
+        item.status = "Normal"
+        return True
+
+
+def set_register_job(db: Database, media_id: str, job_id: int) -> None:
+    with db.session() as s:
+        item = s.get(MediaItem, media_id)
+        if item is not None:
+            item.register_job_id = job_id
+
+
+def registration_jobs(db: Database, job_ids: list[int]) -> dict[int, Job]:
+    with db.session() as s:
+        return {j.id: j for j in s.scalars(select(Job).where(Job.id.in_(job_ids)))} if job_ids else {}
+
+
 def get_media(db: Database, media_id: str, app_id: str | None) -> MediaItem | None:
     with db.session() as s:
         item = s.get(MediaItem, media_id)

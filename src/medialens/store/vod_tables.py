@@ -43,6 +43,10 @@ class MediaItem(Base):
     height: Mapped[int] = mapped_column(Integer, default=0)
     fps: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # "Normal" once probed and stored; "Uploading" while a RegisterMedia job fetches it (its job: register_job_id,
+    # whose failure reads as "UploadFail" with the job's message)
+    status: Mapped[str] = mapped_column(String(32), default="Normal", server_default="Normal")
+    register_job_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
 
     __table_args__ = (Index("ix_media_app_created", "app_id", "created_at"),)
 

@@ -30,7 +30,8 @@ __all__ = [
 class TaskContext:
     """What a task may use: settings, a scratch folder, a way to report progress to the job record, and the job's
     id (None for synchronous requests) and attempt, which key the job's staged media in a shared blob store.
-    ``staged`` collects the blob keys the task kept there, for the runner to remove once the job is finished."""
+    ``staged`` collects the blob keys the task kept there, for the runner to remove once the job is finished;
+    ``outputs`` the keys of what it produced beside its result."""
 
     settings: Settings
     workdir: Path
@@ -38,6 +39,9 @@ class TaskContext:
     job_id: int | None = None
     attempt: int = 1
     staged: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    """Blob keys (or prefixes) the task wrote as part of its result: removed by the runner when the job was
+    cancelled while running (no outcome is written, so nothing would ever refer to them)."""
 
 
 class TaskInput(BaseModel):

@@ -64,5 +64,6 @@ VOD_SPECS = (
         "GIF",
     ),
     TaskSpec("vod_media_dna", "video", _vod.media_dna, _vod.VodMediaOptions, _vod.MediaDna, _vod.DNA_MODELS, "VOD DNA"),
+    TaskSpec("vod_register", "video", _vod.register, _vod.VodMediaOptions, _vod.Registered, (), "VOD RegisterMedia"),
 )
 TASKS.update({spec.name: register(spec) for spec in VOD_SPECS})

@@ -100,6 +100,7 @@ def video_index(ctx: TaskContext, given: TaskInput, opts: VideoIndexOptions) -> 
         progress=lambda p: ctx.report(f"indexing {max(1, min(99, round(p * 100)))}%"),
     )
     if opts.thumbnails and frames:
+        ctx.outputs.append(opts.thumbnails)
         _save_thumbnails(ctx, opts.thumbnails, frames, [(s.start, s.end) for s in ev.segments])
     elapsed = time.perf_counter() - started
     data = asdict(ev)

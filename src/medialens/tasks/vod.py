@@ -120,6 +120,102 @@ class MediaDna(TaskResult):
     method: str = ""
 
 
+def source_key(media_id: str) -> str:
+    """Where a registered medium's file lives in the blob store."""
+    return f"vod/{media_id}/source"
+
+
+def cover_jpeg(frames) -> bytes | None:
+    """The first well-exposed, detailed frame among the first seconds (never a black or flat one) as JPEG."""
+    import io
+
+    from PIL import Image
+
+    best, best_score = None, -1.0
+    for frame in frames:
+        gray = frame.rgb.mean(axis=2)
+        mean, std = float(gray.mean()), float(gray.std())
+        score = std * (1.0 if 30 < mean < 225 else 0.2)
+        if score > best_score:
+            best, best_score = frame.rgb, score
+    if best is None:
+        return None
+    out = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(best)).save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
+def store_media(settings, media_id: str, path: Path) -> list[str]:
+    """Keep a probed video and its cover frame in the blob store; returns the keys written (source first, then the
+    cover when one was found)."""
+    from medialens.media.video import iter_frames
+
+    store = open_blob_store(settings)
+    cover = cover_jpeg(iter_frames(path, sample_fps=1.0, max_frames=8, max_side=640, threads=1))
+    kept: list[str] = []
+    try:
+        store.put_file(source_key(media_id), path)
+        kept.append(source_key(media_id))
+        if cover is not None:
+            store.put_bytes(f"vod/{media_id}/cover.jpg", cover)
+            kept.append(f"vod/{media_id}/cover.jpg")
+    except Exception:
+        for key in kept:
+            store.delete(key)
+        raise
+    return kept
+
+
+class Registered(TaskResult):
+    media_id: str
+    duration: float
+    size: int
+    width: int
+    height: int
+    fps: float
+
+
+def register(ctx: TaskContext, given: TaskInput, opts: VodMediaOptions) -> Registered:
+    """RegisterMedia in the background: fetch the URL, probe it (a bad file fails the job with the reason, and the
+    medium reads as UploadFail), keep it and its cover, then mark the medium Normal. A medium deleted meanwhile
+    gets nothing written (what was stored is removed)."""
+    from medialens.store import vod as vod_store
+    from medialens.tasks.intake import download_video
+
+    path, info = download_video(ctx, given.url)
+    ctx.report("video storing")
+    kept = store_media(ctx.settings, opts.media_id, path)
+    ctx.outputs.extend(kept)  # dropped by the runner if the job is cancelled meanwhile
+    values = dict(
+        cover_key=kept[1] if len(kept) > 1 else None,
+        duration_s=round(info.duration_s, 3),
+        size=info.size_bytes,
+        width=info.width,
+        height=info.height,
+        fps=round(info.fps, 3),
+    )
+    try:
+        finished = vod_store.finish_registration(_db(ctx.settings), opts.media_id, ctx.job_id, **values)
+    except Exception:
+        finished = False
+        raise
+    finally:
+        if not finished:
+            store = open_blob_store(ctx.settings)
+            for key in kept:
+                store.delete(key)
+    if not finished:
+        raise FetchError("the medium was deleted while it was being registered (or is not this job's)")
+    return Registered(
+        media_id=opts.media_id,
+        duration=values["duration_s"],
+        size=info.size_bytes,
+        width=info.width,
+        height=info.height,
+        fps=values["fps"],
+    )
+
+
 def library_video(ctx: TaskContext, given: TaskInput) -> tuple[Path, VideoInfo]:
     """The library medium of a job, copied from the blob store into the job's folder and probed."""
     if not given.url.startswith("blob:"):
@@ -167,6 +263,8 @@ def video_tag(ctx: TaskContext, given: TaskInput, opts: VideoTagOptions) -> Vide
         categories=found.categories,
         keywords=[TimedTag(tag=k.tag, times=k.times) for k in found.keywords],
         persons=persons,
+        locations=[TimedTag(tag=k.tag, times=k.times) for k in found.locations],
+        times=[TimedTag(tag=k.tag, times=k.times) for k in found.times],
         method=found.method,
     )
 

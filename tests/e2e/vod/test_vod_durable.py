@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.vod.conftest import make_client
-from tests.e2e.vod.test_vod_sdks import _register
+from tests.e2e.vod.test_vod_sdks import _register, _settled
 from tests.support import live_server
 
 
@@ -23,8 +23,11 @@ def test_job_survives_a_killed_server(tmp_path_factory: pytest.TempPathFactory, 
         media_id = _register(vod, vod_media[0], "video/asl_walk.mkv", "walk")
         job = vod.call("SubmitAIJob", MediaId=media_id, Types="AIMediaDNA", UserData='{"keep":"me"}')
         job_id = job["AIJobList"]["AIJob"][0]["JobId"]
+        metas = json.dumps([{"FileURL": f"{vod_media[0]}/video/asl_want.mkv", "Title": "want"}])
+        registering = vod.call("RegisterMedia", RegisterMetadatas=metas)["RegisteredMediaList"][0]["MediaId"]
         server.kill()
         server.start()
+        assert _settled(vod, registering)["Status"] == "Normal"  # RegisterMedia's job is durable too
         deadline = time.monotonic() + 90
         while True:
             (listed,) = vod.call("ListAIJob", JobIds=job_id)["AIJobList"]["AIJob"]

@@ -56,7 +56,13 @@ def test_index_and_classify_through_clip(mirror, settings, tmp_path: Path) -> No
     text = np.asarray(get_pipeline("clip-vit-b32", settings).embed_text(prompts), np.float32)
     text /= np.linalg.norm(text, axis=1, keepdims=True)
     classes = [cbp.ClassSpec("cat", (prompts[0],), ("visual",)), cbp.ClassSpec("car", (prompts[1],), ("visual",))]
-    e5 = {p: np.zeros(cbp.EMBED_DIM, np.float32) for p in prompts}  # unused on the CLIP path
+    e5 = dict(zip(prompts, np.eye(2, cbp.EMBED_DIM, dtype=np.float32), strict=True))
     with_clip = cbp.classify_video(ev, classes, e5, clip_text=dict(zip(prompts, text, strict=True)))
-    expected = 100 / (1 + np.exp(-((ev.clip @ text.T).max(axis=0) - cbp.CLIP_CENTER) / cbp.CLIP_SCALE))
+    # CLIP is fused into the e5 logit: its log-odds of each prompt against the other on the same segment
+    e5_logit = (ev.embeddings["visual"] @ np.stack(list(e5.values())).T - cbp.VISUAL_CENTER) / cbp.VISUAL_SCALE
+    cos = ev.clip @ text.T
+    fused = e5_logit + cbp.CLIP_WEIGHT * cbp.CLIP_LOGIT_SCALE * (cos - cos.mean(axis=1, keepdims=True))
+    expected = (100 / (1 + np.exp(-fused))).max(axis=0)
     assert [r.max_score for r in with_clip] == [round(float(x), 2) for x in expected]
+    without = cbp.classify_video(ev, classes, e5)
+    assert [r.max_score for r in without] == [round(float(x), 2) for x in (100 / (1 + np.exp(-e5_logit))).max(0)]

@@ -19,12 +19,32 @@ def test_migration_up_down_up(blank_db: Database) -> None:
     upgrade(blank_db.engine, "0005_twelvelabs")
     assert "0005_twelvelabs" in current_revisions(blank_db.engine)
     assert set(sa.inspect(blank_db.engine).get_table_names()) >= TABLES
+    upgrade(blank_db.engine)
     key, _ = vs.create_api_key(blank_db)
     assert vs.api_key_owner(blank_db, key)
     downgrade(blank_db.engine, "0002")
     assert not TABLES & set(sa.inspect(blank_db.engine).get_table_names())
     upgrade(blank_db.engine)
     assert set(sa.inspect(blank_db.engine).get_table_names()) >= TABLES
+
+
+def test_migration_0007_media_status(blank_db: Database) -> None:
+    """RegisterMedia in the background: media.status (existing rows read Normal) and media.register_job_id."""
+    upgrade(blank_db.engine, "0005_twelvelabs")
+    with blank_db.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO apps (app_id, name, token, created_at) VALUES ('a', 'a', 'h', :t)"),
+                     {"t": "2026-01-01 00:00:00"})  # fmt: skip
+        conn.execute(sa.text("INSERT INTO media (media_id, app_id, title, source_url, blob_key, duration_s, size, "
+                             "width, height, fps, created_at) VALUES ('m', 'a', '', '', 'k', 1, 1, 1, 1, 1, :t)"),
+                     {"t": "2026-01-01 00:00:00"})  # fmt: skip
+    upgrade(blank_db.engine, "0007_vod_media_status")
+    columns = {c["name"] for c in sa.inspect(blank_db.engine).get_columns("media")}
+    assert {"status", "register_job_id"} <= columns
+    with blank_db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT status FROM media")).scalar() == "Normal"
+    downgrade(blank_db.engine, "0005_twelvelabs")
+    assert "status" not in {c["name"] for c in sa.inspect(blank_db.engine).get_columns("media")}
+    upgrade(blank_db.engine)
 
 
 def test_keys_indexes_videos_and_counts(db: Database) -> None:

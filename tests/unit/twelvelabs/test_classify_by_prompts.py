@@ -53,6 +53,22 @@ def test_visual_clips_ratio_and_scores() -> None:
     assert sum(r.normalized_score for r in results) == pytest.approx(100.0)
 
 
+def test_clip_is_fused_and_an_uninformed_clip_changes_nothing() -> None:
+    """CLIP adds its per-segment log-odds between the prompts to the e5 evidence: a model that scores every prompt
+    alike leaves the scores as they were; one that prefers a prompt on a segment raises that prompt there."""
+    emb = {"a": np.array(_unit(1, 0), np.float32), "b": np.array(_unit(0, 1), np.float32)}
+    classes = [cbp.ClassSpec("A", ("a",), ("visual",)), cbp.ClassSpec("B", ("b",), ("visual",))]
+    plain = cbp.classify_video(cbp.compile_evidence(RESULT), classes, emb)
+    with_clip = dict(RESULT, segments=[dict(s, clip_embedding=[1.0, 0.0]) for s in RESULT["segments"]])
+    ev = cbp.compile_evidence(with_clip)
+    alike = {"a": np.array([0.6, 0.8], np.float32), "b": np.array([0.6, -0.8], np.float32)}  # same cosine (0.6)
+    same = cbp.classify_video(ev, classes, emb, clip_text=alike)
+    assert [(r.max_score, r.avg_score) for r in same] == [(r.max_score, r.avg_score) for r in plain]
+    prefers_b = {"a": np.array([0.0, 1.0], np.float32), "b": np.array([1.0, 0.0], np.float32)}
+    a, b = cbp.classify_video(ev, classes, emb, clip_text=prefers_b)
+    assert b.avg_score > plain[1].avg_score and a.avg_score < plain[0].avg_score
+
+
 def test_conversation_exact_match_and_semantic() -> None:
     ev = cbp.compile_evidence(RESULT)
     emb = {"what your country": np.array(_unit(0, 0, 1), np.float32), "country can do": np.array(_unit(1), np.float32)}

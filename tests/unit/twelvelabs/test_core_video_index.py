@@ -133,3 +133,88 @@ def test_video_list_filters(setup) -> None:
     assert [v.id for v in service.videos(owner, index_id, {"metadata": {"n": 3}})] == [videos[3]]
     assert [v.id for v in service.videos(owner, index_id, {"metadata": '{"n": 1}'})] == [videos[1]]
     assert len(service.videos(owner, index_id, {"duration": {"lt": "6"}})) == 2
+
+
+def _put_files(service: VideoIndexes, owner: str, video_id: str) -> tuple[str, int]:
+    """Thumbnails (as indexing writes them) for a video; returns its task id and job id."""
+    from medialens.blobs import open_blob_store
+    from medialens.core.video_index import task_prefix
+
+    row, job = vs.get_video_row(service.db, owner, video_id)
+    store = open_blob_store(service.settings)
+    for k in range(2):
+        store.put_bytes(f"{task_prefix(row.id)}/thumbs/{k}.jpg", b"jpeg")
+    return row.id, job.id
+
+
+def test_deleting_a_video_or_an_index_deletes_its_evidence_and_files(setup) -> None:
+    from medialens.blobs import open_blob_store
+    from medialens.core.video_index import task_prefix
+
+    service, owner, index_id, videos = setup
+    store = open_blob_store(service.settings)
+    files = {v: _put_files(service, owner, v) for v in videos}
+    assert service.thumbnail_at(videos[0], 1.0) == b"jpeg"
+
+    task_id, job_id = files[videos[0]]
+    service.delete_video(owner, index_id, videos[0])
+    assert store.list(task_prefix(task_id)) == [] and jobs.get_job(service.db, job_id) is None
+    with pytest.raises(NotFound):
+        service.thumbnail_at(videos[0], 1.0)
+    assert store.list(task_prefix(files[videos[1]][0]))  # the others keep theirs
+
+    task_id, job_id = files[videos[1]]
+    service.delete_task(owner, task_id)
+    assert store.list(task_prefix(task_id)) == [] and jobs.get_job(service.db, job_id) is None
+
+    service.delete_index(owner, index_id)
+    for v in videos[2:]:
+        task_id, job_id = files[v]
+        assert store.list(task_prefix(task_id)) == [] and jobs.get_job(service.db, job_id) is None
+    assert store.list("video-index") == []
+
+
+def test_deleting_a_task_still_indexing_cancels_it_and_drops_what_it_writes_later(setup, tmp_path) -> None:
+    """The worker of a deleted task can write no result, and the runner removes the thumbnails it wrote."""
+    from medialens.blobs import open_blob_store
+    from medialens.jobs import runner
+    from medialens.tasks.base import TaskContext
+
+    service, owner, index_id, _videos = setup
+    _b, (job_id,) = jobs.create_jobs(service.db, owner, [jobs.NewJob("video_index", {})])
+    row = vs.IndexedVideo(
+        id=vs.new_id(), video_id=vs.new_id(), index_id=index_id, app_id=owner, job_id=job_id, filename="x.mp4",
+        source_url="", title="", info={}, user_metadata={},
+    )  # fmt: skip
+    vs.add_video(service.db, row)
+    store = open_blob_store(service.settings)
+
+    def slow_task(ctx: TaskContext, _inputs: dict):
+        service.delete_task(owner, row.id)  # deleted while it runs
+        ctx.outputs.append(f"video-index/{row.id}/thumbs")
+        store.put_bytes(f"video-index/{row.id}/thumbs/0.jpg", b"jpeg")
+        return _evidence(1.0)
+
+    class Spec:
+        def run(self, ctx, inputs):
+            return slow_task(ctx, inputs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runner, "get_task", lambda _name: Spec())
+        mp.setattr(runner, "stored_result", lambda r: r)
+        assert runner.run_job(service.db, service.settings, job_id, "w")
+    assert jobs.get_job(service.db, job_id) is None and store.list(f"video-index/{row.id}") == []
+
+
+def test_classify_without_the_text_model_is_the_model_error_not_a_crash(setup, monkeypatch) -> None:
+    from medialens.core import ModelNotFound
+    from medialens.models.errors import ModelNotInstalledError
+
+    service, owner, index_id, _videos = setup
+
+    def missing(_prompts):
+        raise ModelNotInstalledError("e5-small-q4", "run `medialens models pull e5-small-q4`")
+
+    monkeypatch.setattr(service, "_prompt_embeddings", missing)
+    with pytest.raises(ModelNotFound):
+        service.classify(owner, ClassifyRequest(classes=CLASSES, index_id=index_id))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from medialens.core import CoreError, JobState
+from medialens.core import BadMedia, JobState
 from medialens.core.vod import AIJobView, MediaView, Vod
 from medialens.protocols.vod import errors
 
@@ -74,7 +74,7 @@ def _video(call: Call, m: MediaView) -> dict[str, Any]:
     return {
         "VideoId": m.media_id,
         "Title": m.title,
-        "Status": "Normal",
+        "Status": m.status,
         "Duration": m.duration_s,
         "Size": m.size,
         "CoverURL": call.file_url(m.cover_key),
@@ -87,7 +87,7 @@ def _video(call: Call, m: MediaView) -> dict[str, Any]:
         "RegionId": "local",
         "AppId": "app-1000000",
         "MediaSource": "general",
-    }
+    } | ({"StatusMessage": m.status_message} if m.status_message else {})
 
 
 def register_media(call: Call) -> dict[str, Any]:
@@ -102,9 +102,9 @@ def register_media(call: Call) -> dict[str, Any]:
         if not isinstance(url, str) or not url or not isinstance(title, str):
             raise errors.invalid_parameter("RegisterMetadatas", "each object needs a FileURL string")
         try:
-            media = call.vod.register_media(call.account, url, title)
-        except Exception as err:  # one bad file does not sink the others: it is listed as failed
-            if not isinstance(err, CoreError):
+            media = call.vod.start_registration(call.account, url, title)
+        except Exception as err:  # one bad URL does not sink the others: it is listed as failed
+            if not isinstance(err, BadMedia):
                 raise
             failed.append(url)
             continue

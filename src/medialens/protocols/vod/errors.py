@@ -14,7 +14,7 @@ from medialens.core import (
     TaskNotFound,
     WorkersUnavailable,
 )
-from medialens.core.vod import MediaNotFound, TemplateNotFound
+from medialens.core.vod import MediaNotFound, MediaNotReady, TemplateNotFound
 from medialens.protocols.http import WireError
 
 
@@ -89,6 +89,8 @@ def from_core(err: CoreError) -> VodError:
     """The one place a core error becomes VOD's answer."""
     if isinstance(err, MediaNotFound):
         return media_not_found()
+    if isinstance(err, MediaNotReady):
+        return VodError(403, "Forbidden.IllegalStatus", err.message[:300])
     if isinstance(err, TemplateNotFound):
         return VodError(404, "InvalidTemplate.NotFound", "The specified template does not exist.")
     if isinstance(err, TaskNotFound | ModelNotFound):

@@ -1,0 +1,31 @@
+"""VOD Location and Time from frames with the Places365 hub model (a tiny one over the loopback mirror, planted
+to answer "beach", an outdoor scene): the scene is the Location, the frames' brightness says day or night."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from medialens.analyses import places_times as pt
+from medialens.models.installed import pull
+from medialens.models.registry import get_spec
+from tests.unit.hub.conftest import serve
+from tests.unit.hub.test_places import CATEGORIES, resnet_like
+
+
+def test_scene_location_and_day_or_night(mirror, settings) -> None:
+    assert pt.scene_tags([(0.0, np.zeros((64, 64, 3), np.uint8))], settings) == ([], [])  # not installed: nothing
+    cats = ("\n".join(CATEGORIES) + "\n").encode()
+    serve(
+        mirror,
+        get_spec("places365-resnet18"),
+        {"resnet18_places365.onnx": resnet_like(), "categories_places365.txt": cats},
+    )
+    pull("places365-resnet18", settings=settings)
+
+    bright = [(t, np.full((120, 160, 3), 200, np.uint8)) for t in (0.0, 1.0, 2.0)]
+    dark = [(t, np.full((120, 160, 3), 20, np.uint8)) for t in (0.0, 1.0)]
+    location, time = pt.scene_tags(bright, settings)
+    assert [(x.tag, x.times) for x in location] == [("beach", [0.0, 1.0, 2.0])]
+    assert [x.tag for x in time] == ["daytime"]
+    assert [x.tag for x in pt.scene_tags(dark, settings)[1]] == ["night"]
+    assert pt._outdoor("beach") and pt._outdoor("apartment_building/outdoor") and not pt._outdoor("kitchen")
