@@ -4,6 +4,7 @@ paging, cancel, progress as server-sent events, model and task lookups."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 
@@ -237,3 +238,43 @@ def test_cancel_a_waiting_job_drops_its_upload(tmp_path) -> None:
         with client.stream("GET", f"/v1/jobs/{job_id}/events", headers=headers) as stream:
             events = [json.loads(line[6:]) for line in stream.iter_lines() if line.startswith("data: ")]
         assert [(e["state"], e["message"]) for e in events] == [(3, "cancelled")]
+
+
+def test_cancel_stops_a_running_video_analysis(tmp_path, caplog) -> None:
+    """A real video analysis (NIQE on every frame of a 40 s video, most of a minute of work) is cancelled at 5%:
+    its worker stops at the next frame, and the pool's only worker goes on to the next job."""
+    settings = Settings(
+        data_dir=tmp_path,
+        model_dir=support.ensure_models("niqe"),
+        workers=1,
+        job_poll_interval_s=0.05,
+        video_sample_fps=30.0,
+        video_max_frames=1200,
+    )
+    with TestClient(create_app(settings, run_workers=True), raise_server_exceptions=False) as client:
+        cred = create_credentials(client.app.state.core.db, "c")
+        headers = {"Authorization": f"Bearer {cred.app_id}:{cred.token}"}
+        with VIDEO.open("rb") as f:
+            r = client.post("/v1/jobs", headers=headers, data={"task": "video_quality"}, files={"file": ("v.mp4", f)})
+        long_job = r.json()["id"]
+        deadline = time.monotonic() + 60
+        while not client.get(f"/v1/jobs/{long_job}", headers=headers).json()["message"].startswith(
+            "video analyzing"
+        ):
+            assert time.monotonic() < deadline, "the analysis never reported progress"
+            time.sleep(0.05)
+        job = client.get(f"/v1/jobs/{long_job}", headers=headers).json()
+        assert job["state"] == 1 and job["message"].endswith("%"), job
+        with caplog.at_level(logging.INFO, logger="medialens.jobs.runner"):
+            cancelled_at = time.monotonic()
+            job = client.post(f"/v1/jobs/{long_job}/cancel", headers=headers).json()
+            assert (job["state"], job["message"]) == (3, "cancelled")
+            with IMAGE.open("rb") as f:
+                r = client.post("/v1/jobs", headers=headers, data={"task": "image_quality"}, files={"file": f})
+            nxt = _wait(client, headers, r.json()["id"], timeout_s=30)
+            stopped = [rec for rec in caplog.records if f"job {long_job} (video_quality) cancelled" in rec.message]
+        assert nxt["state"] == 2, nxt  # the one worker is free again: the cancelled analysis has stopped
+        assert stopped, "the cancelled analysis did not stop"
+        assert time.monotonic() - cancelled_at < 15
+        final = client.get(f"/v1/jobs/{long_job}", headers=headers).json()
+        assert (final["state"], final["message"], final["result"]) == (3, "cancelled", None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from PIL import Image
@@ -133,7 +133,13 @@ def sample_rate(duration_s: float, settings: Settings, fps: float | None = None)
 
 
 def sampled_frames(
-    path: Path, info: VideoInfo, settings: Settings, fps: float | None = None, *, exact: bool = True
+    path: Path,
+    info: VideoInfo,
+    settings: Settings,
+    fps: float | None = None,
+    *,
+    exact: bool = True,
+    report: Callable[[str], None] | None = None,
 ) -> Iterator[Frame]:
     """The one sampling of a video that every output of a task shares, decoded in a background thread ahead of its
     consumer (closing the iterator early stops that thread).
@@ -141,7 +147,10 @@ def sampled_frames(
     ``exact=False`` lets the decoder skip deblocking (``iter_frames(skip_loop_filter=True)``): about a tenth less
     decoding for frames a little blockier than the file's. Classifiers do not notice (same top category on every
     shared video, embeddings within cosine 0.993); quality scores do (NIQE moved up to 6 points), so VideoQA keeps
-    exact frames."""
+    exact frames.
+
+    With ``report`` (a job's ``ctx.report``) each frame reports "video analyzing N%" by its time in the video: the
+    job's progress, and the point where a cancelled job stops (``report`` raises ``JobCancelled``)."""
     frames = iter_frames(
         path,
         sample_fps=sample_rate(info.duration_s, settings, fps),
@@ -150,4 +159,18 @@ def sampled_frames(
         threads=settings.decode_threads,
         skip_loop_filter=not exact,
     )
-    return prefetched(frames, FRAMES_AHEAD, name="video-decode")
+    ahead = prefetched(frames, FRAMES_AHEAD, name="video-decode")
+    return ahead if report is None else _reporting(ahead, info.duration_s, report)
+
+
+def _reporting(frames: Iterator[Frame], duration_s: float, report: Callable[[str], None]) -> Iterator[Frame]:
+    """``frames``, reporting the share of the video reached before each; closes ``frames`` however it ends."""
+    try:
+        for frame in frames:
+            share = frame.t / duration_s if duration_s > 0 else 0.0
+            report(f"video analyzing {max(0, min(99, int(share * 100)))}%")
+            yield frame
+    finally:
+        close = getattr(frames, "close", None)
+        if close is not None:
+            close()

@@ -462,8 +462,9 @@ async def get_job(request: Request, job_id: JobId) -> s.JobView:
 
 @router.post("/jobs/{job_id}/cancel", response_model=s.JobView, summary="Cancel a job")
 async def cancel_job(request: Request, job_id: JobId) -> s.JobView:
-    """Cancel a waiting or running job: it ends in state 3 with the message "cancelled" (a running analysis'
-    result is dropped). A finished job is returned unchanged."""
+    """Cancel a waiting or running job: it ends in state 3 with the message "cancelled" at once, and a running
+    analysis stops at its next progress report (a video task at its next frame), freeing its worker. A finished
+    job is returned unchanged."""
     job = await run_in_threadpool(_core(request).cancel, job_id, _app_id(request))
     if job is None:
         raise NativeError(404, "job_not_found", f"no job {job_id}")
