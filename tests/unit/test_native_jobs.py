@@ -258,9 +258,7 @@ def test_cancel_stops_a_running_video_analysis(tmp_path, caplog) -> None:
             r = client.post("/v1/jobs", headers=headers, data={"task": "video_quality"}, files={"file": ("v.mp4", f)})
         long_job = r.json()["id"]
         deadline = time.monotonic() + 60
-        while not client.get(f"/v1/jobs/{long_job}", headers=headers).json()["message"].startswith(
-            "video analyzing"
-        ):
+        while not client.get(f"/v1/jobs/{long_job}", headers=headers).json()["message"].startswith("video analyzing"):
             assert time.monotonic() < deadline, "the analysis never reported progress"
             time.sleep(0.05)
         job = client.get(f"/v1/jobs/{long_job}", headers=headers).json()

@@ -80,7 +80,9 @@ def multimodal(ctx: TaskContext, given: TaskInput, opts: ClassifyOptions) -> Cla
     video = None
     if given.url or given.media:
         path, info = download_video(ctx, given.url, media=given.media)
-        frames = sampled_frames(path, info, ctx.settings, ctx.settings.video_classify_fps, exact=False, report=ctx.report)
+        frames = sampled_frames(
+            path, info, ctx.settings, ctx.settings.video_classify_fps, exact=False, report=ctx.report
+        )
         video = (info, frames)
     ctx.report("images downloading")
     images = [fetch_image(url, ctx.settings) for url in given.images]
