@@ -52,6 +52,8 @@ ALIASES: dict[str, dict[str, str]] = {
     "faces": {"image": "face_attributes"},
     "age": {"image": "face_age"},
     "anime": {"image": "anime_tags"},
+    "transcribe": {"audio": "transcribe", "video": "transcribe"},
+    "speech": {"audio": "transcribe", "video": "transcribe"},
 }
 
 

@@ -71,7 +71,7 @@ class TaskSpec:
     that must be installed for it to run."""
 
     name: str
-    media_kind: str  # "image" | "video"
+    media_kind: str  # "image" | "video" | "audio" (audio tasks also take a video's sound track) | "text"
     function: TaskFunction
     options: type[TaskOptions] = TaskOptions
     result: type[TaskResult] = TaskResult

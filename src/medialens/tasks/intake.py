@@ -107,6 +107,24 @@ def download_video(ctx: TaskContext, url: str, *, media: str | None = None) -> t
     return path, probe_video(path, settings=ctx.settings)
 
 
+def download_media(ctx: TaskContext, given: TaskInput, what: str = "media") -> Path:
+    """Any media file of a job (an upload, base64 bytes or a URL) in the job's scratch folder, unprobed: for tasks
+    whose decoder (audio) does its own checks. Limited like videos (``video_max_bytes``)."""
+    ctx.report(f"{what} downloading")
+    dest = ctx.workdir / what
+    try:
+        if given.media:
+            return open_blob_store(ctx.settings).get_file(given.media, dest)
+        if given.data_base64 is not None:
+            dest.write_bytes(base64.b64decode(given.data_base64, validate=True))
+            return dest
+        return fetch_to_file(given.url, dest, max_bytes=ctx.settings.video_max_bytes, settings=ctx.settings)
+    except FileNotFoundError as err:
+        raise FetchError(f"failed to download {what}, err=uploaded media not found") from err
+    except (binascii.Error, ValueError) as err:
+        raise DecodeError(f"{what} is not valid base64") from err
+
+
 def _from_store(ctx: TaskContext, dest: Path) -> Path | None:
     """An earlier try's staged download, or None when that try never got to keep one."""
     key = staged_media_key(ctx.job_id)

@@ -80,3 +80,13 @@ class BodyReshapeOptions(TaskOptions):
         description="> 0 slims, < 0 enlarges",
         json_schema_extra={"rule": "a number from -10 to 10"},
     )
+
+
+class TranscribeOptions(TaskOptions):
+    language: StrictStr | None = Field(
+        None,
+        pattern=r"^[a-z]{2,3}$",
+        description="the spoken language as an ISO 639-1 code (en, zh, ...); detected when not given",
+        json_schema_extra={"rule": "a language code such as en or zh"},
+    )
+    translate: StrictBool = _flag(False, "whether to translate the speech into English instead of transcribing it")

@@ -334,7 +334,9 @@ async def analyze(request: Request, task: Annotated[str, Path(max_length=64)]) -
     core = _core(request)
     spec = core.require(task)
     if spec.media_kind != "image":
-        raise NativeError(400, "invalid_request", f"task {task} takes a video: submit it with POST /v1/jobs")
+        raise NativeError(
+            400, "invalid_request", f"task {task} takes {spec.media_kind}, not an image: submit it with POST /v1/jobs"
+        )
     media, raw_options = await _analyze_body(request)
     options = core.options(task, raw_options, strict=True)
     result = await run_in_threadpool(core.run_now, task, media, options)

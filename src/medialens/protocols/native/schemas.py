@@ -69,7 +69,10 @@ class ErrorResponse(_Model):
 
 class TaskInfo(_Model):
     name: str
-    media_kind: str = Field(description='"image" (POST /v1/analyze/{task}) or "video" (POST /v1/jobs)')
+    media_kind: str = Field(
+        description='"image" (POST /v1/analyze/{task}), "video" or "audio" (POST /v1/jobs; audio tasks also take a'
+        ' video\'s sound track), "text"'
+    )
     summary: str
     available: bool = Field(description="whether every model the task needs is installed")
     options: dict[str, Any] = Field(description="JSON schema of the task's options (names, defaults, ranges)")

@@ -6,7 +6,7 @@
 const IMAGE_EXT = /\.(jpe?g|png|bmp|webp|gif|tiff?)(\?|$)/i;
 const VIDEO_EXT = /\.(mp4|mkv|avi|mov|webm|m4v|mpe?g|flv|wmv|ts)(\?|$)/i;
 const AUDIO_EXT = /\.(wav|flac|ogg|mp3|m4a|opus|aac)(\?|$)/i;
-const DEFAULT_TASKS = new Set(["image_quality", "image_tags", "face_attributes", "video_quality", "video_classify"]);
+const DEFAULT_TASKS = new Set(["image_quality", "image_tags", "face_attributes", "video_quality", "video_classify", "transcribe"]);
 
 const state = { tasks: [], file: null, url: "", kind: null, objectUrl: null, started: 0 };
 
@@ -90,7 +90,8 @@ function renderTaskChoices() {
   const box = $("#tasks");
   if (!state.tasks.length) { box.replaceChildren(el("p", { class: "muted" }, "Connect to list the tasks.")); updateRun(); return; }
   const kind = state.kind || "image";
-  const fitting = state.tasks.filter((t) => t.media_kind === kind);
+  // A video's sound track goes to the audio tasks too (transcription).
+  const fitting = state.tasks.filter((t) => t.media_kind === kind || (kind === "video" && t.media_kind === "audio"));
   if (!fitting.length) {
     box.replaceChildren(el("p", { class: "muted" }, `No ${kind} tasks on this server yet.`));
   } else {
