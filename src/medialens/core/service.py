@@ -8,7 +8,7 @@ import hmac
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
@@ -260,9 +260,10 @@ class Core:
             self._blobs = open_blob_store(self.settings)
         return self._blobs
 
-    def put_media(self, app_id: str, data: bytes, *, temporary: bool = False) -> tuple[str, str]:
-        """Keep uploaded media for jobs to read; returns (media id, blob key). ``temporary`` media belong to the
-        one job they are submitted with and are removed when it finishes."""
+    def put_media(self, app_id: str, data: bytes | BinaryIO, *, temporary: bool = False) -> tuple[str, str]:
+        """Keep uploaded media (bytes, or a file object copied in chunks) for jobs to read; returns (media id,
+        blob key). ``temporary`` media belong to the one job they are submitted with and are removed when it
+        finishes."""
         return uploads.put_media(self.blobs(), app_id, data, temporary=temporary)
 
     def media_key(self, app_id: str, media_id: str) -> str | None:

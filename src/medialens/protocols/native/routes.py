@@ -43,7 +43,7 @@ from medialens.core import (
     Unprocessable,
     WorkersUnavailable,
 )
-from medialens.protocols.http import WireError, read_capped, replayed
+from medialens.protocols.http import WireError, capped, read_capped, replayed
 from medialens.protocols.native import schemas as s
 
 log = logging.getLogger(__name__)
@@ -122,11 +122,18 @@ def _body_limit(request: Request, *, images_only: bool) -> int:
     return settings.max_request_bytes
 
 
-async def _read_limited(request: Request, *, images_only: bool = False) -> bytes:
+async def _limited(request: Request, *, images_only: bool = False) -> Request:
+    """The request as its handler reads it: a JSON body read whole (it is small) and replayed; a multipart upload
+    left unread, counted as the handler streams it to a temporary file (Starlette spools parts over 1 MB to
+    disk), so a video upload is never held in memory. Either way, past the limit the read answers 413."""
     limit = _body_limit(request, images_only=images_only)
-    return await read_capped(
-        request, limit, lambda: NativeError(413, "request_too_large", f"request body over {limit} bytes")
-    )
+
+    def too_large() -> NativeError:
+        return NativeError(413, "request_too_large", f"request body over {limit} bytes")
+
+    if _is_multipart(request):
+        return capped(request, limit, too_large)
+    return replayed(request, await read_capped(request, limit, too_large))
 
 
 class NativeRoute(APIRoute):
@@ -140,8 +147,7 @@ class NativeRoute(APIRoute):
                 request.state.native_admin = self.path.startswith(ADMIN_PREFIX)
                 request.state.native_app_id = await _authenticate(request, admin=request.state.native_admin)
                 if request.method in ("POST", "PUT", "PATCH"):
-                    body = await _read_limited(request, images_only=self.path.startswith("/v1/analyze/"))
-                    request = replayed(request, body)
+                    request = await _limited(request, images_only=self.path.startswith("/v1/analyze/"))
                 return await handler(request)
             except CoreError as err:
                 mapped = from_core(err)
@@ -150,6 +156,8 @@ class NativeRoute(APIRoute):
                 return error_response(err.status, err.code, err.message)
             except RequestValidationError as err:
                 return error_response(400, "invalid_request", s.validation_message(err.errors()))
+            finally:
+                await request.close()  # an upload's temporary file
 
         return route
 
@@ -287,11 +295,8 @@ _MULTIPART_SCHEMA = {
 
 async def _analyze_body(request: Request) -> tuple[Media, dict[str, Any]]:
     """The media and raw options of an analyze request: a JSON body (url or base64) or a multipart upload."""
-    if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        try:
-            form = await request.form(max_files=1, max_fields=4)
-        except Exception as err:  # python-multipart's and Starlette's parse errors have no common base
-            raise NativeError(400, "invalid_request", f"multipart body could not be read: {err}"[:500]) from err
+    if _is_multipart(request):
+        form = await _read_form(request, max_fields=4)
         upload, raw_options = form.get("file"), form.get("options") or "{}"
         if upload is None or isinstance(upload, str):
             raise NativeError(400, "invalid_request", "file: a file part named 'file' is required")
@@ -356,20 +361,24 @@ _JOB_MULTIPART_SCHEMA = {
 
 
 async def _read_form(request: Request, max_fields: int) -> Any:
+    """The multipart form, its file part in a temporary file (closed with the request, ``NativeRoute``)."""
     try:
         return await request.form(max_files=1, max_fields=max_fields)
+    except NativeError:  # over the size limit while streaming
+        raise
     except Exception as err:  # python-multipart's and Starlette's parse errors have no common base
         raise NativeError(400, "invalid_request", f"multipart body could not be read: {err}"[:500]) from err
 
 
-async def _uploaded_file(form: Any) -> bytes:
+def _uploaded_file(form: Any) -> Any:
+    """The form's file part (a Starlette UploadFile over a temporary file), refused when missing or empty."""
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise NativeError(400, "invalid_request", "file: a file part named 'file' is required")
-    data = await upload.read()
-    if not data:
+    if not upload.size:
         raise NativeError(400, "invalid_request", "file: the file is empty")
-    return data
+    upload.file.seek(0)
+    return upload
 
 
 def _json_options(raw: Any) -> dict[str, Any]:
@@ -418,8 +427,8 @@ async def submit_job(request: Request) -> s.JobAccepted:
             raise NativeError(400, "invalid_request", s.validation_message(err.errors())) from err
         core.require(item.task)
         core.options(item.task, item.options, strict=True)  # refused before the upload is kept
-        data = await _uploaded_file(form)
-        media_id, key = await run_in_threadpool(core.put_media, app_id, data, temporary=True)
+        upload = _uploaded_file(form)
+        media_id, key = await run_in_threadpool(core.put_media, app_id, upload.file, temporary=True)
         try:
             job = _job_request(request, item.model_copy(update={"url": ""}), media_key=key)
             _, ids = await run_in_threadpool(core.submit, app_id, [job])
@@ -523,9 +532,9 @@ async def upload_media(request: Request) -> s.MediaStored:
     DELETE /v1/media/{id}."""
     if not _is_multipart(request):
         raise NativeError(400, "invalid_request", "expected a multipart/form-data body with a part named 'file'")
-    data = await _uploaded_file(await _read_form(request, max_fields=2))
-    media_id, _ = await run_in_threadpool(_core(request).put_media, _app_id(request), data)
-    return s.MediaStored(id=media_id, size=len(data))
+    upload = _uploaded_file(await _read_form(request, max_fields=2))
+    media_id, _ = await run_in_threadpool(_core(request).put_media, _app_id(request), upload.file)
+    return s.MediaStored(id=media_id, size=upload.size)
 
 
 MediaId = Annotated[str, Path(pattern=s.MEDIA_ID)]
