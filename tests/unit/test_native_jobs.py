@@ -276,3 +276,59 @@ def test_cancel_stops_a_running_video_analysis(tmp_path, caplog) -> None:
         assert time.monotonic() - cancelled_at < 15
         final = client.get(f"/v1/jobs/{long_job}", headers=headers).json()
         assert (final["state"], final["message"], final["result"]) == (3, "cancelled", None)
+
+
+def test_event_streams_per_app_are_bounded(tmp_path) -> None:
+    """Two streams per app here: a third answers 429 in the native shape, another app is not affected, and a
+    closed stream gives its slot back. A real server (uvicorn in a thread): streams stay open while read."""
+    import threading
+
+    import httpx
+    import uvicorn
+
+    settings = Settings(data_dir=tmp_path, model_dir=support.ensure_models("niqe"), events_max_per_app=2)
+    app = create_app(settings, run_workers=False)  # no worker: the jobs wait, their streams stay open
+    port = support.free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+        db = app.state.core.db
+        one, two = create_credentials(db, "one"), create_credentials(db, "two")
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=10) as http:
+
+            def headers(cred) -> dict[str, str]:
+                return {"Authorization": f"Bearer {cred.app_id}:{cred.token}"}
+
+            def job(cred) -> int:
+                r = http.post("/v1/jobs", headers=headers(cred), json={"task": "image_quality", "url": "http://x/a"})
+                return r.json()["id"]
+
+            a, b = job(one), job(two)
+            first = http.stream("GET", f"/v1/jobs/{a}/events", headers=headers(one))
+            second = http.stream("GET", f"/v1/jobs/{a}/events", headers=headers(one))
+            streams = [first.__enter__(), second.__enter__()]
+            assert all(s.status_code == 200 for s in streams)
+            r = http.get(f"/v1/jobs/{a}/events", headers=headers(one))
+            _error(r, 429, "too_many_streams")
+            assert "at most 2 event streams" in r.json()["error"]["message"]
+            with http.stream("GET", f"/v1/jobs/{b}/events", headers=headers(two)) as other:
+                assert other.status_code == 200  # another app has its own slots
+            first.__exit__(None, None, None)
+            deadline = time.monotonic() + 10
+            while (
+                r := http.stream("GET", f"/v1/jobs/{a}/events", headers=headers(one))
+            ).__enter__().status_code != 200:
+                r.__exit__(None, None, None)
+                assert time.monotonic() < deadline, "a closed stream did not give its slot back"
+                time.sleep(0.1)
+            r.__exit__(None, None, None)
+            second.__exit__(None, None, None)
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -482,18 +482,68 @@ async def cancel_job(request: Request, job_id: JobId) -> s.JobView:
     return _job_view(job)
 
 
+class _StreamSlots:
+    """How many event streams each app holds open (one event loop serves them: no lock needed)."""
+
+    def __init__(self) -> None:
+        self.open: dict[str, int] = {}
+
+    def take(self, app_id: str, limit: int) -> None:
+        if self.open.get(app_id, 0) >= limit:
+            raise NativeError(
+                429,
+                "too_many_streams",
+                f"at most {limit} event streams per app at once: close one, or poll GET /v1/jobs/{{id}}",
+            )
+        self.open[app_id] = self.open.get(app_id, 0) + 1
+
+    def give_back(self, app_id: str) -> None:
+        left = self.open.get(app_id, 1) - 1
+        if left > 0:
+            self.open[app_id] = left
+        else:
+            self.open.pop(app_id, None)
+
+
+def _stream_slots(request: Request) -> _StreamSlots:
+    state = request.app.state
+    if getattr(state, "native_stream_slots", None) is None:
+        state.native_stream_slots = _StreamSlots()
+    return state.native_stream_slots
+
+
+class _SlotStream(StreamingResponse):
+    """A stream that gives its app's slot back however it ends (finished, client gone, cancelled)."""
+
+    def __init__(self, content: Any, release: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._release = release
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
 @router.get(
     "/jobs/{job_id}/events",
     summary="Follow a job's progress (server-sent events)",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "`event: job` with a JobView as data"}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "`event: job` with a JobView as data"},
+        429: {"model": s.ErrorResponse, "description": "the app holds events_max_per_app streams open already"},
+    },
 )
 async def job_events(request: Request, job_id: JobId) -> StreamingResponse:
     """Server-sent events: one `job` event (a JobView as JSON) now and at each change of state or message, until
-    the job ends (its last event has state 2 or 3); a comment line every 15 s keeps the connection open."""
+    the job ends (its last event has state 2 or 3); a comment line every 15 s keeps the connection open. An app
+    holds at most `MEDIALENS_EVENTS_MAX_PER_APP` streams at once (429 `too_many_streams` beyond)."""
     core, app_id = _core(request), _app_id(request)
     if await run_in_threadpool(core.job, job_id, app_id) is None:
         raise NativeError(404, "job_not_found", f"no job {job_id}")
+    slots = _stream_slots(request)
+    slots.take(app_id, core.settings.events_max_per_app)
 
     async def stream() -> Any:
         async for job in core.watch(job_id, app_id):
@@ -502,8 +552,11 @@ async def job_events(request: Request, job_id: JobId) -> StreamingResponse:
             else:
                 yield f"event: job\ndata: {_job_view(job).model_dump_json()}\n\n"
 
-    return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return _SlotStream(
+        stream(),
+        lambda: slots.give_back(app_id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 

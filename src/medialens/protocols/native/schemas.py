@@ -58,7 +58,7 @@ class ErrorDetail(_Model):
     code: str = Field(
         description="machine-readable: unauthorized, invalid_request, invalid_options, "
         "task_not_found, model_not_found, job_not_found, batch_not_found, bad_media, "
-        "media_too_large, request_too_large, unprocessable, analysis_failed"
+        "media_too_large, request_too_large, too_many_streams, unprocessable, analysis_failed"
     )
     message: str
 
