@@ -84,7 +84,7 @@ def video_index(ctx: TaskContext, given: TaskInput, opts: VideoIndexOptions) -> 
         ctx.staged.append(opts.blob_key)  # the runner removes the upload once the job is finished
         info = probe_video(path, settings=ctx.settings)
     else:
-        path, info = download_video(ctx, given.url)
+        path, info = download_video(ctx, given.url, media=given.media)
     ctx.report("indexing 1%")
     fps = INDEX_SAMPLE_FPS if info.duration_s <= SHORT_VIDEO_S else LONG_VIDEO_FPS
     frames = list(sampled_frames(path, info, ctx.settings, fps))
