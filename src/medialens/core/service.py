@@ -8,14 +8,15 @@ import hmac
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
 from medialens.blobs import BlobStore, open_blob_store
 from medialens.config import Settings
+from medialens.core import keys, uploads
 from medialens.core import services as hub_services
-from medialens.core import uploads
 from medialens.core.errors import InvalidOptions, ModelNotFound, TaskNotFound, translate
 from medialens.core.progress import job_changes
 from medialens.core.ttl_cache import TTLCache
@@ -25,6 +26,7 @@ from medialens.jobs.sync_calls import run_locally
 from medialens.models.installed import list_models
 from medialens.store import apps as app_store
 from medialens.store import jobs as job_store
+from medialens.store import video_index as index_store
 from medialens.store.apps import get_app
 from medialens.store.db import Database
 from medialens.store.tables import as_utc
@@ -152,6 +154,44 @@ class Core:
 
     def rotate_service_token(self, name: str) -> str | None:
         return hub_services.rotate_token(self.db, name)
+
+    # --- other protocols' credentials, for the admin API (the CLI's `keys` and `apikeys`) ------------------------
+    def vod_keys(self) -> list[keys.KeyInfo]:
+        """VOD AccessKeys (secrets are never listed)."""
+        return keys.list_keys(self.db)
+
+    def create_vod_key(self, account: str | None = None) -> keys.NewKey | None:
+        """A new AccessKey pair (its secret is in this answer only) for ``account``, or for a new account; None
+        when there is no such account."""
+        try:
+            return keys.create_key(self.db, self.settings, account)
+        except KeyError:
+            return None
+
+    def delete_vod_key(self, key_id: str) -> bool:
+        return keys.delete_key(self.db, key_id)
+
+    def rotate_vod_key(self, key_id: str) -> keys.NewKey | None:
+        """A new pair for the account of ``key_id``, which is deleted; None when there is no such key."""
+        old = next((k for k in keys.list_keys(self.db) if k.access_key_id == key_id), None)
+        if old is None:
+            return None
+        new = keys.create_key(self.db, self.settings, old.account)
+        keys.delete_key(self.db, key_id)
+        return new
+
+    def api_keys(self) -> list[tuple[str, datetime]]:
+        """Video-index (Twelve Labs) API keys as (prefix, created): the keys themselves are not stored."""
+        return [(k.prefix, k.created_at) for k in index_store.list_api_keys(self.db)]
+
+    def create_api_key(self) -> tuple[str, str]:
+        """A new API key (shown in this answer only) and its prefix; it owns its own indexes and jobs."""
+        key, row = index_store.create_api_key(self.db)
+        return key, row.prefix
+
+    def delete_api_key(self, prefix: str) -> bool:
+        """Delete an API key by its prefix, with its indexes and jobs."""
+        return index_store.delete_api_key(self.db, prefix)
 
     # --- options -------------------------------------------------------------------------------------------------
     def options(self, task: str, given: Mapping[str, Any] | None, *, strict: bool = False) -> TaskOptions:

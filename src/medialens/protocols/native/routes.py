@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, Security
@@ -39,6 +40,7 @@ from medialens.core import (
     ModelInfo,
     ModelNotFound,
     NotFound,
+    ServiceError,
     TaskNotFound,
     Unprocessable,
     WorkersUnavailable,
@@ -71,6 +73,9 @@ def from_core(err: CoreError) -> NativeError:
         return NativeError(400, "bad_media", f"{err.message} ({err.hint})"[:1000] if err.hint else err.message[:500])
     if isinstance(err, Unprocessable):
         return NativeError(422, "unprocessable", err.message[:500])
+    if isinstance(err, ServiceError):
+        status = 409 if "already exists" in err.message else 400
+        return NativeError(status, "already_exists" if status == 409 else "invalid_request", err.message[:500])
     if isinstance(err, WorkersUnavailable):
         return NativeError(503, "workers_unavailable", err.message[:500])
     if isinstance(err, AnalysisFailed):
@@ -244,18 +249,17 @@ async def tasks(request: Request) -> s.TaskList:
 async def services(request: Request) -> s.ServiceList:
     """The deployed Model Hub services (as `medialens services list`; tokens are not shown)."""
     rows = await run_in_threadpool(_core(request).services)
-    return s.ServiceList(
-        services=[
-            s.ServiceInfo(
-                name=v.name,
-                model=v.model,
-                description=v.description,
-                deployed=v.available,
-                hint=v.hint,
-                created_at=v.created_at.isoformat(),
-            )
-            for v in rows
-        ]
+    return s.ServiceList(services=[_service_info(v) for v in rows])
+
+
+def _service_info(v: Any) -> s.ServiceInfo:
+    return s.ServiceInfo(
+        name=v.name,
+        model=v.model,
+        description=v.description,
+        deployed=v.available,
+        hint=v.hint,
+        created_at=v.created_at.isoformat(),
     )
 
 
@@ -669,3 +673,163 @@ async def admin_delete_app(request: Request, app_id: Annotated[str, Path(max_len
     if not await run_in_threadpool(_core(request).delete_app, app_id):
         raise NativeError(404, "app_not_found", f"no app {app_id}")
     return Response(status_code=204)
+
+
+# --- admin: the other protocols' credentials (VOD AccessKeys, Twelve Labs API keys, Model Hub services) ----------
+def _admin_delete(found: bool, code: str, what: str) -> Response:
+    if not found:
+        raise NativeError(404, code, f"no {what}")
+    return Response(status_code=204)
+
+
+@router.get("/admin/keys", response_model=s.VodKeyList, summary="List VOD AccessKeys (admin)", tags=["admin"])
+async def admin_vod_keys(request: Request) -> s.VodKeyList:
+    """VOD AccessKeys, as `medialens keys list` (secrets are never shown)."""
+    _require_admin(request)
+    rows = await run_in_threadpool(_core(request).vod_keys)
+    return s.VodKeyList(
+        keys=[
+            s.VodKeyView(access_key_id=k.access_key_id, account=k.account, created_at=k.created_at.isoformat())
+            for k in rows
+        ]
+    )
+
+
+def _vod_key_created(new: Any) -> s.VodKeyCreated:
+    return s.VodKeyCreated(
+        access_key_id=new.access_key_id,
+        account=new.account,
+        access_key_secret=new.access_key_secret,
+        created_at=datetime.now(UTC).isoformat(),
+    )
+
+
+@router.post(
+    "/admin/keys",
+    response_model=s.VodKeyCreated,
+    status_code=201,
+    summary="Create a VOD AccessKey (admin)",
+    tags=["admin"],
+)
+async def admin_create_vod_key(request: Request, body: s.VodKeyCreate) -> s.VodKeyCreated:
+    """A new AccessKey pair for an existing account or a new one; the secret is in this answer only."""
+    _require_admin(request)
+    new = await run_in_threadpool(_core(request).create_vod_key, body.account)
+    if new is None:
+        raise NativeError(404, "account_not_found", f"no account {body.account}")
+    return _vod_key_created(new)
+
+
+@router.post(
+    "/admin/keys/{key_id}/rotate",
+    response_model=s.VodKeyCreated,
+    status_code=201,
+    summary="Rotate a VOD AccessKey (admin)",
+    tags=["admin"],
+)
+async def admin_rotate_vod_key(request: Request, key_id: Annotated[str, Path(max_length=64)]) -> s.VodKeyCreated:
+    """A new pair for the same account; the old key stops working now."""
+    _require_admin(request)
+    new = await run_in_threadpool(_core(request).rotate_vod_key, key_id)
+    if new is None:
+        raise NativeError(404, "key_not_found", f"no AccessKey {key_id}")
+    return _vod_key_created(new)
+
+
+@router.delete(
+    "/admin/keys/{key_id}",
+    status_code=204,
+    summary="Delete a VOD AccessKey (admin)",
+    tags=["admin"],
+    response_class=Response,
+)
+async def admin_delete_vod_key(request: Request, key_id: Annotated[str, Path(max_length=64)]) -> Response:
+    _require_admin(request)
+    found = await run_in_threadpool(_core(request).delete_vod_key, key_id)
+    return _admin_delete(found, "key_not_found", f"AccessKey {key_id}")
+
+
+@router.get("/admin/apikeys", response_model=s.ApiKeyList, summary="List video-index API keys (admin)", tags=["admin"])
+async def admin_api_keys(request: Request) -> s.ApiKeyList:
+    """Twelve Labs API keys by prefix, as `medialens apikeys list`."""
+    _require_admin(request)
+    rows = await run_in_threadpool(_core(request).api_keys)
+    return s.ApiKeyList(api_keys=[s.ApiKeyView(prefix=p, created_at=c.isoformat()) for p, c in rows])
+
+
+@router.post(
+    "/admin/apikeys",
+    response_model=s.ApiKeyCreated,
+    status_code=201,
+    summary="Create an API key (admin)",
+    tags=["admin"],
+)
+async def admin_create_api_key(request: Request) -> s.ApiKeyCreated:
+    """A new API key with its own indexes; the key is in this answer only."""
+    _require_admin(request)
+    key, prefix = await run_in_threadpool(_core(request).create_api_key)
+    return s.ApiKeyCreated(api_key=key, prefix=prefix, created_at=datetime.now(UTC).isoformat())
+
+
+@router.delete(
+    "/admin/apikeys/{prefix}",
+    status_code=204,
+    summary="Delete an API key (admin)",
+    tags=["admin"],
+    response_class=Response,
+)
+async def admin_delete_api_key(request: Request, prefix: Annotated[str, Path(max_length=64)]) -> Response:
+    """Delete an API key (by its prefix) with its indexes and jobs."""
+    _require_admin(request)
+    found = await run_in_threadpool(_core(request).delete_api_key, prefix)
+    return _admin_delete(found, "api_key_not_found", f"API key {prefix}")
+
+
+@router.get("/admin/services", response_model=s.ServiceList, summary="List services (admin)", tags=["admin"])
+async def admin_services(request: Request) -> s.ServiceList:
+    _require_admin(request)
+    return await services(request)
+
+
+@router.post(
+    "/admin/services",
+    response_model=s.ServiceCreated,
+    status_code=201,
+    summary="Deploy a service (admin)",
+    tags=["admin"],
+)
+async def admin_deploy_service(request: Request, body: s.ServiceCreate) -> s.ServiceCreated:
+    """Deploy a Model Hub model as a prediction service; its token is in this answer (rotate to replace it)."""
+    _require_admin(request)
+    svc = await run_in_threadpool(_core(request).deploy_service, body.model, body.name)
+    return s.ServiceCreated(**_service_info(svc).model_dump(), token=svc.token)
+
+
+@router.post(
+    "/admin/services/{name}/rotate",
+    response_model=s.ServiceCreated,
+    summary="Rotate a service's token (admin)",
+    tags=["admin"],
+)
+async def admin_rotate_service(request: Request, name: Annotated[str, Path(max_length=64)]) -> s.ServiceCreated:
+    """A new token; the old one stops working within the credential cache's few seconds."""
+    _require_admin(request)
+    core = _core(request)
+    token = await run_in_threadpool(core.rotate_service_token, name)
+    svc = await run_in_threadpool(core.service, name) if token is not None else None
+    if token is None or svc is None:
+        raise NativeError(404, "service_not_found", f"no service {name}")
+    return s.ServiceCreated(**_service_info(svc).model_dump(), token=token)
+
+
+@router.delete(
+    "/admin/services/{name}",
+    status_code=204,
+    summary="Undeploy a service (admin)",
+    tags=["admin"],
+    response_class=Response,
+)
+async def admin_undeploy_service(request: Request, name: Annotated[str, Path(max_length=64)]) -> Response:
+    _require_admin(request)
+    found = await run_in_threadpool(_core(request).undeploy_service, name)
+    return _admin_delete(found, "service_not_found", f"service {name}")

@@ -198,3 +198,47 @@ class ServiceInfo(_Model):
 
 class ServiceList(_Model):
     services: list[ServiceInfo]
+
+
+class VodKeyView(_Model):
+    access_key_id: str
+    account: str = Field(description="the account (app id) whose media library the key reaches")
+    created_at: str
+
+
+class VodKeyList(_Model):
+    keys: list[VodKeyView]
+
+
+class VodKeyCreate(_Model):
+    account: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_no_nul)] | None = Field(
+        None, description="add the key to this existing account; default: a new account"
+    )
+
+
+class VodKeyCreated(VodKeyView):
+    access_key_secret: str = Field(description="shown once: keep it")
+
+
+class ApiKeyView(_Model):
+    prefix: str = Field(description="the key's first characters (the key itself is not stored)")
+    created_at: str
+
+
+class ApiKeyList(_Model):
+    api_keys: list[ApiKeyView]
+
+
+class ApiKeyCreated(ApiKeyView):
+    api_key: str = Field(description="shown once: Twelve Labs clients send it as x-api-key")
+
+
+class ServiceCreate(_Model):
+    model: Annotated[str, Field(min_length=1, max_length=64, description="a Model Hub model (GET /v1/services)")]
+    name: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        None, description="the service name; default: the model's name"
+    )
+
+
+class ServiceCreated(ServiceInfo):
+    token: str = Field(description="shown once (rotate to replace it): the eas-prediction client's token")
