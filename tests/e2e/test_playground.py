@@ -14,9 +14,11 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from medialens.client import Client
+from medialens.config import Settings
 from tests.conftest import MEDIA, REPO, skip_unless_ci
 from tests.support import LiveServer, live_server, media_server
 
@@ -111,6 +113,12 @@ def _choose(driver, *tasks: str) -> None:
     for box in driver.find_elements(*_by("#tasks input")):
         if box.is_selected() != (box.get_attribute("value") in tasks):
             box.click()
+
+
+def _section_screenshot(driver, css: str, name: str) -> None:
+    section = driver.find_element(*_by(css))
+    driver.execute_script("arguments[0].scrollIntoView()", section)
+    section.screenshot(str(ARTIFACTS / name))
 
 
 def _texts(driver, css: str) -> list[str]:
@@ -240,3 +248,68 @@ def test_admin_creates_credentials_for_the_playground(browser, site: LiveServer)
     browser.save_screenshot(str(ARTIFACTS / "admin.png"))
     browser.find_element(*_by("#use-credentials")).click()
     _wait(browser, lambda d: d.find_element(*_by("#auth-status")).text.startswith("connected"))
+
+
+def test_admin_manages_every_protocols_credentials(browser, site: LiveServer) -> None:
+    from medialens.core import keys as vod_keys
+    from medialens.store.db import Database
+
+    settings = Settings(data_dir=Path(site.env["MEDIALENS_DATA_DIR"]))
+    db = Database(settings.resolved_database_url)
+    browser.get(site.base_url + "/admin")
+    field = browser.find_element(*_by("#admin-token"))
+    field.clear()
+    field.send_keys(ADMIN_TOKEN)
+    browser.find_element(*_by("#save-admin")).click()
+    _wait(browser, lambda d: "signed in" in d.find_element(*_by("#admin-status")).text)
+
+    def secret(section: str) -> dict[str, str]:
+        script = (
+            "return Object.fromEntries([...document.querySelectorAll(arguments[0])]"
+            ".map((v) => [v.dataset.label, v.textContent]))"
+        )
+        return _wait(browser, lambda d: d.execute_script(script, f"#{section} .secret .secret-value"), 10)
+
+    def rows(table: str, attr: str) -> list[str]:  # read in one script: the table is redrawn meanwhile
+        script = "return [...document.querySelectorAll(arguments[0])].map((r) => r.getAttribute(arguments[1]))"
+        return browser.execute_script(script, f"#{table} tbody tr", attr)
+
+    def confirm_delete(table: str, attr: str, value: str) -> None:
+        browser.find_element(*_by(f"#{table} tr[{attr}='{value}'] button.danger")).click()
+        browser.switch_to.alert.accept()
+        _wait(browser, lambda _d: value not in rows(table, attr), 10)
+
+    # VOD AccessKeys: the secret shown once is the one the server checks signatures with
+    browser.find_element(*_by("#create-vod-key")).click()
+    made = secret("vod-keys")
+    key_id = made["AccessKeyId"]
+    _wait(browser, lambda _d: key_id in rows("keys", "data-key"), 10)
+    assert made["AccessKeySecret"] not in browser.find_element(*_by("#keys")).text
+    assert vod_keys.key_secret(db, settings, key_id)[0] == made["AccessKeySecret"]
+    browser.find_element(*_by(f"#keys tr[data-key='{key_id}'] button.rotate")).click()
+    _wait(browser, lambda _d: key_id not in rows("keys", "data-key") and rows("keys", "data-key"), 10)
+    rotated = secret("vod-keys")["AccessKeyId"]
+    assert rotated != key_id and rows("keys", "data-key") == [rotated]
+    confirm_delete("keys", "data-key", rotated)
+
+    # video-index API keys
+    browser.find_element(*_by("#create-api-key")).click()
+    api_key = secret("api-keys")["x-api-key"]
+    prefix = api_key[:12]
+    _wait(browser, lambda _d: prefix in rows("apikeys", "data-prefix"), 10)
+    assert httpx.get(f"{site.base_url}/v1.2/indexes", headers={"x-api-key": api_key}).status_code == 200
+    _section_screenshot(browser, "#api-keys", "admin-keys.png")
+    confirm_delete("apikeys", "data-prefix", prefix)
+
+    # Model Hub services: deploy one, call it with its token, rotate the token
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element(*_by("#service-model"))).select_by_value("image_classification")
+    browser.find_element(*_by("#service-name")).send_keys("playground_cls")
+    browser.find_element(*_by("#deploy-service")).click()
+    _wait(browser, lambda _d: "playground_cls" in rows("service-list", "data-service"), 10)
+    token = secret("services")["token"]
+    _section_screenshot(browser, "#services", "admin-services.png")
+    browser.find_element(*_by("#service-list tr[data-service='playground_cls'] button.rotate")).click()
+    _wait(browser, lambda _d: secret("services")["token"] != token, 10)
+    confirm_delete("service-list", "data-service", "playground_cls")

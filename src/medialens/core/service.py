@@ -149,6 +149,10 @@ class Core:
     def deploy_service(self, model: str, name: str | None = None) -> hub_services.ServiceView:
         return hub_services.deploy(self.db, self.settings, model, name)
 
+    def hub_models(self) -> list[tuple[hub_services.HubModel, str | None]]:
+        """Every Model Hub model a service can serve, with what is missing to deploy it (None: deployable)."""
+        return [(m, hub_services.not_deployed_hint(m, self.settings)) for m in hub_services.HUB_MODELS.values()]
+
     def undeploy_service(self, name: str) -> bool:
         return hub_services.undeploy(self.db, name)
 

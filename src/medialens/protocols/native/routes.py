@@ -791,6 +791,23 @@ async def admin_services(request: Request) -> s.ServiceList:
     return await services(request)
 
 
+@router.get(
+    "/admin/service-models",
+    response_model=s.HubModelList,
+    summary="Model Hub models a service can serve (admin)",
+    tags=["admin"],
+)
+async def admin_service_models(request: Request) -> s.HubModelList:
+    _require_admin(request)
+    rows = await run_in_threadpool(_core(request).hub_models)
+    return s.HubModelList(
+        models=[
+            s.HubModelView(model=m.name, description=m.description, deployable=hint is None, hint=hint)
+            for m, hint in rows
+        ]
+    )
+
+
 @router.post(
     "/admin/services",
     response_model=s.ServiceCreated,

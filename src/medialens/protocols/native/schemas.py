@@ -242,3 +242,14 @@ class ServiceCreate(_Model):
 
 class ServiceCreated(ServiceInfo):
     token: str = Field(description="shown once (rotate to replace it): the eas-prediction client's token")
+
+
+class HubModelView(_Model):
+    model: str
+    description: str
+    deployable: bool = Field(description="whether the weights it needs are installed")
+    hint: str | None = Field(None, description="how to install what is missing")
+
+
+class HubModelList(_Model):
+    models: list[HubModelView]
