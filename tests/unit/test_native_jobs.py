@@ -332,3 +332,29 @@ def test_event_streams_per_app_are_bounded(tmp_path) -> None:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_no_request_names_the_servers_own_storage(api) -> None:
+    """Options only the server fills (a blob key, a library account) and non-web URLs (blob:, file:) are refused:
+    otherwise an app could read, overwrite or (as a job's staged media) delete another's files."""
+    from medialens.tasks import get_task
+
+    client, headers, _ = api
+    tasks = ("video_index", "vod_video_tag", "vod_ai_image")
+    support.ensure_models(*{m for t in tasks for m in get_task(t).requires})  # so the options are what is refused
+    for task, options in (
+        ("video_index", {"blob_key": "media/someone/else"}),
+        ("video_index", {"thumbnails": "media/someone"}),
+        ("vod_video_tag", {"account": "other", "media_id": "x"}),
+        ("vod_ai_image", {"ai_job_id": "x"}),
+    ):
+        r = client.post("/v1/jobs", headers=headers, json={"task": task, "url": "http://x/v.mp4", "options": options})
+        _error(r, 400, "invalid_options")
+        assert "is not an option" in r.json()["error"]["message"]
+    for url in ("blob:media/someone/else", "file:///etc/passwd"):
+        _error(
+            client.post("/v1/jobs", headers=headers, json={"task": "video_quality", "url": url}), 400, "invalid_request"
+        )
+    r = client.post("/v1/analyze/image_quality", headers=headers, json={"url": "blob:x"})
+    _error(r, 400, "invalid_request")
+    assert "http:// or https://" in r.json()["error"]["message"]

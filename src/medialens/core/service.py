@@ -200,10 +200,11 @@ class Core:
     # --- options -------------------------------------------------------------------------------------------------
     def options(self, task: str, given: Mapping[str, Any] | None, *, strict: bool = False) -> TaskOptions:
         """``given`` validated by the task's options model; a None value means "the default". With ``strict``
-        (the native API) keys the task does not take are refused; PAI ignores them, as the service does."""
+        (the native API) keys the task does not take are refused, and so are those only the server fills (a blob
+        key, an account: ``TaskOptions.server_set``); PAI ignores unknown keys, as the service does."""
         model = self.spec(task).options
         values = {k: v for k, v in (given or {}).items() if v is not None}
-        if strict and (unknown := sorted(set(values) - set(model.model_fields))):
+        if strict and (unknown := sorted(set(values) - (set(model.model_fields) - model.server_set()))):
             raise InvalidOptions(unknown[0][:64], f"is not an option of task {task}")
         try:
             return model.model_validate(values)

@@ -426,7 +426,9 @@ async def submit_job(request: Request) -> s.JobAccepted:
         if not isinstance(task, str) or not isinstance(title, str):
             raise NativeError(400, "invalid_request", "task: a text part named 'task' is required")
         try:
-            item = s.JobCreate(task=task, title=title, url="upload", options=_json_options(form.get("options")))
+            # "media" stands in for the upload while the fields are checked (the job gets the upload's key)
+            placeholder = "0" * 32
+            item = s.JobCreate(task=task, title=title, media=placeholder, options=_json_options(form.get("options")))
         except ValidationError as err:
             raise NativeError(400, "invalid_request", s.validation_message(err.errors())) from err
         core.require(item.task)
@@ -434,7 +436,7 @@ async def submit_job(request: Request) -> s.JobAccepted:
         upload = _uploaded_file(form)
         media_id, key = await run_in_threadpool(core.put_media, app_id, upload.file, temporary=True)
         try:
-            job = _job_request(request, item.model_copy(update={"url": ""}), media_key=key)
+            job = _job_request(request, item.model_copy(update={"media": None}), media_key=key)
             _, ids = await run_in_threadpool(core.submit, app_id, [job])
         except BaseException:  # no job will ever read or remove it
             await run_in_threadpool(core.delete_media, app_id, media_id)

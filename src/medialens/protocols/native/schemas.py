@@ -27,8 +27,18 @@ def _no_nul(value: str) -> str:
     return value
 
 
+def _http(value: str) -> str:
+    # Only the web: other schemes (blob:, file:) name the server's own storage, which is never a client's to name.
+    if value and not value.lower().startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
 Url = Annotated[
-    str, Field(min_length=1, max_length=MAX_URL, description="http(s) URL of the media"), AfterValidator(_no_nul)
+    str,
+    Field(min_length=1, max_length=MAX_URL, description="http(s) URL of the media"),
+    AfterValidator(_no_nul),
+    AfterValidator(_http),
 ]
 TaskName = Annotated[str, Field(min_length=1, max_length=64, description="a task name from GET /v1/tasks")]
 Options = Annotated[
@@ -109,8 +119,9 @@ class JobCreate(_Model):
     task: TaskName
     url: Annotated[
         str,
-        Field(max_length=MAX_URL, description="media URL (may be empty when images are given)"),
+        Field(max_length=MAX_URL, description="http(s) media URL (may be empty when images or media are given)"),
         AfterValidator(_no_nul),
+        AfterValidator(_http),
     ] = ""
     title: Annotated[str, Field(max_length=MAX_TITLE), AfterValidator(_no_nul)] = ""
     text: Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_no_nul)] = ""
