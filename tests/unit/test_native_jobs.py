@@ -351,6 +351,8 @@ def test_no_request_names_the_servers_own_storage(api) -> None:
         r = client.post("/v1/jobs", headers=headers, json={"task": task, "url": "http://x/v.mp4", "options": options})
         _error(r, 400, "invalid_options")
         assert "is not an option" in r.json()["error"]["message"]
+    listed = client.get("/v1/tasks/video_index", headers=headers).json()["options"]["properties"]
+    assert "visual" in listed and not {"blob_key", "thumbnails", "filename"} & set(listed)
     for url in ("blob:media/someone/else", "file:///etc/passwd"):
         _error(
             client.post("/v1/jobs", headers=headers, json={"task": "video_quality", "url": url}), 400, "invalid_request"

@@ -69,8 +69,12 @@ def _first_problem(err: ValidationError, options: type[TaskOptions]) -> InvalidO
 
 
 def _options_schema(options: type[TaskOptions]) -> dict[str, Any]:
-    """The options' JSON schema without the model's own title and docstring (those name Python classes)."""
+    """The options' JSON schema without the model's own title and docstring (those name Python classes), and
+    without the options only the server fills (a request may not name them)."""
     schema = options.model_json_schema()
+    hidden = options.server_set()
+    if hidden and isinstance(schema.get("properties"), dict):
+        schema["properties"] = {k: v for k, v in schema["properties"].items() if k not in hidden}
     return {k: v for k, v in schema.items() if k not in ("title", "description")}
 
 
