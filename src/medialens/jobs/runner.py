@@ -86,16 +86,17 @@ class _Heartbeat(threading.Thread):
             if self.stopped.is_set():
                 return
             now = time.monotonic()
+            renewing = reported or now >= next_renewal
+            next_check = now + self.CANCEL_POLL_S
             try:
-                if reported or now >= next_renewal:
+                if renewing:
                     self._reported.clear()
+                    next_renewal = now + self.lease_s / 3
                     with self._lock:
                         message, self._message = self._message, None
                     held = job_store.renew_lease(self.db, self.job_id, self.worker, self.lease_s, message)
-                    next_renewal = now + self.lease_s / 3
                 else:
                     held = job_store.holds_job(self.db, self.job_id, self.worker)
-                next_check = now + self.CANCEL_POLL_S
             except Exception:  # a DB hiccup must not kill the job; the next beat retries
                 log.warning("lease renewal failed for job %s", self.job_id, exc_info=True)
                 continue
