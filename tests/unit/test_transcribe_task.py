@@ -103,5 +103,7 @@ def test_bad_input(api) -> None:
         )
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_options", r.text
     assert "language code" in r.json()["error"]["message"]
+    r = client.post("/v1/analyze/transcribe", headers=headers, json={"url": "http://127.0.0.1:9/a.flac"})
+    assert r.status_code == 400 and "POST /v1/jobs" in r.json()["error"]["message"], r.text  # jobs only
     job = _run(client, headers, BIRD, '{"language": "xx"}')  # well formed, but no language Whisper knows
     assert job["state"] == 3 and "unsupported language" in job["message"], job
