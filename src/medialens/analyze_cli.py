@@ -52,6 +52,8 @@ ALIASES: dict[str, dict[str, str]] = {
     "faces": {"image": "face_attributes"},
     "age": {"image": "face_age"},
     "anime": {"image": "anime_tags"},
+    "transcribe": {"audio": "transcribe", "video": "transcribe"},
+    "speech": {"audio": "transcribe", "video": "transcribe"},
 }
 
 
@@ -413,8 +415,7 @@ def analyze(
             typer.echo(json.dumps(row.as_json(), ensure_ascii=False))
         else:
             print_result(row)
-            if output:
-                err_console.print(summary_line([row], time.monotonic() - started, output), highlight=False)
+        err_console.print(summary_line([row], time.monotonic() - started, output), highlight=False, soft_wrap=True)
         raise typer.Exit(0 if row.ok else 1)
     with batch_progress() as progress, ThreadPoolExecutor(max_workers=workers) as pool:
         bar = progress.add_task(f"{task}", total=len(sources))

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     job_timeout_s: float = Field(default=1800.0, description="A job older than this is failed, not retried.")
     job_lease_s: float = Field(default=15.0, description="A running job whose worker is silent this long is retried.")
     job_max_attempts: int = Field(default=3, description="Tries before a job whose worker keeps dying fails.")
+    events_max_per_app: int = Field(
+        default=8,
+        ge=1,
+        description="Live job-progress streams (GET /v1/jobs/{id}/events) one app may hold open at once; more "
+        "answer 429.",
+    )
     max_request_bytes: int = Field(
         default=1_048_576,
         description="Largest JSON request body accepted (multipart uploads may be as large as the largest image "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +25,7 @@ faces_app = typer.Typer(
     help="The face library that names persons in smart tags.", no_args_is_help=True, rich_markup_mode=None
 )
 console = Console()
+err_console = Console(stderr=True)
 
 
 def _core():
@@ -114,8 +116,11 @@ def media_add(
     from medialens.core.vod import Vod
 
     core = _core()
-    try:
-        media = Vod(core).register_media(_account(core, key), source, title, local_path_ok=True)
+    account = _account(core, key)
+    started = time.monotonic()
+    try:  # fetching a large video takes a while: a spinner with the time so far, then one line
+        with err_console.status(f"registering {source} (fetch or copy, probe, cover frame)", spinner="dots"):
+            media = Vod(core).register_media(account, source, title, local_path_ok=True)
     except CoreError as err:
         console.print(f"[red]refused: {err.message}[/red]")
         raise typer.Exit(1) from None
@@ -125,6 +130,8 @@ def media_add(
         console.print(
             f"MediaId: [bold]{media.media_id}[/bold] ({media.duration_s:.1f} s, {media.width}x{media.height})"
         )
+    elapsed = time.monotonic() - started
+    err_console.print(f"registered {source} as {media.media_id} in {elapsed:.1f} s", highlight=False, soft_wrap=True)
 
 
 @media_app.command("list")

@@ -1,6 +1,7 @@
 """The web playground (/) and admin page (/admin) in headless Chromium (Debian's chromium + chromium-driver, via
 Selenium) against a live server, on real test media: what is drawn is asserted (face boxes, tags, the quality
-gauge, timeline entries, live job progress), and screenshots go to tests/artifacts/ for review.
+gauge, timeline lanes of clips and speech, the transcript, live job progress), and screenshots go to
+tests/artifacts/ for review.
 
 `make test` installs chromium and chromium-driver with apt-get when it runs as root. Where that is not possible
 (no root, no Debian mirror) these tests skip with the reason, under CI too: CI machines promise PostgreSQL and
@@ -8,20 +9,24 @@ Redis, not a browser. Selenium is a test dependency: without it they fail under 
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from medialens.client import Client
+from medialens.config import Settings
 from tests.conftest import MEDIA, REPO, skip_unless_ci
 from tests.support import LiveServer, live_server, media_server
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 ADMIN_TOKEN = "playground-admin-token"
 TWO_FACES = MEDIA / "image" / "face_rose_leslie_kit_harington.jpg"
-VIDEO = MEDIA / "video" / "intel_bottles.mp4"
+VIDEO = MEDIA / "video" / "eye_makeup.avi"  # 6.6 s, someone explaining eye make-up
+SPEECH = MEDIA / "audio" / "jfk_ask_not.flac"
 
 
 def _chrome():
@@ -104,6 +109,23 @@ def _analyse(driver, path: Path | None = None, url: str | None = None) -> None:
     _wait(driver, lambda d: d.find_element(*_by("body")).get_attribute("data-done") == "true")
 
 
+def _choose(driver, *tasks: str) -> None:
+    """Tick exactly ``tasks`` (in one script: the list is redrawn when the connection or the media changes)."""
+    script = """
+        const inputs = [...document.querySelectorAll('#tasks input')];
+        if (!arguments[0].every((t) => inputs.some((i) => i.value === t && !i.disabled))) return false;
+        for (const i of inputs) i.checked = arguments[0].includes(i.value);
+        updateRun();
+        return true;"""
+    _wait(driver, lambda d: d.execute_script(script, list(tasks)), 10)
+
+
+def _section_screenshot(driver, css: str, name: str) -> None:
+    section = driver.find_element(*_by(css))
+    driver.execute_script("arguments[0].scrollIntoView()", section)
+    section.screenshot(str(ARTIFACTS / name))
+
+
 def _texts(driver, css: str) -> list[str]:
     return [e.text for e in driver.find_elements(*_by(css))]
 
@@ -144,9 +166,7 @@ def test_ocr_text_in_place(browser, site: LiveServer, credential: str) -> None:
     sign = MEDIA / "image" / "ocr_ko_en_road_sign.png"
     _connect(browser, site, credential)
     browser.find_element(*_by("#file")).send_keys(str(sign))
-    for box in browser.find_elements(*_by("#tasks input")):  # only watermark removal (it reads the text)
-        if box.is_selected() != (box.get_attribute("value") == "watermark_remove"):
-            box.click()
+    _choose(browser, "watermark_remove")  # only watermark removal (it reads the text)
     _analyse(browser)
     with Client(site.base_url, credential) as client:
         regions = client.analyze("watermark_remove", sign).regions
@@ -156,28 +176,66 @@ def test_ocr_text_in_place(browser, site: LiveServer, credential: str) -> None:
     browser.save_screenshot(str(ARTIFACTS / "playground-ocr.png"))
 
 
-def test_video_timeline_and_live_progress(browser, site: LiveServer, credential: str) -> None:
+def test_video_timeline_transcript_and_live_progress(browser, site: LiveServer, credential: str) -> None:
     _connect(browser, site, credential)
-    _analyse(browser, VIDEO)
+    browser.find_element(*_by("#file")).send_keys(str(VIDEO))
+    checked = {e.get_attribute("value") for e in browser.find_elements(*_by("#tasks input:checked"))}
+    assert checked == {"video_quality", "video_classify"}  # transcribe is offered for the sound track, unchecked
+    _choose(browser, "video_quality", "video_classify", "video_index", "transcribe")
+    _analyse(browser)
     assert not browser.find_elements(*_by(".card.failed")), _texts(browser, ".card.failed .status")
-    states = [e.get_attribute("data-state") for e in browser.find_elements(*_by("#progress .event"))]
-    assert states.count("2") == 2 and "0" in states, states  # queued ... completed, per job, as events came
-    tracks = browser.find_elements(*_by("#timeline .track"))
-    assert {t.get_attribute("data-task") for t in tracks} == {"video_quality", "video_classify"}
-    entries = browser.find_elements(*_by("#timeline .entry"))
-    assert len(entries) >= 3 and any("quality" in e.text for e in entries)
+    events = browser.find_elements(*_by("#progress .event"))
+    states = [e.get_attribute("data-state") for e in events]
+    assert states.count("2") == 4 and "0" in states, states  # queued ... completed, per job, as events came
+    assert any(re.search(r"\d+%", e.text) and e.get_attribute("data-state") == "1" for e in events), _texts(
+        browser, "#progress .event"
+    )  # progress in per cent while running, from the server-sent events
+    lanes = {
+        (t.get_attribute("data-task"), t.get_attribute("data-kind")) for t in browser.find_elements(*_by(".track"))
+    }
+    assert {
+        ("video_quality", "whole"),
+        ("video_classify", "whole"),
+        ("video_index", "clips"),
+        ("video_index", "speech"),
+        ("transcribe", "speech"),
+    } <= lanes, lanes
+    with Client(site.base_url, credential) as client:  # as many clips drawn as the index found, at their times
+        clips = next(client.jobs(task="video_index")).result.segments
+    drawn = browser.find_elements(*_by(".track[data-task=video_index][data-kind=clips] .entry"))
+    assert [(float(e.get_attribute("data-start")), float(e.get_attribute("data-end"))) for e in drawn] == [
+        (c.start, c.end) for c in clips
+    ]
+    lane = browser.find_element(*_by(".track[data-task=video_index][data-kind=clips] .lane"))
+    assert abs(sum(e.size["width"] for e in drawn) - lane.size["width"]) < 4 * len(drawn)  # they span the video
+    lines = _texts(browser, "#transcript ol[data-task=transcribe] li")
+    assert lines and "outer corner" in " ".join(lines).lower(), lines
+    assert lines[0].startswith("0:0")
     assert browser.find_element(*_by("#player")).tag_name == "video"
-    # the video went up once for both jobs (POST /v1/media); no upload is left once they are done
+    # the video went up once for all jobs (POST /v1/media); no upload is left once they are done
     uploads = Path(site.env["MEDIALENS_DATA_DIR"]) / "blobs" / "store" / "media"
     _wait(browser, lambda _d: uploads.is_dir() and not [p for p in uploads.rglob("*") if p.is_file()], 10)
+    browser.execute_script("window.scrollTo(0, 0)")
     browser.save_screenshot(str(ARTIFACTS / "playground-video.png"))
 
 
-def test_audio_has_no_tasks_yet(browser, site: LiveServer, credential: str) -> None:
+def test_audio_is_transcribed(browser, site: LiveServer, credential: str) -> None:
     _connect(browser, site, credential)
-    browser.find_element(*_by("#file")).send_keys(str(MEDIA / "audio" / "jfk_ask_not.flac"))
-    _wait(browser, lambda d: "No audio tasks" in d.find_element(*_by("#tasks")).text)
-    assert not browser.find_element(*_by("#run")).is_enabled()
+    browser.find_element(*_by("#file")).send_keys(str(SPEECH))
+    checked = [e.get_attribute("value") for e in browser.find_elements(*_by("#tasks input:checked"))]
+    assert checked == ["transcribe"]
+    _analyse(browser)
+    assert not browser.find_elements(*_by(".card.failed")), _texts(browser, ".card.failed .status")
+    assert browser.find_element(*_by("#player")).tag_name == "audio"
+    text = " ".join(_texts(browser, "#transcript li")).lower()
+    assert "my fellow americans" in text and "your country" in text, text
+    with Client(site.base_url, credential) as client:
+        segments = next(client.jobs(task="transcribe")).result.segments
+    entries = browser.find_elements(*_by(".track[data-kind=speech] .entry"))
+    assert [float(e.get_attribute("data-start")) for e in entries] == [s.start for s in segments]
+    browser.find_elements(*_by("#transcript li"))[-1].click()  # plays from the line's time
+    _wait(browser, lambda d: d.execute_script("return document.querySelector('#player').currentTime") > 0, 10)
+    browser.save_screenshot(str(ARTIFACTS / "playground-audio.png"))
 
 
 def test_admin_creates_credentials_for_the_playground(browser, site: LiveServer) -> None:
@@ -193,3 +251,68 @@ def test_admin_creates_credentials_for_the_playground(browser, site: LiveServer)
     browser.save_screenshot(str(ARTIFACTS / "admin.png"))
     browser.find_element(*_by("#use-credentials")).click()
     _wait(browser, lambda d: d.find_element(*_by("#auth-status")).text.startswith("connected"))
+
+
+def test_admin_manages_every_protocols_credentials(browser, site: LiveServer) -> None:
+    from medialens.core import keys as vod_keys
+    from medialens.store.db import Database
+
+    settings = Settings(data_dir=Path(site.env["MEDIALENS_DATA_DIR"]))
+    db = Database(settings.resolved_database_url)
+    browser.get(site.base_url + "/admin")
+    field = browser.find_element(*_by("#admin-token"))
+    field.clear()
+    field.send_keys(ADMIN_TOKEN)
+    browser.find_element(*_by("#save-admin")).click()
+    _wait(browser, lambda d: "signed in" in d.find_element(*_by("#admin-status")).text)
+
+    def secret(section: str) -> dict[str, str]:
+        script = (
+            "return Object.fromEntries([...document.querySelectorAll(arguments[0])]"
+            ".map((v) => [v.dataset.label, v.textContent]))"
+        )
+        return _wait(browser, lambda d: d.execute_script(script, f"#{section} .secret .secret-value"), 10)
+
+    def rows(table: str, attr: str) -> list[str]:  # read in one script: the table is redrawn meanwhile
+        script = "return [...document.querySelectorAll(arguments[0])].map((r) => r.getAttribute(arguments[1]))"
+        return browser.execute_script(script, f"#{table} tbody tr", attr)
+
+    def confirm_delete(table: str, attr: str, value: str) -> None:
+        browser.find_element(*_by(f"#{table} tr[{attr}='{value}'] button.danger")).click()
+        browser.switch_to.alert.accept()
+        _wait(browser, lambda _d: value not in rows(table, attr), 10)
+
+    # VOD AccessKeys: the secret shown once is the one the server checks signatures with
+    browser.find_element(*_by("#create-vod-key")).click()
+    made = secret("vod-keys")
+    key_id = made["AccessKeyId"]
+    _wait(browser, lambda _d: key_id in rows("keys", "data-key"), 10)
+    assert made["AccessKeySecret"] not in browser.find_element(*_by("#keys")).text
+    assert vod_keys.key_secret(db, settings, key_id)[0] == made["AccessKeySecret"]
+    browser.find_element(*_by(f"#keys tr[data-key='{key_id}'] button.rotate")).click()
+    _wait(browser, lambda _d: key_id not in rows("keys", "data-key") and rows("keys", "data-key"), 10)
+    rotated = secret("vod-keys")["AccessKeyId"]
+    assert rotated != key_id and rows("keys", "data-key") == [rotated]
+    confirm_delete("keys", "data-key", rotated)
+
+    # video-index API keys
+    browser.find_element(*_by("#create-api-key")).click()
+    api_key = secret("api-keys")["x-api-key"]
+    prefix = api_key[:12]
+    _wait(browser, lambda _d: prefix in rows("apikeys", "data-prefix"), 10)
+    assert httpx.get(f"{site.base_url}/v1.2/indexes", headers={"x-api-key": api_key}).status_code == 200
+    _section_screenshot(browser, "#api-keys", "admin-keys.png")
+    confirm_delete("apikeys", "data-prefix", prefix)
+
+    # Model Hub services: deploy one, call it with its token, rotate the token
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element(*_by("#service-model"))).select_by_value("image_classification")
+    browser.find_element(*_by("#service-name")).send_keys("playground_cls")
+    browser.find_element(*_by("#deploy-service")).click()
+    _wait(browser, lambda _d: "playground_cls" in rows("service-list", "data-service"), 10)
+    token = secret("services")["token"]
+    _section_screenshot(browser, "#services", "admin-services.png")
+    browser.find_element(*_by("#service-list tr[data-service='playground_cls'] button.rotate")).click()
+    _wait(browser, lambda _d: secret("services")["token"] != token, 10)
+    confirm_delete("service-list", "data-service", "playground_cls")

@@ -77,8 +77,20 @@ def test_one_file_prints_a_table_or_json(folder: Path) -> None:
     result = CliRunner().invoke(app, ["analyze", str(folder / IMAGES[0]), "-t", "quality"])
     assert result.exit_code == 0, result.output
     assert "image_quality" in result.stdout and "score" in result.stdout
+    assert "analysed 1 file in" in result.stderr and "1 ok, 0 failed" in result.stderr  # the one-line summary
     result = CliRunner().invoke(app, ["analyze", str(folder / IMAGES[0]), "-t", "quality", "--json"])
     assert json.loads(result.stdout)["result"]["width"] == 451
+
+
+def test_one_video_reports_its_progress(folder: Path) -> None:
+    """In this process too, a long task's progress reaches the command's status line, frame by frame."""
+    from medialens.analyze_cli import LocalRunner, analyse_one
+
+    seen: list[str] = []
+    row = analyse_one(LocalRunner(), "quality", str(folder / "sub" / "clip.mp4"), {}, seen.append)
+    assert row.ok, row.error
+    shares = [int(m.split()[-1].rstrip("%")) for m in seen if m.startswith("video analyzing ")]
+    assert len(shares) >= 10 and shares == sorted(shares) and shares[-1] >= 90, seen
 
 
 def test_bad_inputs(folder: Path, tmp_path: Path) -> None:

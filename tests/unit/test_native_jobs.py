@@ -4,6 +4,7 @@ paging, cancel, progress as server-sent events, model and task lookups."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 
@@ -237,3 +238,125 @@ def test_cancel_a_waiting_job_drops_its_upload(tmp_path) -> None:
         with client.stream("GET", f"/v1/jobs/{job_id}/events", headers=headers) as stream:
             events = [json.loads(line[6:]) for line in stream.iter_lines() if line.startswith("data: ")]
         assert [(e["state"], e["message"]) for e in events] == [(3, "cancelled")]
+
+
+def test_cancel_stops_a_running_video_analysis(tmp_path, caplog) -> None:
+    """A real video analysis (NIQE on every frame of a 40 s video, most of a minute of work) is cancelled at 5%:
+    its worker stops at the next frame, and the pool's only worker goes on to the next job."""
+    settings = Settings(
+        data_dir=tmp_path,
+        model_dir=support.ensure_models("niqe"),
+        workers=1,
+        job_poll_interval_s=0.05,
+        video_sample_fps=30.0,
+        video_max_frames=1200,
+    )
+    with TestClient(create_app(settings, run_workers=True), raise_server_exceptions=False) as client:
+        cred = create_credentials(client.app.state.core.db, "c")
+        headers = {"Authorization": f"Bearer {cred.app_id}:{cred.token}"}
+        with VIDEO.open("rb") as f:
+            r = client.post("/v1/jobs", headers=headers, data={"task": "video_quality"}, files={"file": ("v.mp4", f)})
+        long_job = r.json()["id"]
+        deadline = time.monotonic() + 60
+        while not client.get(f"/v1/jobs/{long_job}", headers=headers).json()["message"].startswith("video analyzing"):
+            assert time.monotonic() < deadline, "the analysis never reported progress"
+            time.sleep(0.05)
+        job = client.get(f"/v1/jobs/{long_job}", headers=headers).json()
+        assert job["state"] == 1 and job["message"].endswith("%"), job
+        with caplog.at_level(logging.INFO, logger="medialens.jobs.runner"):
+            cancelled_at = time.monotonic()
+            job = client.post(f"/v1/jobs/{long_job}/cancel", headers=headers).json()
+            assert (job["state"], job["message"]) == (3, "cancelled")
+            with IMAGE.open("rb") as f:
+                r = client.post("/v1/jobs", headers=headers, data={"task": "image_quality"}, files={"file": f})
+            nxt = _wait(client, headers, r.json()["id"], timeout_s=30)
+            stopped = [rec for rec in caplog.records if f"job {long_job} (video_quality) cancelled" in rec.message]
+        assert nxt["state"] == 2, nxt  # the one worker is free again: the cancelled analysis has stopped
+        assert stopped, "the cancelled analysis did not stop"
+        assert time.monotonic() - cancelled_at < 15
+        final = client.get(f"/v1/jobs/{long_job}", headers=headers).json()
+        assert (final["state"], final["message"], final["result"]) == (3, "cancelled", None)
+
+
+def test_event_streams_per_app_are_bounded(tmp_path) -> None:
+    """Two streams per app here: a third answers 429 in the native shape, another app is not affected, and a
+    closed stream gives its slot back. A real server (uvicorn in a thread): streams stay open while read."""
+    import threading
+
+    import httpx
+    import uvicorn
+
+    settings = Settings(data_dir=tmp_path, model_dir=support.ensure_models("niqe"), events_max_per_app=2)
+    app = create_app(settings, run_workers=False)  # no worker: the jobs wait, their streams stay open
+    port = support.free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+        db = app.state.core.db
+        one, two = create_credentials(db, "one"), create_credentials(db, "two")
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=10) as http:
+
+            def headers(cred) -> dict[str, str]:
+                return {"Authorization": f"Bearer {cred.app_id}:{cred.token}"}
+
+            def job(cred) -> int:
+                r = http.post("/v1/jobs", headers=headers(cred), json={"task": "image_quality", "url": "http://x/a"})
+                return r.json()["id"]
+
+            a, b = job(one), job(two)
+            first = http.stream("GET", f"/v1/jobs/{a}/events", headers=headers(one))
+            second = http.stream("GET", f"/v1/jobs/{a}/events", headers=headers(one))
+            streams = [first.__enter__(), second.__enter__()]
+            assert all(s.status_code == 200 for s in streams)
+            r = http.get(f"/v1/jobs/{a}/events", headers=headers(one))
+            _error(r, 429, "too_many_streams")
+            assert "at most 2 event streams" in r.json()["error"]["message"]
+            with http.stream("GET", f"/v1/jobs/{b}/events", headers=headers(two)) as other:
+                assert other.status_code == 200  # another app has its own slots
+            first.__exit__(None, None, None)
+            deadline = time.monotonic() + 10
+            while (
+                r := http.stream("GET", f"/v1/jobs/{a}/events", headers=headers(one))
+            ).__enter__().status_code != 200:
+                r.__exit__(None, None, None)
+                assert time.monotonic() < deadline, "a closed stream did not give its slot back"
+                time.sleep(0.1)
+            r.__exit__(None, None, None)
+            second.__exit__(None, None, None)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_no_request_names_the_servers_own_storage(api) -> None:
+    """Options only the server fills (a blob key, a library account) and non-web URLs (blob:, file:) are refused:
+    otherwise an app could read, overwrite or (as a job's staged media) delete another's files."""
+    from medialens.tasks import get_task
+
+    client, headers, _ = api
+    tasks = ("video_index", "vod_video_tag", "vod_ai_image")
+    support.ensure_models(*{m for t in tasks for m in get_task(t).requires})  # so the options are what is refused
+    for task, options in (
+        ("video_index", {"blob_key": "media/someone/else"}),
+        ("video_index", {"thumbnails": "media/someone"}),
+        ("vod_video_tag", {"account": "other", "media_id": "x"}),
+        ("vod_ai_image", {"ai_job_id": "x"}),
+    ):
+        r = client.post("/v1/jobs", headers=headers, json={"task": task, "url": "http://x/v.mp4", "options": options})
+        _error(r, 400, "invalid_options")
+        assert "is not an option" in r.json()["error"]["message"]
+    listed = client.get("/v1/tasks/video_index", headers=headers).json()["options"]["properties"]
+    assert "visual" in listed and not {"blob_key", "thumbnails", "filename"} & set(listed)
+    for url in ("blob:media/someone/else", "file:///etc/passwd"):
+        _error(
+            client.post("/v1/jobs", headers=headers, json={"task": "video_quality", "url": url}), 400, "invalid_request"
+        )
+    r = client.post("/v1/analyze/image_quality", headers=headers, json={"url": "blob:x"})
+    _error(r, 400, "invalid_request")
+    assert "http:// or https://" in r.json()["error"]["message"]

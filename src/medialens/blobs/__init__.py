@@ -15,13 +15,15 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import fsspec
 
 from medialens.config import Settings
 
 __all__ = ["BlobStore", "open_blob_store"]
+
+COPY_CHUNK = 1024 * 1024
 
 
 class BlobStore:
@@ -53,6 +55,26 @@ class BlobStore:
             os.replace(tmp, path)
         else:
             self.fs.pipe_file(path, data)
+
+    def put_stream(self, key: str, src: BinaryIO) -> int:
+        """Copy a readable file object (from its current position) in chunks, never whole in memory; returns
+        the bytes written."""
+        path = self._path(key)
+        if self.is_local:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=".put-")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    shutil.copyfileobj(src, out, COPY_CHUNK)
+                    size = out.tell()
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            return size
+        with self.fs.open(path, "wb") as out:
+            shutil.copyfileobj(src, out, COPY_CHUNK)
+            return out.tell()
 
     def put_file(self, key: str, src: Path) -> None:
         path = self._path(key)

@@ -136,6 +136,8 @@ class AsyncClient:
         return parse_job((await self._request("GET", f"/v1/jobs/{job_id}")).json())
 
     async def cancel(self, job: int | Job) -> Job:
+        """Cancel a waiting or running job: it ends "cancelled" at once, and a running analysis stops at its next
+        progress report, freeing its worker. A finished job comes back unchanged."""
         job_id = job.id if isinstance(job, Job) else job
         return parse_job((await self._request("POST", f"/v1/jobs/{job_id}/cancel")).json())
 

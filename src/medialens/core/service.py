@@ -8,14 +8,15 @@ import hmac
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
 from medialens.blobs import BlobStore, open_blob_store
 from medialens.config import Settings
+from medialens.core import keys, uploads
 from medialens.core import services as hub_services
-from medialens.core import uploads
 from medialens.core.errors import InvalidOptions, ModelNotFound, TaskNotFound, translate
 from medialens.core.progress import job_changes
 from medialens.core.ttl_cache import TTLCache
@@ -25,6 +26,7 @@ from medialens.jobs.sync_calls import run_locally
 from medialens.models.installed import list_models
 from medialens.store import apps as app_store
 from medialens.store import jobs as job_store
+from medialens.store import video_index as index_store
 from medialens.store.apps import get_app
 from medialens.store.db import Database
 from medialens.store.tables import as_utc
@@ -67,8 +69,12 @@ def _first_problem(err: ValidationError, options: type[TaskOptions]) -> InvalidO
 
 
 def _options_schema(options: type[TaskOptions]) -> dict[str, Any]:
-    """The options' JSON schema without the model's own title and docstring (those name Python classes)."""
+    """The options' JSON schema without the model's own title and docstring (those name Python classes), and
+    without the options only the server fills (a request may not name them)."""
     schema = options.model_json_schema()
+    hidden = options.server_set()
+    if hidden and isinstance(schema.get("properties"), dict):
+        schema["properties"] = {k: v for k, v in schema["properties"].items() if k not in hidden}
     return {k: v for k, v in schema.items() if k not in ("title", "description")}
 
 
@@ -147,19 +153,62 @@ class Core:
     def deploy_service(self, model: str, name: str | None = None) -> hub_services.ServiceView:
         return hub_services.deploy(self.db, self.settings, model, name)
 
+    def hub_models(self) -> list[tuple[hub_services.HubModel, str | None]]:
+        """Every Model Hub model a service can serve, with what is missing to deploy it (None: deployable)."""
+        return [(m, hub_services.not_deployed_hint(m, self.settings)) for m in hub_services.HUB_MODELS.values()]
+
     def undeploy_service(self, name: str) -> bool:
         return hub_services.undeploy(self.db, name)
 
     def rotate_service_token(self, name: str) -> str | None:
         return hub_services.rotate_token(self.db, name)
 
+    # --- other protocols' credentials, for the admin API (the CLI's `keys` and `apikeys`) ------------------------
+    def vod_keys(self) -> list[keys.KeyInfo]:
+        """VOD AccessKeys (secrets are never listed)."""
+        return keys.list_keys(self.db)
+
+    def create_vod_key(self, account: str | None = None) -> keys.NewKey | None:
+        """A new AccessKey pair (its secret is in this answer only) for ``account``, or for a new account; None
+        when there is no such account."""
+        try:
+            return keys.create_key(self.db, self.settings, account)
+        except KeyError:
+            return None
+
+    def delete_vod_key(self, key_id: str) -> bool:
+        return keys.delete_key(self.db, key_id)
+
+    def rotate_vod_key(self, key_id: str) -> keys.NewKey | None:
+        """A new pair for the account of ``key_id``, which is deleted; None when there is no such key."""
+        old = next((k for k in keys.list_keys(self.db) if k.access_key_id == key_id), None)
+        if old is None:
+            return None
+        new = keys.create_key(self.db, self.settings, old.account)
+        keys.delete_key(self.db, key_id)
+        return new
+
+    def api_keys(self) -> list[tuple[str, datetime]]:
+        """Video-index (Twelve Labs) API keys as (prefix, created): the keys themselves are not stored."""
+        return [(k.prefix, k.created_at) for k in index_store.list_api_keys(self.db)]
+
+    def create_api_key(self) -> tuple[str, str]:
+        """A new API key (shown in this answer only) and its prefix; it owns its own indexes and jobs."""
+        key, row = index_store.create_api_key(self.db)
+        return key, row.prefix
+
+    def delete_api_key(self, prefix: str) -> bool:
+        """Delete an API key by its prefix, with its indexes and jobs."""
+        return index_store.delete_api_key(self.db, prefix)
+
     # --- options -------------------------------------------------------------------------------------------------
     def options(self, task: str, given: Mapping[str, Any] | None, *, strict: bool = False) -> TaskOptions:
         """``given`` validated by the task's options model; a None value means "the default". With ``strict``
-        (the native API) keys the task does not take are refused; PAI ignores them, as the service does."""
+        (the native API) keys the task does not take are refused, and so are those only the server fills (a blob
+        key, an account: ``TaskOptions.server_set``); PAI ignores unknown keys, as the service does."""
         model = self.spec(task).options
         values = {k: v for k, v in (given or {}).items() if v is not None}
-        if strict and (unknown := sorted(set(values) - set(model.model_fields))):
+        if strict and (unknown := sorted(set(values) - (set(model.model_fields) - model.server_set()))):
             raise InvalidOptions(unknown[0][:64], f"is not an option of task {task}")
         try:
             return model.model_validate(values)
@@ -260,9 +309,10 @@ class Core:
             self._blobs = open_blob_store(self.settings)
         return self._blobs
 
-    def put_media(self, app_id: str, data: bytes, *, temporary: bool = False) -> tuple[str, str]:
-        """Keep uploaded media for jobs to read; returns (media id, blob key). ``temporary`` media belong to the
-        one job they are submitted with and are removed when it finishes."""
+    def put_media(self, app_id: str, data: bytes | BinaryIO, *, temporary: bool = False) -> tuple[str, str]:
+        """Keep uploaded media (bytes, or a file object copied in chunks) for jobs to read; returns (media id,
+        blob key). ``temporary`` media belong to the one job they are submitted with and are removed when it
+        finishes."""
         return uploads.put_media(self.blobs(), app_id, data, temporary=temporary)
 
     def media_key(self, app_id: str, media_id: str) -> str | None:

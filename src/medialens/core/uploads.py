@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from typing import BinaryIO
 
 from medialens.blobs import BlobStore
 
@@ -27,9 +28,12 @@ def media_key(app_id: str, media_id: str) -> str | None:
     return f"{PREFIX}/{owner_of(app_id)}/{media_id}" if _ID.match(media_id) else None
 
 
-def put_media(store: BlobStore, app_id: str, data: bytes, *, temporary: bool = False) -> tuple[str, str]:
-    """Keep ``data``; returns (media id, blob key)."""
+def put_media(store: BlobStore, app_id: str, data: bytes | BinaryIO, *, temporary: bool = False) -> tuple[str, str]:
+    """Keep ``data`` (bytes, or a file object copied in chunks); returns (media id, blob key)."""
     media_id = ("tmp-" if temporary else "") + secrets.token_hex(16)
     key = f"{PREFIX}/{owner_of(app_id)}/{media_id}"
-    store.put_bytes(key, data)
+    if isinstance(data, bytes):
+        store.put_bytes(key, data)
+    else:
+        store.put_stream(key, data)
     return media_id, key

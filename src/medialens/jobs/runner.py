@@ -23,7 +23,7 @@ from medialens.store import jobs as job_store
 from medialens.store.db import Database
 from medialens.store.tables import JobState
 from medialens.tasks import TaskContext, get_task, result_payload
-from medialens.tasks.base import UnprocessableError
+from medialens.tasks.base import JobCancelled, UnprocessableError
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +44,23 @@ def failure_message(err: BaseException) -> str:
 
 
 class _Heartbeat(threading.Thread):
-    """Renews the job's lease while it runs, so only a dead worker's jobs get requeued, and writes its progress
-    messages.
+    """Renews the job's lease while it runs, so only a dead worker's jobs get requeued, writes its progress
+    messages, and notices when the job is cancelled.
 
     A message is written after ``REPORT_DELAY_S``, together with a lease renewal, and only the latest of several:
     the job's thread never waits on the database to report progress, and a short job's messages (superseded by its
-    outcome) cost no write at all.
+    outcome) cost no write at all. Every ``CANCEL_POLL_S`` (or at a renewal that finds the job no longer ours) it
+    looks whether the job is still this worker's; once it is not, the next ``report`` raises ``JobCancelled``.
     """
 
     REPORT_DELAY_S = 0.5
+    CANCEL_POLL_S = 1.0
 
     def __init__(self, db: Database, job_id: int, worker: str, lease_s: float) -> None:
         super().__init__(daemon=True, name=f"lease-{job_id}")
         self.db, self.job_id, self.worker, self.lease_s = db, job_id, worker, lease_s
         self.stopped = threading.Event()
+        self.cancelled = threading.Event()
         self._reported = threading.Event()
         self._lock = threading.Lock()
         self._message: str | None = None
@@ -67,26 +70,39 @@ class _Heartbeat(threading.Thread):
         self._reported.set()  # wake the loop now
 
     def report(self, message: str) -> None:
+        if self.cancelled.is_set():
+            raise JobCancelled(f"job {self.job_id} was cancelled")
         with self._lock:
             self._message = message
         self._reported.set()
 
     def run(self) -> None:
-        next_renewal = time.monotonic() + self.lease_s / 3
+        now = time.monotonic()
+        next_renewal, next_check = now + self.lease_s / 3, now + self.CANCEL_POLL_S
         while not self.stopped.is_set():
-            reported = self._reported.wait(max(0.0, next_renewal - time.monotonic()))
+            reported = self._reported.wait(max(0.0, min(next_renewal, next_check) - time.monotonic()))
             if reported and self.stopped.wait(self.REPORT_DELAY_S):
                 return  # finished meanwhile: the outcome's message supersedes the progress
-            self._reported.clear()
-            with self._lock:
-                message, self._message = self._message, None
             if self.stopped.is_set():
                 return
+            now = time.monotonic()
+            renewing = reported or now >= next_renewal
+            next_check = now + self.CANCEL_POLL_S
             try:
-                job_store.renew_lease(self.db, self.job_id, self.worker, self.lease_s, message)
+                if renewing:
+                    self._reported.clear()
+                    next_renewal = now + self.lease_s / 3
+                    with self._lock:
+                        message, self._message = self._message, None
+                    held = job_store.renew_lease(self.db, self.job_id, self.worker, self.lease_s, message)
+                else:
+                    held = job_store.holds_job(self.db, self.job_id, self.worker)
             except Exception:  # a DB hiccup must not kill the job; the next beat retries
                 log.warning("lease renewal failed for job %s", self.job_id, exc_info=True)
-            next_renewal = time.monotonic() + self.lease_s / 3
+                continue
+            if not held and not self.stopped.is_set():
+                self.cancelled.set()
+                return
 
 
 def run_job(db: Database, settings: Settings, job_id: int, worker: str) -> bool:
@@ -108,6 +124,10 @@ def run_job(db: Database, settings: Settings, job_id: int, worker: str) -> bool:
     try:
         result = get_task(job.task).run(ctx, job.inputs)
         outcome = dict(state=JobState.COMPLETED, message="success", result=stored_result(result))
+    except JobCancelled:  # the job already ended ("cancelled"); its worker goes on to the next one
+        log.info("job %s (%s) cancelled after %.1f s", job_id, job.task, time.monotonic() - started)
+        _drop_staged_media(settings, job_id, ctx.staged)
+        return True
     except Exception as err:  # every failure ends the job, never the worker
         if not isinstance(err, MediaError | ModelNotInstalledError | UnprocessableError):
             log.exception("job %s (%s) failed", job_id, job.task)

@@ -33,6 +33,28 @@ async def read_capped(request: Request, limit: int, too_large: Callable[[], Exce
     return b"".join(chunks)
 
 
+def capped(request: Request, limit: int, too_large: Callable[[], Exception]) -> Request:
+    """The request with its body still unread, but counted as the handler reads it: past ``limit`` bytes (or a
+    declared length over it) the read raises ``too_large()``. For uploads, which the handler streams to a
+    temporary file instead of holding them in memory."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise too_large()
+    size = 0
+    upstream = request.receive
+
+    async def receive() -> dict[str, Any]:
+        nonlocal size
+        message = await upstream()
+        if message.get("type") == "http.request":
+            size += len(message.get("body", b""))
+            if size > limit:
+                raise too_large()
+        return message
+
+    return Request(request.scope, receive)
+
+
 def replayed(request: Request, body: bytes) -> Request:
     """A request whose handler reads ``body`` (already read from the client) as if it came from the socket."""
     sent = False

@@ -166,6 +166,13 @@ def renew_lease(db: Database, job_id: int, worker: str, lease_s: float, message:
         return res.rowcount == 1
 
 
+def holds_job(db: Database, job_id: int, worker: str) -> bool:
+    """Whether ``worker`` still runs the job: False once it was cancelled (or its lease lost to another worker)."""
+    with db.session() as s:
+        q = select(Job.id).where(and_(Job.id == job_id, Job.state == JobState.RUNNING, Job.worker == worker))
+        return s.scalar(q) is not None
+
+
 def finish_job(
     db: Database, job_id: int, worker: str, *, state: int, message: str, result: dict[str, Any] | None
 ) -> bool:

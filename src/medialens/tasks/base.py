@@ -15,6 +15,7 @@ from medialens.tasks.options import TaskOptions
 from medialens.tasks.results import TaskResult
 
 __all__ = [
+    "JobCancelled",
     "TaskContext",
     "TaskInput",
     "TaskSpec",
@@ -26,10 +27,16 @@ __all__ = [
 ]
 
 
+class JobCancelled(Exception):
+    """Raised by a job's progress reporter once the job was cancelled (``POST /v1/jobs/{id}/cancel``): the
+    analysis unwinds at its next report, its thread is free for the next job, and no outcome is written."""
+
+
 @dataclass
 class TaskContext:
     """What a task may use: settings, a scratch folder, a way to report progress to the job record, and the job's
     id (None for synchronous requests) and attempt, which key the job's staged media in a shared blob store.
+    ``report`` raises ``JobCancelled`` once the job was cancelled, so a long analysis that reports stops there.
     ``staged`` collects the blob keys the task kept there, for the runner to remove once the job is finished;
     ``outputs`` the keys of what it produced beside its result."""
 
@@ -68,7 +75,7 @@ class TaskSpec:
     that must be installed for it to run."""
 
     name: str
-    media_kind: str  # "image" | "video"
+    media_kind: str  # "image" | "video" | "audio" (audio tasks also take a video's sound track) | "text"
     function: TaskFunction
     options: type[TaskOptions] = TaskOptions
     result: type[TaskResult] = TaskResult

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from PIL import Image
@@ -107,6 +107,24 @@ def download_video(ctx: TaskContext, url: str, *, media: str | None = None) -> t
     return path, probe_video(path, settings=ctx.settings)
 
 
+def download_media(ctx: TaskContext, given: TaskInput, what: str = "media") -> Path:
+    """Any media file of a job (an upload, base64 bytes or a URL) in the job's scratch folder, unprobed: for tasks
+    whose decoder (audio) does its own checks. Limited like videos (``video_max_bytes``)."""
+    ctx.report(f"{what} downloading")
+    dest = ctx.workdir / what
+    try:
+        if given.media:
+            return open_blob_store(ctx.settings).get_file(given.media, dest)
+        if given.data_base64 is not None:
+            dest.write_bytes(base64.b64decode(given.data_base64, validate=True))
+            return dest
+        return fetch_to_file(given.url, dest, max_bytes=ctx.settings.video_max_bytes, settings=ctx.settings)
+    except FileNotFoundError as err:
+        raise FetchError(f"failed to download {what}, err=uploaded media not found") from err
+    except (binascii.Error, ValueError) as err:
+        raise DecodeError(f"{what} is not valid base64") from err
+
+
 def _from_store(ctx: TaskContext, dest: Path) -> Path | None:
     """An earlier try's staged download, or None when that try never got to keep one."""
     key = staged_media_key(ctx.job_id)
@@ -140,6 +158,7 @@ def sampled_frames(
     *,
     exact: bool = True,
     max_side: int = FRAME_SIDE,
+    report: Callable[[str], None] | None = None,
 ) -> Iterator[Frame]:
     """The one sampling of a video that every output of a task shares, decoded in a background thread ahead of its
     consumer (closing the iterator early stops that thread). Frames are scaled to ``max_side`` by the decoder's
@@ -148,7 +167,10 @@ def sampled_frames(
     ``exact=False`` lets the decoder skip deblocking (``iter_frames(skip_loop_filter=True)``): about a tenth less
     decoding for frames a little blockier than the file's. Classifiers do not notice (same top category on every
     shared video, embeddings within cosine 0.993); quality scores do (NIQE moved up to 6 points), so VideoQA keeps
-    exact frames."""
+    exact frames.
+
+    With ``report`` (a job's ``ctx.report``) each frame reports "video analyzing N%" by its time in the video: the
+    job's progress, and the point where a cancelled job stops (``report`` raises ``JobCancelled``)."""
     frames = iter_frames(
         path,
         sample_fps=sample_rate(info.duration_s, settings, fps),
@@ -157,4 +179,18 @@ def sampled_frames(
         threads=settings.decode_threads,
         skip_loop_filter=not exact,
     )
-    return prefetched(frames, FRAMES_AHEAD, name="video-decode")
+    ahead = prefetched(frames, FRAMES_AHEAD, name="video-decode")
+    return ahead if report is None else _reporting(ahead, info.duration_s, report)
+
+
+def _reporting(frames: Iterator[Frame], duration_s: float, report: Callable[[str], None]) -> Iterator[Frame]:
+    """``frames``, reporting the share of the video reached before each; closes ``frames`` however it ends."""
+    try:
+        for frame in frames:
+            share = frame.t / duration_s if duration_s > 0 else 0.0
+            report(f"video analyzing {max(0, min(99, int(share * 100)))}%")
+            yield frame
+    finally:
+        close = getattr(frames, "close", None)
+        if close is not None:
+            close()

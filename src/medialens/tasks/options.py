@@ -35,10 +35,24 @@ Int = Annotated[int, BeforeValidator(_number)]
 Float = Annotated[float, BeforeValidator(_number)]
 
 
+SERVER_SET: dict[str, Any] = {"set_by": "server"}
+"""``json_schema_extra`` of an option only the server fills (a blob key, an account): a request that names it is
+refused by the strict protocols (``Core.options(strict=True)``), so no client can point a task at another's data."""
+
+
 class TaskOptions(BaseModel):
     """Options of a task that takes none; the base of every options model."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
+
+    @classmethod
+    def server_set(cls) -> frozenset[str]:
+        """The options only the server fills (marked with ``SERVER_SET``)."""
+        return frozenset(
+            name
+            for name, info in cls.model_fields.items()
+            if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("set_by") == "server"
+        )
 
     @classmethod
     def rule(cls, field: str) -> str:
@@ -80,3 +94,13 @@ class BodyReshapeOptions(TaskOptions):
         description="> 0 slims, < 0 enlarges",
         json_schema_extra={"rule": "a number from -10 to 10"},
     )
+
+
+class TranscribeOptions(TaskOptions):
+    language: StrictStr | None = Field(
+        None,
+        pattern=r"^[a-z]{2,3}$",
+        description="the spoken language as an ISO 639-1 code (en, zh, ...); detected when not given",
+        json_schema_extra={"rule": "a language code such as en or zh"},
+    )
+    translate: StrictBool = _flag(False, "whether to translate the speech into English instead of transcribing it")

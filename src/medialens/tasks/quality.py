@@ -19,7 +19,8 @@ def image_quality(ctx: TaskContext, given: TaskInput, _opts: TaskOptions) -> Ima
 def video_quality(ctx: TaskContext, given: TaskInput, _opts: TaskOptions) -> VideoQuality:
     path, info = download_video(ctx, given.url, media=given.media)
     ctx.report("video analyzing")
-    r = assess_video(info, sampled_frames(path, info, ctx.settings), get_pipeline("niqe", ctx.settings).model)
+    frames = sampled_frames(path, info, ctx.settings, report=ctx.report)
+    r = assess_video(info, frames, get_pipeline("niqe", ctx.settings).model)
     return VideoQuality(
         score=r.score,
         fps=r.fps,

@@ -9,6 +9,7 @@ from medialens.tasks.edits import anime_tags, body_reshape, watermark_remove
 from medialens.tasks.faces import AGE_MODELS, FACE_MODELS, face_age, face_attributes
 from medialens.tasks.hub import HUB_SPECS
 from medialens.tasks.quality import image_quality, video_quality
+from medialens.tasks.speech import SPEECH_MODELS, transcribe
 from medialens.tasks.tags import TAG_MODELS, image_tags, multimodal, video_classify
 
 _SPECS = (
@@ -32,6 +33,10 @@ _SPECS = (
     ),
     TaskSpec(
         "watermark_remove", "image", watermark_remove, o.TaskOptions, r.WatermarkRemoval, ("ppocr-v4",), "remove text"
+    ),
+    # Audio, or a video's sound track; runs on the video workers' queue (Celery has no audio queue).
+    TaskSpec(
+        "transcribe", "audio", transcribe, o.TranscribeOptions, r.Transcript, SPEECH_MODELS, "speech to text", "video"
     ),
     # Which tagger model is needed depends on the tagger_type option: the analysis says "not installed".
     TaskSpec("anime_tags", "image", anime_tags, o.TaggerOptions, r.AnimeTags, (), "WD14 anime-style tags"),

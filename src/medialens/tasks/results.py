@@ -95,3 +95,23 @@ class AnimeTags(TaskResult):
     caption: str
     probs: list[float]
     model: str
+
+
+class TimedText(BaseModel):
+    """A stretch of the media, in seconds from its start, and what is said (or shown) there."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: float
+    end: float
+    text: str
+
+
+class Transcript(TaskResult):
+    text: str
+    language: str = Field(description="the language spoken (ISO 639-1), detected unless given")
+    language_probability: float
+    segments: list[TimedText]
+    duration_s: float = Field(description="the audio decoded (at most video_max_duration_s)")
+    speech_s: float = Field(description="of which voice activity detection kept as speech")
+    method: str

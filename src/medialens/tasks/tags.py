@@ -67,7 +67,7 @@ def video_classify(ctx: TaskContext, given: TaskInput, opts: ClassifyOptions) ->
     path, info = download_video(ctx, given.url, media=given.media)
     ctx.report("video analyzing")
     result = classify_video(
-        sampled_frames(path, info, ctx.settings, ctx.settings.video_classify_fps, exact=False),
+        sampled_frames(path, info, ctx.settings, ctx.settings.video_classify_fps, exact=False, report=ctx.report),
         info,
         given.title,
         ctx.settings,
@@ -80,7 +80,10 @@ def multimodal(ctx: TaskContext, given: TaskInput, opts: ClassifyOptions) -> Cla
     video = None
     if given.url or given.media:
         path, info = download_video(ctx, given.url, media=given.media)
-        video = (info, sampled_frames(path, info, ctx.settings, ctx.settings.video_classify_fps, exact=False))
+        frames = sampled_frames(
+            path, info, ctx.settings, ctx.settings.video_classify_fps, exact=False, report=ctx.report
+        )
+        video = (info, frames)
     ctx.report("images downloading")
     images = [fetch_image(url, ctx.settings) for url in given.images]
     ctx.report("post analyzing")

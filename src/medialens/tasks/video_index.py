@@ -15,7 +15,7 @@ from medialens.blobs import open_blob_store
 from medialens.media.video import probe_video
 from medialens.tasks.base import TaskContext, TaskInput
 from medialens.tasks.intake import download_video, sampled_frames
-from medialens.tasks.options import TaskOptions
+from medialens.tasks.options import SERVER_SET, TaskOptions
 from medialens.tasks.results import TaskResult
 
 INDEX_MODELS = VISUAL_MODELS
@@ -28,9 +28,13 @@ LONG_VIDEO_FPS = 1.0
 class VideoIndexOptions(TaskOptions):
     model_config = ConfigDict(extra="ignore")
 
-    blob_key: str | None = Field(None, description="an uploaded video kept in the blob store (instead of the URL)")
-    filename: str = ""
-    thumbnails: str | None = Field(None, description="blob-store prefix for one JPEG per segment")
+    blob_key: str | None = Field(
+        None, description="an uploaded video kept in the blob store (instead of the URL)", json_schema_extra=SERVER_SET
+    )
+    filename: str = Field("", json_schema_extra=SERVER_SET)
+    thumbnails: str | None = Field(
+        None, description="blob-store prefix for one JPEG per segment", json_schema_extra=SERVER_SET
+    )
     visual: bool = True
     conversation: bool = True
     text_in_video: bool = True
@@ -84,7 +88,7 @@ def video_index(ctx: TaskContext, given: TaskInput, opts: VideoIndexOptions) -> 
         ctx.staged.append(opts.blob_key)  # the runner removes the upload once the job is finished
         info = probe_video(path, settings=ctx.settings)
     else:
-        path, info = download_video(ctx, given.url)
+        path, info = download_video(ctx, given.url, media=given.media)
     ctx.report("indexing 1%")
     fps = INDEX_SAMPLE_FPS if info.duration_s <= SHORT_VIDEO_S else LONG_VIDEO_FPS
     frames = list(sampled_frames(path, info, ctx.settings, fps))

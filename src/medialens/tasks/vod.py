@@ -20,7 +20,7 @@ from medialens.media.types import Frame, VideoInfo
 from medialens.media.video import probe_video
 from medialens.tasks.base import TaskContext, TaskInput
 from medialens.tasks.intake import sampled_frames
-from medialens.tasks.options import TaskOptions
+from medialens.tasks.options import SERVER_SET, TaskOptions
 from medialens.tasks.results import TaskResult
 
 ANALYSE_TYPES = ("face", "ocr", "asr", "category", "keyword")
@@ -30,12 +30,16 @@ DNA_MODELS = ("mobilenet-v2",)
 
 
 class VodMediaOptions(TaskOptions):
-    media_id: StrictStr = Field("", description="the medium of the library (set by the core)")
-    account: StrictStr = Field("", description="the account whose library is used (set by the core)")
+    media_id: StrictStr = Field(
+        "", description="the medium of the library (set by the core)", json_schema_extra=SERVER_SET
+    )
+    account: StrictStr = Field(
+        "", description="the account whose library is used (set by the core)", json_schema_extra=SERVER_SET
+    )
 
 
 class AIImageOptions(VodMediaOptions):
-    ai_job_id: StrictStr = Field("", description="the VOD job (set by the core)")
+    ai_job_id: StrictStr = Field("", description="the VOD job (set by the core)", json_schema_extra=SERVER_SET)
     count: int = Field(5, ge=1, le=10, description="how many images", json_schema_extra={"rule": "from 1 to 10"})
 
 
@@ -51,7 +55,7 @@ class AIImages(TaskResult):
 
 
 class DynamicImageOptions(VodMediaOptions):
-    ai_job_id: StrictStr = Field("", description="the VOD job (set by the core)")
+    ai_job_id: StrictStr = Field("", description="the VOD job (set by the core)", json_schema_extra=SERVER_SET)
     duration_s: float = Field(3.0, ge=1.0, le=10.0, json_schema_extra={"rule": "from 1 to 10 seconds"})
     fps: float = Field(8.0, ge=1.0, le=15.0, json_schema_extra={"rule": "from 1 to 15"})
     width: int = Field(320, ge=64, le=720, json_schema_extra={"rule": "from 64 to 720 pixels"})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from pathlib import Path
 
 import numpy as np
@@ -83,11 +82,10 @@ def test_solid_colour_scores_zero(niqe_model: NiqeModel) -> None:
     assert assess_image(Image.new("RGB", (320, 240), (40, 90, 200)), niqe_model).score == 0.0
 
 
-def test_large_image_is_downscaled_and_fast(niqe_model: NiqeModel, media_dir: Path) -> None:
+def test_large_image_is_downscaled(niqe_model: NiqeModel, media_dir: Path) -> None:
+    """A 12-megapixel image is scored at the working size (speed is bench/'s business, not a timed test)."""
     image = load_image(media_dir, "skimage_golden_eagle.png").resize((4000, 3000), Image.Resampling.LANCZOS)
     assert max(fit_working_size(np.zeros((3000, 4000), np.float32), WORKING_LONG_SIDE).shape) == 2048
-    start = time.perf_counter()
     result = assess_image(image, niqe_model)
-    elapsed = time.perf_counter() - start
     assert (result.width, result.height) == (4000, 3000)
-    assert elapsed < 3.0
+    assert 0.0 < result.score <= 100.0

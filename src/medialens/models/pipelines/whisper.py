@@ -13,7 +13,7 @@ VAD, prompt). Reading files is media/'s job, not the model's: the pipeline takes
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +39,8 @@ class TranscriptionRequest:
     vad_filter: bool = True
     initial_prompt: str | None = None
     max_seconds: float | None = None
+    on_segment: Callable[[float], None] | None = None
+    """Called with each decoded segment's end time (seconds): progress; an exception it raises stops decoding."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,16 @@ def _as_request(item: TranscriptionRequest | np.ndarray) -> TranscriptionRequest
         f"whisper input must be a 16 kHz mono float32 array or a TranscriptionRequest, not {type(item).__name__}"
         " (decode files with medialens.media.audio.read_audio)"
     )
+
+
+def _drain(segments: Any, on_segment: Callable[[float], None] | None) -> list[Any]:
+    """The segments generator does the decoding: drain it here, telling ``on_segment`` how far it got."""
+    out = []
+    for seg in segments:
+        out.append(seg)
+        if on_segment is not None:
+            on_segment(float(seg.end))
+    return out
 
 
 @register_pipeline
@@ -140,7 +152,7 @@ class WhisperPipeline(Pipeline[TranscriptionRequest | np.ndarray, _Prepared, Tra
                     vad_filter=req.vad_filter,
                     initial_prompt=req.initial_prompt,
                 )
-                outs.append((list(segments), info))  # the generator does the decoding: drain it here
+                outs.append((_drain(segments, req.on_segment), info))
         return outs
 
     def postprocess(

@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, Security
@@ -39,11 +40,12 @@ from medialens.core import (
     ModelInfo,
     ModelNotFound,
     NotFound,
+    ServiceError,
     TaskNotFound,
     Unprocessable,
     WorkersUnavailable,
 )
-from medialens.protocols.http import WireError, read_capped, replayed
+from medialens.protocols.http import WireError, capped, read_capped, replayed
 from medialens.protocols.native import schemas as s
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,9 @@ def from_core(err: CoreError) -> NativeError:
         return NativeError(400, "bad_media", f"{err.message} ({err.hint})"[:1000] if err.hint else err.message[:500])
     if isinstance(err, Unprocessable):
         return NativeError(422, "unprocessable", err.message[:500])
+    if isinstance(err, ServiceError):
+        status = 409 if "already exists" in err.message else 400
+        return NativeError(status, "already_exists" if status == 409 else "invalid_request", err.message[:500])
     if isinstance(err, WorkersUnavailable):
         return NativeError(503, "workers_unavailable", err.message[:500])
     if isinstance(err, AnalysisFailed):
@@ -122,11 +127,18 @@ def _body_limit(request: Request, *, images_only: bool) -> int:
     return settings.max_request_bytes
 
 
-async def _read_limited(request: Request, *, images_only: bool = False) -> bytes:
+async def _limited(request: Request, *, images_only: bool = False) -> Request:
+    """The request as its handler reads it: a JSON body read whole (it is small) and replayed; a multipart upload
+    left unread, counted as the handler streams it to a temporary file (Starlette spools parts over 1 MB to
+    disk), so a video upload is never held in memory. Either way, past the limit the read answers 413."""
     limit = _body_limit(request, images_only=images_only)
-    return await read_capped(
-        request, limit, lambda: NativeError(413, "request_too_large", f"request body over {limit} bytes")
-    )
+
+    def too_large() -> NativeError:
+        return NativeError(413, "request_too_large", f"request body over {limit} bytes")
+
+    if _is_multipart(request):
+        return capped(request, limit, too_large)
+    return replayed(request, await read_capped(request, limit, too_large))
 
 
 class NativeRoute(APIRoute):
@@ -140,8 +152,7 @@ class NativeRoute(APIRoute):
                 request.state.native_admin = self.path.startswith(ADMIN_PREFIX)
                 request.state.native_app_id = await _authenticate(request, admin=request.state.native_admin)
                 if request.method in ("POST", "PUT", "PATCH"):
-                    body = await _read_limited(request, images_only=self.path.startswith("/v1/analyze/"))
-                    request = replayed(request, body)
+                    request = await _limited(request, images_only=self.path.startswith("/v1/analyze/"))
                 return await handler(request)
             except CoreError as err:
                 mapped = from_core(err)
@@ -150,6 +161,8 @@ class NativeRoute(APIRoute):
                 return error_response(err.status, err.code, err.message)
             except RequestValidationError as err:
                 return error_response(400, "invalid_request", s.validation_message(err.errors()))
+            finally:
+                await request.close()  # an upload's temporary file
 
         return route
 
@@ -236,18 +249,17 @@ async def tasks(request: Request) -> s.TaskList:
 async def services(request: Request) -> s.ServiceList:
     """The deployed Model Hub services (as `medialens services list`; tokens are not shown)."""
     rows = await run_in_threadpool(_core(request).services)
-    return s.ServiceList(
-        services=[
-            s.ServiceInfo(
-                name=v.name,
-                model=v.model,
-                description=v.description,
-                deployed=v.available,
-                hint=v.hint,
-                created_at=v.created_at.isoformat(),
-            )
-            for v in rows
-        ]
+    return s.ServiceList(services=[_service_info(v) for v in rows])
+
+
+def _service_info(v: Any) -> s.ServiceInfo:
+    return s.ServiceInfo(
+        name=v.name,
+        model=v.model,
+        description=v.description,
+        deployed=v.available,
+        hint=v.hint,
+        created_at=v.created_at.isoformat(),
     )
 
 
@@ -287,11 +299,8 @@ _MULTIPART_SCHEMA = {
 
 async def _analyze_body(request: Request) -> tuple[Media, dict[str, Any]]:
     """The media and raw options of an analyze request: a JSON body (url or base64) or a multipart upload."""
-    if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        try:
-            form = await request.form(max_files=1, max_fields=4)
-        except Exception as err:  # python-multipart's and Starlette's parse errors have no common base
-            raise NativeError(400, "invalid_request", f"multipart body could not be read: {err}"[:500]) from err
+    if _is_multipart(request):
+        form = await _read_form(request, max_fields=4)
         upload, raw_options = form.get("file"), form.get("options") or "{}"
         if upload is None or isinstance(upload, str):
             raise NativeError(400, "invalid_request", "file: a file part named 'file' is required")
@@ -334,7 +343,9 @@ async def analyze(request: Request, task: Annotated[str, Path(max_length=64)]) -
     core = _core(request)
     spec = core.require(task)
     if spec.media_kind != "image":
-        raise NativeError(400, "invalid_request", f"task {task} takes a video: submit it with POST /v1/jobs")
+        raise NativeError(
+            400, "invalid_request", f"task {task} takes {spec.media_kind}, not an image: submit it with POST /v1/jobs"
+        )
     media, raw_options = await _analyze_body(request)
     options = core.options(task, raw_options, strict=True)
     result = await run_in_threadpool(core.run_now, task, media, options)
@@ -354,20 +365,24 @@ _JOB_MULTIPART_SCHEMA = {
 
 
 async def _read_form(request: Request, max_fields: int) -> Any:
+    """The multipart form, its file part in a temporary file (closed with the request, ``NativeRoute``)."""
     try:
         return await request.form(max_files=1, max_fields=max_fields)
+    except NativeError:  # over the size limit while streaming
+        raise
     except Exception as err:  # python-multipart's and Starlette's parse errors have no common base
         raise NativeError(400, "invalid_request", f"multipart body could not be read: {err}"[:500]) from err
 
 
-async def _uploaded_file(form: Any) -> bytes:
+def _uploaded_file(form: Any) -> Any:
+    """The form's file part (a Starlette UploadFile over a temporary file), refused when missing or empty."""
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise NativeError(400, "invalid_request", "file: a file part named 'file' is required")
-    data = await upload.read()
-    if not data:
+    if not upload.size:
         raise NativeError(400, "invalid_request", "file: the file is empty")
-    return data
+    upload.file.seek(0)
+    return upload
 
 
 def _json_options(raw: Any) -> dict[str, Any]:
@@ -411,15 +426,17 @@ async def submit_job(request: Request) -> s.JobAccepted:
         if not isinstance(task, str) or not isinstance(title, str):
             raise NativeError(400, "invalid_request", "task: a text part named 'task' is required")
         try:
-            item = s.JobCreate(task=task, title=title, url="upload", options=_json_options(form.get("options")))
+            # "media" stands in for the upload while the fields are checked (the job gets the upload's key)
+            placeholder = "0" * 32
+            item = s.JobCreate(task=task, title=title, media=placeholder, options=_json_options(form.get("options")))
         except ValidationError as err:
             raise NativeError(400, "invalid_request", s.validation_message(err.errors())) from err
         core.require(item.task)
         core.options(item.task, item.options, strict=True)  # refused before the upload is kept
-        data = await _uploaded_file(form)
-        media_id, key = await run_in_threadpool(core.put_media, app_id, data, temporary=True)
+        upload = _uploaded_file(form)
+        media_id, key = await run_in_threadpool(core.put_media, app_id, upload.file, temporary=True)
         try:
-            job = _job_request(request, item.model_copy(update={"url": ""}), media_key=key)
+            job = _job_request(request, item.model_copy(update={"media": None}), media_key=key)
             _, ids = await run_in_threadpool(core.submit, app_id, [job])
         except BaseException:  # no job will ever read or remove it
             await run_in_threadpool(core.delete_media, app_id, media_id)
@@ -462,26 +479,77 @@ async def get_job(request: Request, job_id: JobId) -> s.JobView:
 
 @router.post("/jobs/{job_id}/cancel", response_model=s.JobView, summary="Cancel a job")
 async def cancel_job(request: Request, job_id: JobId) -> s.JobView:
-    """Cancel a waiting or running job: it ends in state 3 with the message "cancelled" (a running analysis'
-    result is dropped). A finished job is returned unchanged."""
+    """Cancel a waiting or running job: it ends in state 3 with the message "cancelled" at once, and a running
+    analysis stops at its next progress report (a video task at its next frame), freeing its worker. A finished
+    job is returned unchanged."""
     job = await run_in_threadpool(_core(request).cancel, job_id, _app_id(request))
     if job is None:
         raise NativeError(404, "job_not_found", f"no job {job_id}")
     return _job_view(job)
 
 
+class _StreamSlots:
+    """How many event streams each app holds open (one event loop serves them: no lock needed)."""
+
+    def __init__(self) -> None:
+        self.open: dict[str, int] = {}
+
+    def take(self, app_id: str, limit: int) -> None:
+        if self.open.get(app_id, 0) >= limit:
+            raise NativeError(
+                429,
+                "too_many_streams",
+                f"at most {limit} event streams per app at once: close one, or poll GET /v1/jobs/{{id}}",
+            )
+        self.open[app_id] = self.open.get(app_id, 0) + 1
+
+    def give_back(self, app_id: str) -> None:
+        left = self.open.get(app_id, 1) - 1
+        if left > 0:
+            self.open[app_id] = left
+        else:
+            self.open.pop(app_id, None)
+
+
+def _stream_slots(request: Request) -> _StreamSlots:
+    state = request.app.state
+    if getattr(state, "native_stream_slots", None) is None:
+        state.native_stream_slots = _StreamSlots()
+    return state.native_stream_slots
+
+
+class _SlotStream(StreamingResponse):
+    """A stream that gives its app's slot back however it ends (finished, client gone, cancelled)."""
+
+    def __init__(self, content: Any, release: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._release = release
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
 @router.get(
     "/jobs/{job_id}/events",
     summary="Follow a job's progress (server-sent events)",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "`event: job` with a JobView as data"}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "`event: job` with a JobView as data"},
+        429: {"model": s.ErrorResponse, "description": "the app holds events_max_per_app streams open already"},
+    },
 )
 async def job_events(request: Request, job_id: JobId) -> StreamingResponse:
     """Server-sent events: one `job` event (a JobView as JSON) now and at each change of state or message, until
-    the job ends (its last event has state 2 or 3); a comment line every 15 s keeps the connection open."""
+    the job ends (its last event has state 2 or 3); a comment line every 15 s keeps the connection open. An app
+    holds at most `MEDIALENS_EVENTS_MAX_PER_APP` streams at once (429 `too_many_streams` beyond)."""
     core, app_id = _core(request), _app_id(request)
     if await run_in_threadpool(core.job, job_id, app_id) is None:
         raise NativeError(404, "job_not_found", f"no job {job_id}")
+    slots = _stream_slots(request)
+    slots.take(app_id, core.settings.events_max_per_app)
 
     async def stream() -> Any:
         async for job in core.watch(job_id, app_id):
@@ -490,8 +558,11 @@ async def job_events(request: Request, job_id: JobId) -> StreamingResponse:
             else:
                 yield f"event: job\ndata: {_job_view(job).model_dump_json()}\n\n"
 
-    return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return _SlotStream(
+        stream(),
+        lambda: slots.give_back(app_id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
@@ -520,9 +591,9 @@ async def upload_media(request: Request) -> s.MediaStored:
     DELETE /v1/media/{id}."""
     if not _is_multipart(request):
         raise NativeError(400, "invalid_request", "expected a multipart/form-data body with a part named 'file'")
-    data = await _uploaded_file(await _read_form(request, max_fields=2))
-    media_id, _ = await run_in_threadpool(_core(request).put_media, _app_id(request), data)
-    return s.MediaStored(id=media_id, size=len(data))
+    upload = _uploaded_file(await _read_form(request, max_fields=2))
+    media_id, _ = await run_in_threadpool(_core(request).put_media, _app_id(request), upload.file)
+    return s.MediaStored(id=media_id, size=upload.size)
 
 
 MediaId = Annotated[str, Path(pattern=s.MEDIA_ID)]
@@ -604,3 +675,180 @@ async def admin_delete_app(request: Request, app_id: Annotated[str, Path(max_len
     if not await run_in_threadpool(_core(request).delete_app, app_id):
         raise NativeError(404, "app_not_found", f"no app {app_id}")
     return Response(status_code=204)
+
+
+# --- admin: the other protocols' credentials (VOD AccessKeys, Twelve Labs API keys, Model Hub services) ----------
+def _admin_delete(found: bool, code: str, what: str) -> Response:
+    if not found:
+        raise NativeError(404, code, f"no {what}")
+    return Response(status_code=204)
+
+
+@router.get("/admin/keys", response_model=s.VodKeyList, summary="List VOD AccessKeys (admin)", tags=["admin"])
+async def admin_vod_keys(request: Request) -> s.VodKeyList:
+    """VOD AccessKeys, as `medialens keys list` (secrets are never shown)."""
+    _require_admin(request)
+    rows = await run_in_threadpool(_core(request).vod_keys)
+    return s.VodKeyList(
+        keys=[
+            s.VodKeyView(access_key_id=k.access_key_id, account=k.account, created_at=k.created_at.isoformat())
+            for k in rows
+        ]
+    )
+
+
+def _vod_key_created(new: Any) -> s.VodKeyCreated:
+    return s.VodKeyCreated(
+        access_key_id=new.access_key_id,
+        account=new.account,
+        access_key_secret=new.access_key_secret,
+        created_at=datetime.now(UTC).isoformat(),
+    )
+
+
+@router.post(
+    "/admin/keys",
+    response_model=s.VodKeyCreated,
+    status_code=201,
+    summary="Create a VOD AccessKey (admin)",
+    tags=["admin"],
+)
+async def admin_create_vod_key(request: Request, body: s.VodKeyCreate) -> s.VodKeyCreated:
+    """A new AccessKey pair for an existing account or a new one; the secret is in this answer only."""
+    _require_admin(request)
+    new = await run_in_threadpool(_core(request).create_vod_key, body.account)
+    if new is None:
+        raise NativeError(404, "account_not_found", f"no account {body.account}")
+    return _vod_key_created(new)
+
+
+@router.post(
+    "/admin/keys/{key_id}/rotate",
+    response_model=s.VodKeyCreated,
+    status_code=201,
+    summary="Rotate a VOD AccessKey (admin)",
+    tags=["admin"],
+)
+async def admin_rotate_vod_key(request: Request, key_id: Annotated[str, Path(max_length=64)]) -> s.VodKeyCreated:
+    """A new pair for the same account; the old key stops working now."""
+    _require_admin(request)
+    new = await run_in_threadpool(_core(request).rotate_vod_key, key_id)
+    if new is None:
+        raise NativeError(404, "key_not_found", f"no AccessKey {key_id}")
+    return _vod_key_created(new)
+
+
+@router.delete(
+    "/admin/keys/{key_id}",
+    status_code=204,
+    summary="Delete a VOD AccessKey (admin)",
+    tags=["admin"],
+    response_class=Response,
+)
+async def admin_delete_vod_key(request: Request, key_id: Annotated[str, Path(max_length=64)]) -> Response:
+    _require_admin(request)
+    found = await run_in_threadpool(_core(request).delete_vod_key, key_id)
+    return _admin_delete(found, "key_not_found", f"AccessKey {key_id}")
+
+
+@router.get("/admin/apikeys", response_model=s.ApiKeyList, summary="List video-index API keys (admin)", tags=["admin"])
+async def admin_api_keys(request: Request) -> s.ApiKeyList:
+    """Twelve Labs API keys by prefix, as `medialens apikeys list`."""
+    _require_admin(request)
+    rows = await run_in_threadpool(_core(request).api_keys)
+    return s.ApiKeyList(api_keys=[s.ApiKeyView(prefix=p, created_at=c.isoformat()) for p, c in rows])
+
+
+@router.post(
+    "/admin/apikeys",
+    response_model=s.ApiKeyCreated,
+    status_code=201,
+    summary="Create an API key (admin)",
+    tags=["admin"],
+)
+async def admin_create_api_key(request: Request) -> s.ApiKeyCreated:
+    """A new API key with its own indexes; the key is in this answer only."""
+    _require_admin(request)
+    key, prefix = await run_in_threadpool(_core(request).create_api_key)
+    return s.ApiKeyCreated(api_key=key, prefix=prefix, created_at=datetime.now(UTC).isoformat())
+
+
+@router.delete(
+    "/admin/apikeys/{prefix}",
+    status_code=204,
+    summary="Delete an API key (admin)",
+    tags=["admin"],
+    response_class=Response,
+)
+async def admin_delete_api_key(request: Request, prefix: Annotated[str, Path(max_length=64)]) -> Response:
+    """Delete an API key (by its prefix) with its indexes and jobs."""
+    _require_admin(request)
+    found = await run_in_threadpool(_core(request).delete_api_key, prefix)
+    return _admin_delete(found, "api_key_not_found", f"API key {prefix}")
+
+
+@router.get("/admin/services", response_model=s.ServiceList, summary="List services (admin)", tags=["admin"])
+async def admin_services(request: Request) -> s.ServiceList:
+    _require_admin(request)
+    return await services(request)
+
+
+@router.get(
+    "/admin/service-models",
+    response_model=s.HubModelList,
+    summary="Model Hub models a service can serve (admin)",
+    tags=["admin"],
+)
+async def admin_service_models(request: Request) -> s.HubModelList:
+    _require_admin(request)
+    rows = await run_in_threadpool(_core(request).hub_models)
+    return s.HubModelList(
+        models=[
+            s.HubModelView(model=m.name, description=m.description, deployable=hint is None, hint=hint)
+            for m, hint in rows
+        ]
+    )
+
+
+@router.post(
+    "/admin/services",
+    response_model=s.ServiceCreated,
+    status_code=201,
+    summary="Deploy a service (admin)",
+    tags=["admin"],
+)
+async def admin_deploy_service(request: Request, body: s.ServiceCreate) -> s.ServiceCreated:
+    """Deploy a Model Hub model as a prediction service; its token is in this answer (rotate to replace it)."""
+    _require_admin(request)
+    svc = await run_in_threadpool(_core(request).deploy_service, body.model, body.name)
+    return s.ServiceCreated(**_service_info(svc).model_dump(), token=svc.token)
+
+
+@router.post(
+    "/admin/services/{name}/rotate",
+    response_model=s.ServiceCreated,
+    summary="Rotate a service's token (admin)",
+    tags=["admin"],
+)
+async def admin_rotate_service(request: Request, name: Annotated[str, Path(max_length=64)]) -> s.ServiceCreated:
+    """A new token; the old one stops working within the credential cache's few seconds."""
+    _require_admin(request)
+    core = _core(request)
+    token = await run_in_threadpool(core.rotate_service_token, name)
+    svc = await run_in_threadpool(core.service, name) if token is not None else None
+    if token is None or svc is None:
+        raise NativeError(404, "service_not_found", f"no service {name}")
+    return s.ServiceCreated(**_service_info(svc).model_dump(), token=token)
+
+
+@router.delete(
+    "/admin/services/{name}",
+    status_code=204,
+    summary="Undeploy a service (admin)",
+    tags=["admin"],
+    response_class=Response,
+)
+async def admin_undeploy_service(request: Request, name: Annotated[str, Path(max_length=64)]) -> Response:
+    _require_admin(request)
+    found = await run_in_threadpool(_core(request).undeploy_service, name)
+    return _admin_delete(found, "service_not_found", f"service {name}")

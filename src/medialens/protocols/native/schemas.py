@@ -27,8 +27,18 @@ def _no_nul(value: str) -> str:
     return value
 
 
+def _http(value: str) -> str:
+    # Only the web: other schemes (blob:, file:) name the server's own storage, which is never a client's to name.
+    if value and not value.lower().startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
 Url = Annotated[
-    str, Field(min_length=1, max_length=MAX_URL, description="http(s) URL of the media"), AfterValidator(_no_nul)
+    str,
+    Field(min_length=1, max_length=MAX_URL, description="http(s) URL of the media"),
+    AfterValidator(_no_nul),
+    AfterValidator(_http),
 ]
 TaskName = Annotated[str, Field(min_length=1, max_length=64, description="a task name from GET /v1/tasks")]
 Options = Annotated[
@@ -58,7 +68,7 @@ class ErrorDetail(_Model):
     code: str = Field(
         description="machine-readable: unauthorized, invalid_request, invalid_options, "
         "task_not_found, model_not_found, job_not_found, batch_not_found, bad_media, "
-        "media_too_large, request_too_large, unprocessable, analysis_failed"
+        "media_too_large, request_too_large, too_many_streams, unprocessable, analysis_failed"
     )
     message: str
 
@@ -69,7 +79,10 @@ class ErrorResponse(_Model):
 
 class TaskInfo(_Model):
     name: str
-    media_kind: str = Field(description='"image" (POST /v1/analyze/{task}) or "video" (POST /v1/jobs)')
+    media_kind: str = Field(
+        description='"image" (POST /v1/analyze/{task}), "video" or "audio" (POST /v1/jobs; audio tasks also take a'
+        ' video\'s sound track), "text"'
+    )
     summary: str
     available: bool = Field(description="whether every model the task needs is installed")
     options: dict[str, Any] = Field(description="JSON schema of the task's options (names, defaults, ranges)")
@@ -106,8 +119,9 @@ class JobCreate(_Model):
     task: TaskName
     url: Annotated[
         str,
-        Field(max_length=MAX_URL, description="media URL (may be empty when images are given)"),
+        Field(max_length=MAX_URL, description="http(s) media URL (may be empty when images or media are given)"),
         AfterValidator(_no_nul),
+        AfterValidator(_http),
     ] = ""
     title: Annotated[str, Field(max_length=MAX_TITLE), AfterValidator(_no_nul)] = ""
     text: Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_no_nul)] = ""
@@ -195,3 +209,58 @@ class ServiceInfo(_Model):
 
 class ServiceList(_Model):
     services: list[ServiceInfo]
+
+
+class VodKeyView(_Model):
+    access_key_id: str
+    account: str = Field(description="the account (app id) whose media library the key reaches")
+    created_at: str
+
+
+class VodKeyList(_Model):
+    keys: list[VodKeyView]
+
+
+class VodKeyCreate(_Model):
+    account: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_no_nul)] | None = Field(
+        None, description="add the key to this existing account; default: a new account"
+    )
+
+
+class VodKeyCreated(VodKeyView):
+    access_key_secret: str = Field(description="shown once: keep it")
+
+
+class ApiKeyView(_Model):
+    prefix: str = Field(description="the key's first characters (the key itself is not stored)")
+    created_at: str
+
+
+class ApiKeyList(_Model):
+    api_keys: list[ApiKeyView]
+
+
+class ApiKeyCreated(ApiKeyView):
+    api_key: str = Field(description="shown once: Twelve Labs clients send it as x-api-key")
+
+
+class ServiceCreate(_Model):
+    model: Annotated[str, Field(min_length=1, max_length=64, description="a Model Hub model (GET /v1/services)")]
+    name: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        None, description="the service name; default: the model's name"
+    )
+
+
+class ServiceCreated(ServiceInfo):
+    token: str = Field(description="shown once (rotate to replace it): the eas-prediction client's token")
+
+
+class HubModelView(_Model):
+    model: str
+    description: str
+    deployable: bool = Field(description="whether the weights it needs are installed")
+    hint: str | None = Field(None, description="how to install what is missing")
+
+
+class HubModelList(_Model):
+    models: list[HubModelView]

@@ -6,7 +6,7 @@
 const IMAGE_EXT = /\.(jpe?g|png|bmp|webp|gif|tiff?)(\?|$)/i;
 const VIDEO_EXT = /\.(mp4|mkv|avi|mov|webm|m4v|mpe?g|flv|wmv|ts)(\?|$)/i;
 const AUDIO_EXT = /\.(wav|flac|ogg|mp3|m4a|opus|aac)(\?|$)/i;
-const DEFAULT_TASKS = new Set(["image_quality", "image_tags", "face_attributes", "video_quality", "video_classify"]);
+const DEFAULT_TASKS = new Set(["image_quality", "image_tags", "face_attributes", "video_quality", "video_classify", "transcribe"]);
 
 const state = { tasks: [], file: null, url: "", kind: null, objectUrl: null, started: 0 };
 
@@ -81,6 +81,8 @@ function showMedia(src) {
   frame.replaceChildren(el("div", { class: "holder" }, media, el("div", { id: "overlay", class: "overlay" })));
   $("#timeline").hidden = true;
   $("#timeline").replaceChildren();
+  $("#transcript").hidden = true;
+  $("#transcript").replaceChildren();
   $("#results").replaceChildren();
   $("#progress").replaceChildren();
   renderTaskChoices();
@@ -90,12 +92,13 @@ function renderTaskChoices() {
   const box = $("#tasks");
   if (!state.tasks.length) { box.replaceChildren(el("p", { class: "muted" }, "Connect to list the tasks.")); updateRun(); return; }
   const kind = state.kind || "image";
-  const fitting = state.tasks.filter((t) => t.media_kind === kind);
+  // A video's sound track goes to the audio tasks too (transcription).
+  const fitting = state.tasks.filter((t) => t.media_kind === kind || (kind === "video" && t.media_kind === "audio"));
   if (!fitting.length) {
     box.replaceChildren(el("p", { class: "muted" }, `No ${kind} tasks on this server yet.`));
   } else {
     box.replaceChildren(...fitting.map((t) => el("label", { class: "task" + (t.available ? "" : " off") },
-      el("input", { type: "checkbox", value: t.name, checked: t.available && DEFAULT_TASKS.has(t.name),
+      el("input", { type: "checkbox", value: t.name, checked: t.available && DEFAULT_TASKS.has(t.name) && t.media_kind === kind,
         disabled: !t.available, "data-task": t.name, onchange: updateRun }),
       el("span", {}, t.name), el("small", { class: "muted" }, t.available ? t.summary : "models not installed"))));
   }
@@ -112,6 +115,9 @@ $("#run").addEventListener("click", async () => {
   $("#overlay").replaceChildren();
   $("#progress").replaceChildren();
   $("#timeline").replaceChildren();
+  $("#timeline").hidden = true;
+  $("#transcript").replaceChildren();
+  $("#transcript").hidden = true;
   $("#run").disabled = true;
   state.started = performance.now();
   state.mediaId = null;
@@ -144,7 +150,7 @@ async function runTask(task) {
   const spec = state.tasks.find((t) => t.name === task);
   const card = el("article", { class: "card running", "data-task": task },
     el("h3", {}, task, el("small", { class: "muted" }, " · " + (spec ? spec.summary : ""))),
-    el("div", { class: "status muted" }, "running…"), el("div", { class: "body" }));
+    el("div", { class: "status muted" }, "running…"), el("progress", { class: "meter", max: 100 }), el("div", { class: "body" }));
   $("#results").append(card);
   try {
     let result;
@@ -159,17 +165,21 @@ async function runTask(task) {
       const job = await follow(accepted.id, (j) => {
         logProgress(task, j);
         $(".status", card).textContent = `${j.state_name}${j.message ? " · " + j.message : ""}`;
+        const pct = /(\d+)%/.exec(j.message || "");
+        if (pct) $("progress", card).value = +pct[1];  // live from the job's events
       });
       if (job.state !== 2) throw new Error(`job ${job.id} failed: ${job.message}`);
       result = job.result;
     }
     card.classList.remove("running");
     card.classList.add("done");
+    $("progress", card).remove();
     $(".status", card).textContent = `done in ${((performance.now() - state.started) / 1000).toFixed(1)} s`;
     draw(task, result, $(".body", card));
   } catch (err) {
     card.classList.remove("running");
     card.classList.add("failed");
+    if ($("progress", card)) $("progress", card).remove();
     $(".status", card).textContent = err.message;
     $(".status", card).className = "status error";
   }
@@ -223,7 +233,7 @@ function draw(task, result, body) {
   if (typeof result.image === "string" && result.image.length > 100) {
     body.append(el("img", { class: "output", src: "data:image/jpeg;base64," + result.image, alt: task + " output" }));
   }
-  if (state.kind === "video") drawTimeline(task, result);
+  if (state.kind === "video" || state.kind === "audio") { drawTimeline(task, result); drawTranscript(task, result); }
   const scalars = Object.entries(result).filter(([, v]) => v !== null && typeof v !== "object" && !(typeof v === "string" && v.length > 100));
   if (scalars.length) {
     body.append(el("table", { class: "kv" }, scalars.map(([k, v]) =>
@@ -289,27 +299,102 @@ function gauge(score) {
   return wrap;
 }
 
-function drawTimeline(task, result) {
-  // Whole-video answers (categories, tags, quality) span the clip; seeking the player shows where it is.
-  const line = $("#timeline");
-  line.hidden = false;
+// The timeline under the player: one lane per timed list a result holds (clips, speech, on-screen text, tag
+// occurrences), and the whole-media answers (categories, tags, quality) as full-width bars. Clicking seeks.
+const fmt = (t) => `${Math.floor(t / 60)}:${String(Math.floor(t % 60)).padStart(2, "0")}`;
+
+function seek(t) {
   const player = $("#player");
-  const duration = result.duration_s || (player && player.duration) || 0;
-  const row = el("div", { class: "track", "data-task": task }, el("span", { class: "track-name" }, task));
-  const lane = el("div", { class: "lane" });
-  const entries = [];
-  for (const key of ["classes", "tags"]) if (isLabels(result[key])) for (const l of result[key].slice(0, 5)) entries.push([key, l.name, l.score]);
-  if (typeof result.score === "number") entries.push(["quality", `quality ${result.score.toFixed(1)}`, result.score / 100]);
-  entries.forEach(([key, name, score], i) => {
-    lane.append(el("span", { class: `entry ${key}`, title: `${name} (${(score * 100).toFixed(0)}%) · 0–${duration.toFixed(1)} s`,
-      style: `left:0;width:100%;top:${i * 22}px;opacity:${0.45 + 0.55 * Math.min(1, score)}`,
-      onclick: () => { if (player && player.currentTime !== undefined) player.currentTime = 0; } }, name));
-  });
-  lane.style.height = `${Math.max(1, entries.length) * 22}px`;
-  row.append(lane);
-  line.append(row);
+  if (player && player.currentTime !== undefined) { player.currentTime = t; }
+}
+
+function timedLanes(result) {
+  const lanes = [];
+  const spans = (xs) => Array.isArray(xs) && xs.length > 0 && xs.every((x) => x && typeof x.start === "number" && typeof x.end === "number");
+  for (const [key, value] of Object.entries(result)) {
+    if (spans(value)) {
+      const speech = key === "transcript" || (key === "segments" && value.every((x) => typeof x.text === "string"));
+      const kind = speech ? "speech" : key === "segments" ? "clips" : key === "text_in_video" ? "text" : key;
+      lanes.push({ kind, key, entries: value.map((x, i) => ({
+        start: x.start, end: x.end,
+        label: typeof x.text === "string" ? x.text
+          : Array.isArray(x.classes) && x.classes.length ? `${x.classes[0][0] || x.classes[0].name} (${fmt(x.start)})`
+          : `clip ${i + 1}`,
+      })) });
+    } else if (Array.isArray(value) && value.length && value.every((x) => x && Array.isArray(x.times))) {
+      lanes.push({ kind: "points", key, entries: value.flatMap((x) => x.times.map((t) => ({ start: t, end: t, label: x.tag || x.name || key }))) });
+    }
+  }
+  return lanes;
+}
+
+function drawTimeline(task, result) {
+  const line = $("#timeline");
+  const player = $("#player");
+  const duration = result.duration_s || result.duration || (player && player.duration) || 0;
+  const lanes = timedLanes(result);
+  const whole = [];
+  for (const key of ["classes", "tags"]) if (isLabels(result[key])) for (const l of result[key].slice(0, 5)) whole.push([key, l.name, l.score]);
+  if (typeof result.score === "number") whole.push(["quality", `quality ${result.score.toFixed(1)}`, result.score / 100]);
+  if (!lanes.length && !whole.length) return;
+  line.hidden = false;
   if (!$(".scale", line)) {
-    line.prepend(el("div", { class: "scale" }, el("span", {}, "0 s"), el("span", {}, `${duration.toFixed(1)} s`)));
+    line.prepend(el("div", { class: "scale", "data-duration": String(duration) },
+      el("span", {}, "0:00"), el("span", {}, duration ? fmt(duration / 2) : ""), el("span", {}, duration ? fmt(duration) : "")));
+  }
+  const pos = (t) => (duration ? Math.max(0, Math.min(100, (100 * t) / duration)) : 0);
+  for (const lane of lanes) {
+    const row = el("div", { class: "track", "data-task": task, "data-kind": lane.kind }, el("span", { class: "track-name" }, `${task} · ${lane.kind}`));
+    const strip = el("div", { class: "lane", style: "height:22px" });
+    for (const e of lane.entries) {
+      const width = lane.kind === "points" ? 0.8 : Math.max(0.8, pos(e.end) - pos(e.start));
+      strip.append(el("span", { class: `entry ${lane.kind}`, "data-start": String(e.start), "data-end": String(e.end),
+        title: `${fmt(e.start)}–${fmt(e.end)} · ${e.label}`, style: `left:${pos(e.start)}%;width:${width}%`,
+        onclick: () => seek(e.start) }, lane.kind === "points" ? "" : e.label));
+    }
+    strip.append(el("i", { class: "playhead" }));
+    row.append(strip);
+    line.append(row);
+  }
+  if (whole.length) {
+    const row = el("div", { class: "track", "data-task": task, "data-kind": "whole" }, el("span", { class: "track-name" }, task));
+    const strip = el("div", { class: "lane" });
+    whole.forEach(([key, name, score], i) => {
+      strip.append(el("span", { class: `entry ${key}`, title: `${name} (${(score * 100).toFixed(0)}%) · the whole ${state.kind}`,
+        style: `left:0;width:100%;top:${i * 22}px;opacity:${0.45 + 0.55 * Math.min(1, score)}`, onclick: () => seek(0) }, name));
+    });
+    strip.style.height = `${whole.length * 22}px`;
+    strip.append(el("i", { class: "playhead" }));
+    row.append(strip);
+    line.append(row);
+  }
+  followPlayhead(duration);
+}
+
+function followPlayhead(duration) {
+  const player = $("#player");
+  if (!player || player.dataset.followed) return;
+  player.dataset.followed = "1";
+  player.addEventListener("timeupdate", () => {
+    const d = duration || player.duration || 1;
+    for (const head of $$("#timeline .playhead")) head.style.left = `${Math.min(100, (100 * player.currentTime) / d)}%`;
+    for (const line of $$("#transcript li")) {
+      line.classList.toggle("now", player.currentTime >= +line.dataset.start && player.currentTime < +line.dataset.end);
+    }
+  });
+}
+
+// The transcript under the player: every speech lane's lines with their times; a click plays from there.
+function drawTranscript(task, result) {
+  const speech = timedLanes(result).filter((l) => l.kind === "speech");
+  if (!speech.length) return;
+  const box = $("#transcript");
+  box.hidden = false;
+  for (const lane of speech) {
+    box.append(el("h4", {}, `Transcript · ${task}${result.language ? " · " + result.language : ""}`),
+      el("ol", { "data-task": task }, lane.entries.map((e) => el("li", { "data-start": String(e.start), "data-end": String(e.end),
+        onclick: () => { seek(e.start); const p = $("#player"); if (p && p.play) p.play().catch(() => {}); } },
+        el("time", {}, fmt(e.start)), " ", e.label))));
   }
 }
 
