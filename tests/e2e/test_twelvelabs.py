@@ -23,7 +23,7 @@ TL_MODELS = (
     "nanodet",
     "e5-small-q4",
     "mediapipe-pose",
-    "mediapipe-face-detection",
+    "dlib-face",
     "whisper-base",
     "ppocr-v4",
 )

@@ -267,13 +267,11 @@ def compare_vectors(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 # --- faces -----------------------------------------------------------------------------------------------------------
 def find_faces(rgb: np.ndarray, settings: Settings, *, embed: bool = True) -> list:
-    """dlib's HOG detector (fast, frontal faces), and where it finds none its CNN (mmod) detector, which also
-    finds turned, small and grey faces (the cameraman) at about 2 s an image on 2 cores."""
+    """The face pipeline's default detector (MediaPipe full range confirmed by the face-mesh presence flag:
+    frontal, turned, small and grey faces), with dlib's 5-point alignment for the embedding."""
     from medialens.models.pipelines.faces import FaceRequest
 
-    pipe = get_pipeline(FACE_MODEL, settings)
-    faces = pipe(FaceRequest(rgb, embed=embed))
-    return faces or pipe(FaceRequest(rgb, detector="cnn", embed=embed))
+    return get_pipeline(FACE_MODEL, settings)(FaceRequest(rgb, embed=embed))
 
 
 def single_face_embedding(image: Image.Image, settings: Settings, which: str) -> np.ndarray:

