@@ -44,6 +44,7 @@ from medialens.media.types import Frame, VideoInfo
 from medialens.models.loader import get_pipeline
 from medialens.models.pipelines.faces import FaceRequest
 from medialens.models.pipelines.imagenet import imagenet_text_names
+from medialens.models.pipelines.ocr_v5 import OCR_MODEL
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,6 @@ DESCRIPTORS = (
 POSE_MODEL = "mediapipe-pose"
 FACE_MODEL = "dlib-face"  # its default detector: MediaPipe full range + face-mesh presence check
 WHISPER_MODEL = "whisper-base"
-OCR_MODEL = "ppocr-v4"
 VISUAL_MODELS = (evidence.IMAGENET_MODEL, evidence.DETECTOR_MODEL, evidence.TEXT_MODEL)
 
 

@@ -25,6 +25,7 @@ from PIL import Image
 from medialens.config import Settings
 from medialens.media.types import Frame, VideoInfo
 from medialens.models.loader import get_pipeline
+from medialens.models.pipelines.ocr_v5 import OCR_MODEL
 
 SAME_PERSON = 0.55
 LIBRARY_MATCH = 0.6  # dlib's own same-person threshold on the 128-d embedding
@@ -185,7 +186,7 @@ def speech_keywords(path: Path, info: VideoInfo, settings: Settings) -> tuple[di
 
 def text_keywords(frames: Sequence[Frame], settings: Settings) -> tuple[dict[str, list[float]], Counter]:
     step = max(1, len(frames) // OCR_MAX_FRAMES)
-    ocr = get_pipeline("ppocr-v4", settings)
+    ocr = get_pipeline(OCR_MODEL, settings)
     seen: dict[str, list[float]] = defaultdict(list)
     best: dict[str, float] = defaultdict(float)
     for frame in frames[::step]:
@@ -278,7 +279,7 @@ def tag_video(
         for w, t in h.items():
             hits[w] += t
         counts += c
-        methods.append("ocr:ppocr-v4")
+        methods.append(f"ocr:{OCR_MODEL}")
     keywords = _keywords(hits, counts)
     if not keywords and "keyword" in types:
         keywords = [Tagged(t) for t in visual]
