@@ -148,7 +148,8 @@ def test_scripts_without_a_recogniser_are_not_guessed(ocr) -> None:
     wanted = LABELS["image/ocr_ko_en_road_sign.png"]["text_contains"]
     latin = [w for w in wanted if _scripts(w) <= {"LATIN"}]
     hangul = [w for w in wanted if "HANGUL" in _scripts(w)]
-    print(f"\nko+en road sign: Latin {sum(w in flat for w in latin)}/{len(latin)}, Hangul 0/{len(hangul)}: {sign.text!r}")
+    found = {name: sum(w in flat for w in words) for name, words in (("Latin", latin), ("Hangul", hangul))}
+    print(f"\nko+en road sign: found {found} of {len(latin)} Latin and {len(hangul)} Hangul words: {sign.text!r}")
     assert latin and hangul and all(w in flat for w in latin)
     thai = ocr(open_image(MEDIA / "image/ocr_th_road_sign.jpg"))
     assert "THAI" not in _scripts(thai.text)
