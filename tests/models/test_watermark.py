@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 from medialens.analyses.watermark import METHOD, NO_METHOD, remove_watermarks
 from medialens.config import Settings
 from medialens.models.loader import get_pipeline
+from medialens.models.pipelines.ocr_v5 import OCR_MODEL
 from tests.conftest import MEDIA
 from tests.support import ensure_models
 
@@ -20,7 +21,7 @@ Box = tuple[int, int, int, int]
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    return Settings(model_dir=ensure_models("ppocr-v4"))
+    return Settings(model_dir=ensure_models(OCR_MODEL))
 
 
 def load(name: str) -> Image.Image:
@@ -62,7 +63,7 @@ def overlap(a: Box, b: Box) -> float:
 
 
 def check_removed(image: Image.Image, drawn: Box, needle: str, settings: Settings) -> None:
-    ocr = get_pipeline("ppocr-v4", settings)
+    ocr = get_pipeline(OCR_MODEL, settings)
     assert needle in compact(ocr(image).text), "the stamped watermark should be readable to begin with"
 
     res = remove_watermarks(image, settings)
