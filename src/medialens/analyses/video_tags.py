@@ -2,12 +2,13 @@
 text), persons (faces clustered across the video, named from the face library) — protocol-agnostic.
 
 * category: the video classifier's top class over the sampled frames (analyses.video_classify);
-* keyword: words of the speech transcript (Whisper, with segment times) and of on-screen text (PP-OCRv4 on the
+* keyword: words of the speech transcript (Whisper, with segment times) and of on-screen text (``ppocr-v5`` on the
   sampled frames, seen in at least ``OCR_MIN_FRAMES`` frames or once with high confidence), stop words removed,
   most frequent first; with neither, the classifier's visual tags (without times);
-* face: dlib faces of every sampled frame, clustered greedily by embedding distance (< ``SAME_PERSON``), a
-  cluster named after the closest face-library entry within ``LIBRARY_MATCH``, else "person N" in order of first
-  appearance; the sharpest, largest face of each cluster is kept as its FaceUrl crop.
+* face: faces (MediaPipe full range, dlib embedding) of every sampled frame, clustered greedily by embedding
+  distance (< ``SAME_PERSON``), a cluster named after the closest face-library entry within ``LIBRARY_MATCH``
+  (clusters given the same name are one person), else "person N" in order of first appearance; the sharpest,
+  largest face of each cluster is kept as its FaceUrl crop.
 """
 
 from __future__ import annotations
@@ -226,7 +227,8 @@ def cluster_faces(
                 pad = side // 3
                 crop = frame.rgb[max(0, y0 - pad) : min(h, y1 + pad), max(0, x0 - pad) : min(w, x1 + pad)]
                 near["crop"], near["q"] = crop, quality
-    persons, unnamed = [], 0
+    named: dict[str, dict] = {}  # clusters the library names alike are one person (its times joined, best crop)
+    unnamed = 0
     for c in clusters:
         centroid = c["sum"] / c["n"]
         name = None
@@ -238,6 +240,15 @@ def cluster_faces(
         if name is None:
             unnamed += 1
             name = f"person {unnamed}"
+        if name in named:
+            first = named[name]
+            first["times"] = first["times"] + c["times"]
+            if c["q"] > first["q"]:
+                first["crop"], first["q"] = c["crop"], c["q"]
+        else:
+            named[name] = dict(c)
+    persons = []
+    for name, c in named.items():
         out = io.BytesIO()
         Image.fromarray(np.ascontiguousarray(c["crop"])).save(out, format="JPEG", quality=90)
         persons.append(Person(name, sorted(set(c["times"])), out.getvalue()))

@@ -48,7 +48,7 @@ def test_cli_media_and_face_library(vod_server: LiveServer, access_key, tmp_path
     tags = vod.call("GetAIVideoTagResult", MediaId=media_id)["VideoTagResult"]
     assert [p["Tag"] for p in tags["Person"]] == ["Kit Harington"]
     words = {k["Tag"]: k["Times"] for k in tags["Keyword"]}
-    # PP-OCRv4 reads the banner's line as one run of letters ("BREAKINGNEWS24/7"): a keyword with its times
+    # the OCR reads the banner's line as one run of letters ("BREAKINGNEWS24/7"): a keyword with its times
     (word,) = [w for w in words if "breakingnews" in w]
     times = np.array([int(t) for t in words[word]]) / 1000
     assert times.min() < 1.0 and times.max() > 2.5  # on screen for the whole 4 s
