@@ -6,9 +6,9 @@ from the ``mediapipe`` wheel (Apache-2.0, run on LiteRT, decoding in ``mediapipe
 and ``mmod_human_face_detector.dat`` (CNN detector) from ``face_recognition_models`` (CC0). The HOG detector
 ships inside dlib itself.
 
-Detector choice, measured on the shared media (tests/media, 23 images, 11 faces; 2 shared CPU cores):
+Detector choice, measured on the shared media (tests/media, 23 images, 10 faces; 2 shared CPU cores):
 
-* ``mediapipe`` (default): BlazeFace full range finds all 11 faces, including the half-turned cameraman that
+* ``mediapipe`` (default): BlazeFace full range finds all 10 faces, including the half-turned cameraman that
   HOG misses, in 7-100 ms per image. Alone it also takes a Hangul syllable on the Korean road sign for a face
   (score 0.81); every box is therefore confirmed by the face-mesh model's face-presence flag on that box
   (``PRESENCE_MIN``; 0.002 on the sign, 0.25 on the profile cameraman, 1.0 on frontal faces), which removes
