@@ -179,7 +179,7 @@ SPECS: tuple[ModelSpec, ...] = (
             "face_detection_full_range_sparse.tflite",
             "face_landmark.tflite",
         ),
-        licence="CC0-1.0 (dlib models), Apache-2.0 (MediaPipe models)",
+        licence="CC0+Apache2",  # dlib models CC0-1.0, MediaPipe models Apache-2.0 (fits the list column)
         input_size=(150, 150),
         used_by=("faces",),
         description="Faces: MediaPipe BlazeFace full-range detector confirmed by the face-mesh presence flag, "
