@@ -40,7 +40,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
 # Runtime and OpenMP pools spin for a while after each call: on a 2-core machine one process's spinning threads
 # then slow the other's, so the comparison is cleanest with one thread each.
 THREADS = os.environ.get("BENCH_MODEL_THREADS", "1")
-MODELS = ("mobilenet-v2", "nanodet", "ppocr-v4", "mediapipe-selfie-segmentation", "e5-small-q4", "dlib-face")
+MODELS = ("mobilenet-v2", "nanodet", "ppocr-v5", "mediapipe-selfie-segmentation", "e5-small-q4", "dlib-face")
 MODELS += ("age-gender", "fer-emotion")
 
 

@@ -162,7 +162,7 @@ def dlib_faces(loaded: dict[str, Pipeline], name: str) -> list[Any]:
 
 
 def case_for(name: str, loaded: dict[str, Pipeline]) -> Case:
-    if name == "ppocr-v4":
+    if name in ("ppocr-v4", "ppocr-v5"):
         return Case(
             rgb("ocr_en_scanned_page.png"),
             "ocr_en_scanned_page.png",

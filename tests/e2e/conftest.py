@@ -18,7 +18,7 @@ E2E_MODELS = (
     "mobilenet-v2",
     "nanodet",
     "e5-small-q4",
-    "ppocr-v4",
+    "ppocr-v5",
     "mediapipe-pose",
     "mediapipe-selfie-segmentation",
     "dlib-face",

@@ -23,10 +23,10 @@ TL_MODELS = (
     "nanodet",
     "e5-small-q4",
     "mediapipe-pose",
-    "mediapipe-face-detection",
+    "dlib-face",
     "mediapipe-hands",
     "whisper-base",
-    "ppocr-v4",
+    "ppocr-v5",
 )
 
 # The classes every shared video is classified into, and each video's right answer.

@@ -1,4 +1,6 @@
-"""dlib faces on the shared photos: counts against labels.json, landmarks, and embeddings that separate people."""
+"""Faces on the shared media: counts against labels.json (MediaPipe full-range detector by default, confirmed by
+the face-mesh presence flag), no face on images without people, dlib landmarks, and embeddings that separate people
+by a margin."""
 
 from __future__ import annotations
 
@@ -10,11 +12,28 @@ from PIL import Image
 
 from medialens.config import Settings
 from medialens.models.pipelines import pipeline_class
-from medialens.models.pipelines.faces import SAME_PERSON_DISTANCE, Face, FaceRequest, as_rgb_array, face_distance
+from medialens.models.pipelines.faces import (
+    PRESENCE_MIN,
+    SAME_PERSON_DISTANCE,
+    Face,
+    FaceRequest,
+    as_rgb_array,
+    face_distance,
+)
 from tests.conftest import FACE_FILES, LABELS, MEDIA
 from tests.support import ensure_models
 
 COUNTED = sorted(f for f in FACE_FILES if "faces" in LABELS[f]["truth"])
+CAMERAMAN = "image/skimage_cameraman.png"
+# Images whose truth says no face, or that show no person at all (text, animals, objects): a face found there is
+# a false positive (the Korean road sign's Hangul once was one).
+NO_FACE = sorted(
+    f
+    for f, e in LABELS.items()
+    if e["kind"] == "image"
+    and not f.startswith("image/face_")
+    and (e["truth"].get("faces") == 0 or ("faces" not in e["truth"] and "person" not in e["truth"].get("objects", [])))
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +52,10 @@ def test_face_photos_are_labelled():
     assert any("persons_left_to_right" in LABELS[f]["truth"] for f in FACE_FILES)
 
 
-@pytest.mark.parametrize("file", FACE_FILES)
-def test_face_count_matches_labels(results, file):
+@pytest.mark.parametrize("file", [*FACE_FILES, CAMERAMAN])
+def test_face_count_matches_labels(pipe, results, file):
     truth = LABELS[file]["truth"]
-    faces = results[file]
+    faces = results[file] if file in results else pipe(Image.open(MEDIA / file))
     if "faces" in truth:
         assert len(faces) == truth["faces"], [f.bbox for f in faces]
     else:
@@ -49,7 +68,7 @@ def test_face_geometry(results):
         for face in faces:
             x0, y0, x1, y1 = face.bbox
             assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
-            assert face.score > 0 and face.detector == "hog"
+            assert 0.5 <= face.score <= 1 and face.detector == "mediapipe"
             assert len(face.landmarks) == 5
             pts = np.array(face.landmarks)
             # landmarks lie in (or just around) the box: eyes in its upper part, the nose below the eyes
@@ -85,22 +104,36 @@ def test_same_person_closer_than_different_people(results):
         (same if pa == pb else diff).append((face_distance(ea, eb), fa, fb))
     assert same and diff
     worst_same, closest_diff = max(same), min(diff)
-    print(f"max same-person distance {worst_same}, min different-person distance {closest_diff}")
-    assert worst_same[0] < closest_diff[0]
+    margin = closest_diff[0] - worst_same[0]
+    print(f"max same-person distance {worst_same}, min different-person distance {closest_diff}, margin {margin:.3f}")
+    # 0.301 measured with the full-range detector + dlib 5-point alignment (README); HOG boxes gave 0.296.
+    assert margin > 0.25
     # and on the right side of dlib's own decision threshold
     assert worst_same[0] < SAME_PERSON_DISTANCE < closest_diff[0]
 
 
-def test_no_faces_on_moon(pipe):
-    assert pipe(Image.open(MEDIA / "image/skimage_moon.png")) == []
+@pytest.mark.parametrize("file", NO_FACE)
+def test_no_face_where_there_is_none(pipe, file):
+    assert pipe(Image.open(MEDIA / file)) == []
 
 
-def test_cnn_detector_finds_half_turned_face(pipe):
-    """HOG misses the cameraman (face turned to the camera's eyepiece); the CNN detector finds exactly one."""
-    file = "image/skimage_cameraman.png"
-    faces = pipe(FaceRequest(Image.open(MEDIA / file), detector="cnn"))
-    assert len(faces) == LABELS[file]["truth"]["faces"]
-    assert faces[0].detector == "cnn" and faces[0].embedding is not None
+def test_presence_check_drops_the_road_sign_syllable(pipe):
+    """The bare full-range detector takes a Hangul syllable for a face (score ~0.8); the mesh flag rejects it."""
+    arr = as_rgb_array(Image.open(MEDIA / "image/ocr_ko_en_road_sign.png"))
+    raw = pipe._mediapipe(arr)
+    assert raw and all(pipe._mesh.presence(arr, f) < PRESENCE_MIN for f in raw)
+    assert pipe(arr) == []
+
+
+def test_half_turned_face_found_by_mediapipe_and_cnn_but_not_hog(pipe):
+    """The cameraman looks into his camera's eyepiece: HOG misses him, the default and the CNN find exactly one."""
+    img = Image.open(MEDIA / CAMERAMAN)
+    want = LABELS[CAMERAMAN]["truth"]["faces"]
+    assert pipe(FaceRequest(img, detector="hog")) == []
+    for detector in ("mediapipe", "cnn"):
+        faces = pipe(FaceRequest(img, detector=detector))
+        assert len(faces) == want
+        assert faces[0].detector == detector and faces[0].embedding is not None
 
 
 def test_input_forms_and_options(pipe):

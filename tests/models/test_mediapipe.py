@@ -48,6 +48,7 @@ def mp():
 def test_anchor_counts_match_the_models():
     assert len(ssd_anchor_centres(128, (8, 16, 16, 16))) == 896
     assert len(ssd_anchor_centres(224, (8, 16, 32, 32, 32))) == 2254
+    assert len(ssd_anchor_centres(192, (4,), per_layer=1)) == 2304  # full-range face detector: 48 x 48 cells
     a = ssd_anchor_centres(128, (8, 16, 16, 16))
     assert tuple(a[0]) == pytest.approx((0.5 / 16, 0.5 / 16)) and tuple(a[-1]) == pytest.approx((7.5 / 8, 7.5 / 8))
 

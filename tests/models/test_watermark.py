@@ -12,7 +12,9 @@ from PIL import Image, ImageDraw, ImageFont
 from medialens.analyses.watermark import METHOD, NO_METHOD, remove_watermarks
 from medialens.config import Settings
 from medialens.models.loader import get_pipeline
+from medialens.models.pipelines.ocr_v5 import OCR_MODEL
 from tests.conftest import MEDIA
+from tests.models.test_ocr import edit_distance
 from tests.support import ensure_models
 
 Box = tuple[int, int, int, int]
@@ -20,7 +22,7 @@ Box = tuple[int, int, int, int]
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    return Settings(model_dir=ensure_models("ppocr-v4"))
+    return Settings(model_dir=ensure_models(OCR_MODEL))
 
 
 def load(name: str) -> Image.Image:
@@ -61,14 +63,22 @@ def overlap(a: Box, b: Box) -> float:
     return ix * iy / max(1, (b[2] - b[0]) * (b[3] - b[1]))
 
 
+def found(needle: str, text: str) -> float:
+    """How well ``needle`` is read somewhere in ``text``: the best 1 - edit distance / length over its substrings."""
+    text, n = compact(text), len(needle)
+    windows = [text[i : i + k] for k in range(max(1, n - 2), n + 3) for i in range(max(1, len(text) - k + 1))]
+    return max((1 - edit_distance(w, needle) / n for w in windows), default=0.0)
+
+
 def check_removed(image: Image.Image, drawn: Box, needle: str, settings: Settings) -> None:
-    ocr = get_pipeline("ppocr-v4", settings)
-    assert needle in compact(ocr(image).text), "the stamped watermark should be readable to begin with"
+    ocr = get_pipeline(OCR_MODEL, settings)
+    # Read to begin with, allowing one misread character (PP-OCRv5 reads "meoialens" on the grey cameraman).
+    assert found(needle, ocr(image).text) >= 1 - 1.5 / len(needle), "the stamped watermark should be readable"
 
     res = remove_watermarks(image, settings)
     assert res.method == METHOD and res.regions
     assert res.image.size == image.size and res.image.mode == image.mode
-    assert needle not in compact(ocr(res.image).text)
+    assert found(needle, ocr(res.image).text) < 0.5
     # the removed regions cover the drawn text, and nothing far from it is touched
     assert sum(overlap(r.box, drawn) for r in res.regions) > 0.9
     x0, y0, x1, y1 = drawn

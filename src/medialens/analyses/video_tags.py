@@ -2,12 +2,13 @@
 text), persons (faces clustered across the video, named from the face library) — protocol-agnostic.
 
 * category: the video classifier's top class over the sampled frames (analyses.video_classify);
-* keyword: words of the speech transcript (Whisper, with segment times) and of on-screen text (PP-OCRv4 on the
+* keyword: words of the speech transcript (Whisper, with segment times) and of on-screen text (``ppocr-v5`` on the
   sampled frames, seen in at least ``OCR_MIN_FRAMES`` frames or once with high confidence), stop words removed,
   most frequent first; with neither, the classifier's visual tags (without times);
-* face: dlib faces of every sampled frame, clustered greedily by embedding distance (< ``SAME_PERSON``), a
-  cluster named after the closest face-library entry within ``LIBRARY_MATCH``, else "person N" in order of first
-  appearance; the sharpest, largest face of each cluster is kept as its FaceUrl crop;
+* face: faces (MediaPipe full range, dlib embedding) of every sampled frame, clustered greedily by embedding
+  distance (< ``SAME_PERSON``), a cluster named after the closest face-library entry within ``LIBRARY_MATCH``
+  (clusters given the same name are one person), else "person N" in order of first appearance; the sharpest,
+  largest face of each cluster is kept as its FaceUrl crop;
 * location and time (``analyses.places_times``): place names (GeoNames gazetteer) and time expressions in what is
   said and shown; with the Places365 hub model also the scene, and day or night for an outdoor scene. The offline
   ConSE scene scores are not used (wrong on every test video, see that module).
@@ -29,6 +30,7 @@ from medialens.analyses import places_times
 from medialens.config import Settings
 from medialens.media.types import Frame, VideoInfo
 from medialens.models.loader import get_pipeline
+from medialens.models.pipelines.ocr_v5 import OCR_MODEL
 
 SAME_PERSON = 0.55
 LIBRARY_MATCH = 0.6  # dlib's own same-person threshold on the 128-d embedding
@@ -200,7 +202,7 @@ def text_keywords(
 ) -> tuple[dict[str, list[float]], Counter]:
     """Words of on-screen text with the times they are seen; ``shown`` collects the lines (time, text)."""
     step = max(1, len(frames) // OCR_MAX_FRAMES)
-    ocr = get_pipeline("ppocr-v4", settings)
+    ocr = get_pipeline(OCR_MODEL, settings)
     seen: dict[str, list[float]] = defaultdict(list)
     best: dict[str, float] = defaultdict(float)
     for frame in frames[::step]:
@@ -242,7 +244,8 @@ def cluster_faces(
                 pad = side // 3
                 crop = frame.rgb[max(0, y0 - pad) : min(h, y1 + pad), max(0, x0 - pad) : min(w, x1 + pad)]
                 near["crop"], near["q"] = crop, quality
-    persons, unnamed = [], 0
+    named: dict[str, dict] = {}  # clusters the library names alike are one person (its times joined, best crop)
+    unnamed = 0
     for c in clusters:
         centroid = c["sum"] / c["n"]
         name = None
@@ -254,6 +257,15 @@ def cluster_faces(
         if name is None:
             unnamed += 1
             name = f"person {unnamed}"
+        if name in named:
+            first = named[name]
+            first["times"] = first["times"] + c["times"]
+            if c["q"] > first["q"]:
+                first["crop"], first["q"] = c["crop"], c["q"]
+        else:
+            named[name] = dict(c)
+    persons = []
+    for name, c in named.items():
         out = io.BytesIO()
         Image.fromarray(np.ascontiguousarray(c["crop"])).save(out, format="JPEG", quality=90)
         persons.append(Person(name, sorted(set(c["times"])), out.getvalue()))
@@ -296,7 +308,7 @@ def tag_video(
         for w, t in h.items():
             hits[w] += t
         counts += c
-        methods.append("ocr:ppocr-v4")
+        methods.append(f"ocr:{OCR_MODEL}")
     keywords = _keywords(hits, counts)
     if not keywords and "keyword" in types:
         keywords = [Tagged(t) for t in visual]

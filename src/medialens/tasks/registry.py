@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from medialens.models.pipelines.ocr_v5 import OCR_MODEL
 from medialens.tasks import options as o
 from medialens.tasks import results as r
 from medialens.tasks.base import TaskSpec, register
@@ -32,7 +33,7 @@ _SPECS = (
         "slim or enlarge a body",
     ),
     TaskSpec(
-        "watermark_remove", "image", watermark_remove, o.TaskOptions, r.WatermarkRemoval, ("ppocr-v4",), "remove text"
+        "watermark_remove", "image", watermark_remove, o.TaskOptions, r.WatermarkRemoval, (OCR_MODEL,), "remove text"
     ),
     # Audio, or a video's sound track; runs on the video workers' queue (Celery has no audio queue).
     TaskSpec(

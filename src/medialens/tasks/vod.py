@@ -18,13 +18,14 @@ from medialens.config import Settings
 from medialens.media.errors import FetchError
 from medialens.media.types import Frame, VideoInfo
 from medialens.media.video import probe_video
+from medialens.models.pipelines.ocr_v5 import OCR_MODEL
 from medialens.tasks.base import TaskContext, TaskInput
 from medialens.tasks.intake import sampled_frames
 from medialens.tasks.options import SERVER_SET, TaskOptions
 from medialens.tasks.results import TaskResult
 
 ANALYSE_TYPES = ("face", "ocr", "asr", "category", "keyword")
-TAG_MODELS = ("mobilenet-v2", "nanodet", "e5-small-q4", "ppocr-v4", "dlib-face", "whisper-base")
+TAG_MODELS = ("mobilenet-v2", "nanodet", "e5-small-q4", OCR_MODEL, "dlib-face", "whisper-base")
 TAG_FPS = 1.0
 DNA_MODELS = ("mobilenet-v2",)
 

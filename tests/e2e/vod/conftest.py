@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import MEDIA
 from tests.support import LiveServer, ensure_models, live_server, media_server
 
-VOD_MODELS = ("mobilenet-v2", "nanodet", "e5-small-q4", "ppocr-v4", "dlib-face", "whisper-base")
+VOD_MODELS = ("mobilenet-v2", "nanodet", "e5-small-q4", "ppocr-v5", "dlib-face", "whisper-base")
 CLIENTS = ("acs3", "v2", "old")
 
 

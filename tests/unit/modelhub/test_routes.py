@@ -21,7 +21,7 @@ from tests.conftest import MEDIA
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str, dict[str, str]]]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("hub"), model_dir=support.ensure_models("ppocr-v4"))
+    settings = Settings(data_dir=tmp_path_factory.mktemp("hub"), model_dir=support.ensure_models("ppocr-v5"))
     app = create_app(settings, run_workers=True)
     with TestClient(app, raise_server_exceptions=False) as client:
         core = app.state.core

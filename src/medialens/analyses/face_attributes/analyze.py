@@ -1,9 +1,10 @@
 """Face attributes of every face in an image: find the faces, then CLIP zero-shot groups or measured heuristics.
 
-Faces come from ``dlib-face`` (HOG); every face whose reported box is at least ``min_face`` pixels on both sides
-gets the attribute groups as probability dicts. ``bbox`` is the union of dlib's box and the extent of the
-468-point face mesh (dlib's HOG box stops at the brows; the mesh reaches the upper forehead), clipped to the
-image; ``index`` numbers the faces left to right; ``face_score`` is dlib's HOG margin.
+Faces come from ``dlib-face`` (MediaPipe full-range detector); every face whose reported box is at least
+``min_face`` pixels on both sides gets the attribute groups as probability dicts. ``bbox`` is the union of the
+detector's box and the extent of the 468-point face mesh (the box may stop short of the upper forehead; the mesh
+reaches it), clipped to the image; ``index`` numbers the faces left to right; ``face_score`` is the detector's
+probability.
 """
 
 from __future__ import annotations

@@ -1,14 +1,25 @@
-"""dlib faces: detection (HOG or CNN), 5-point landmarks and the 128-d face embedding.
+"""Faces: MediaPipe full-range detection, dlib 5-point landmarks and the dlib 128-d face embedding.
 
-Model files (spec ``dlib-face``, CC0): ``mmod_human_face_detector.dat`` (CNN detector),
-``shape_predictor_5_face_landmarks.dat`` and ``dlib_face_recognition_resnet_model_v1.dat`` (ResNet, LFW 99.38 %).
-The HOG detector ships inside dlib itself.
+Model files (spec ``dlib-face``): ``face_detection_full_range_sparse.tflite`` and ``face_landmark.tflite``
+from the ``mediapipe`` wheel (Apache-2.0, run on LiteRT, decoding in ``mediapipe_models``);
+``shape_predictor_5_face_landmarks.dat``, ``dlib_face_recognition_resnet_model_v1.dat`` (ResNet, LFW 99.38 %)
+and ``mmod_human_face_detector.dat`` (CNN detector) from ``face_recognition_models`` (CC0). The HOG detector
+ships inside dlib itself.
 
-Detector choice, measured on the shared face photos (2 CPU cores, dlib-bin 20, no CUDA): HOG takes 20-130 ms
-per image at upsample 0 and 70-460 ms at upsample 1; the CNN (mmod) detector takes 1.1-11 s on the same images
-(1.7 s at 512 x 512). HOG found every frontal face in the set with no false positive on the non-face images but
-misses the half-turned face of ``skimage_cameraman.png``, which the CNN finds. So ``hog`` is the default and
-``cnn`` is available per request (it runs on a copy scaled down to ``CNN_MAX_SIDE``).
+Detector choice, measured on the shared media (tests/media, 23 images, 10 faces; 2 shared CPU cores):
+
+* ``mediapipe`` (default): BlazeFace full range finds all 10 faces, including the half-turned cameraman that
+  HOG misses, in 7-100 ms per image. Alone it also takes a Hangul syllable on the Korean road sign for a face
+  (score 0.81); every box is therefore confirmed by the face-mesh model's face-presence flag on that box
+  (``PRESENCE_MIN``; 0.002 on the sign, 0.25 on the profile cameraman, 1.0 on frontal faces), which removes
+  it. Landmarks then come from dlib's 5-point shape predictor on the detector's box.
+* ``hog``: dlib's frontal HOG detector (20-3400 ms per image with upsampling); misses turned faces.
+* ``cnn``: dlib's mmod CNN (1-11 s per image on CPU; runs on a copy scaled to ``CNN_MAX_SIDE``).
+
+Alignment for the embedding, measured on the same-/different-person pairs of the shared photos (9 faces,
+3 people): dlib's 5-point shape predictor on the full-range box separates them by a margin of 0.294 (largest
+same-person distance 0.482, smallest different-person distance 0.776; HOG boxes gave 0.296 on the faces HOG
+finds); an alignment from the face mesh's eye corners and nose base gives 0.274, so the shape predictor is used.
 
 Embeddings are dlib's own (Euclidean distance < 0.6 means "same person" in dlib's LFW protocol);
 ``Face.embedding_unit`` is the L2-normalised vector for cosine search.
@@ -28,10 +39,14 @@ from medialens.config import Settings
 from medialens.models.pipeline import Pipeline
 from medialens.models.pipelines import register_pipeline
 
-Detector = Literal["hog", "cnn"]
+Detector = Literal["mediapipe", "hog", "cnn"]
+DETECTORS: tuple[str, ...] = ("mediapipe", "hog", "cnn")
 BBox = tuple[float, float, float, float]
 Point = tuple[float, float]
 
+#: MediaPipe full-range detections are kept when the face-mesh model's presence probability on their box is at
+#: least this (MediaPipe itself drops a tracked face below 0.5; a profile face scores about 0.25 there).
+PRESENCE_MIN = 0.1
 #: Images are scaled down to at most this long side before HOG detection (cost grows with the pixel count).
 HOG_MAX_SIDE = 1600
 #: HOG finds faces from about 80 px at upsample 0; images whose (working) long side is at most this are
@@ -87,7 +102,7 @@ class FaceRequest:
     """An image plus detection options; a bare image or PIL image means ``FaceRequest(image)``."""
 
     image: Any
-    detector: Detector = "hog"
+    detector: Detector = "mediapipe"
     upsample: int | None = None
     """HOG upsampling (0-2); None picks 1 for images up to ``HOG_UPSAMPLE_MAX_SIDE`` pixels, else 0."""
     embed: bool = True
@@ -99,7 +114,8 @@ class Face:
 
     bbox: BBox
     score: float
-    """Detector confidence: HOG SVM margin (about 0 to 3) or CNN (mmod) confidence; compare within a detector."""
+    """Detector confidence: MediaPipe probability (0.5-1), HOG SVM margin (about 0 to 3) or CNN (mmod)
+    confidence; compare within a detector."""
     detector: str
     landmarks: tuple[Point, ...]
     """The 5 dlib points, in ``LANDMARK_NAMES`` order."""
@@ -193,6 +209,10 @@ class DlibFacePipeline(Pipeline[Any, _Pre, list[Face]]):
         super().__init__(model_dir, settings)
         import dlib
 
+        from medialens.models.pipelines.mediapipe_models import FULL_RANGE_FILE, FaceMeshPipeline, FullRangeFaceDetector
+
+        self._mediapipe = FullRangeFaceDetector(model_dir / FULL_RANGE_FILE, settings)
+        self._mesh = FaceMeshPipeline(model_dir, settings)  # its face_landmark.tflite ships in this spec too
         self._hog = dlib.get_frontal_face_detector()
         self._cnn: Any = None
         self._predictor = dlib.shape_predictor(str(model_dir / "shape_predictor_5_face_landmarks.dat"))
@@ -208,8 +228,8 @@ class DlibFacePipeline(Pipeline[Any, _Pre, list[Face]]):
 
     def preprocess(self, item: Any) -> _Pre:
         req = item if isinstance(item, FaceRequest) else FaceRequest(item)
-        if req.detector not in ("hog", "cnn"):
-            raise ValueError(f"unknown face detector {req.detector!r} (hog or cnn)")
+        if req.detector not in DETECTORS:
+            raise ValueError(f"unknown face detector {req.detector!r} ({', '.join(DETECTORS)})")
         image = as_rgb_array(req.image)
         upsample = req.upsample
         if upsample is None:
@@ -221,6 +241,12 @@ class DlibFacePipeline(Pipeline[Any, _Pre, list[Face]]):
 
     def _detect(self, pre: _Pre) -> list[tuple[BBox, float]]:
         """(bbox in full-image pixels, score) per face."""
+        if pre.detector == "mediapipe":
+            return [
+                (face.bbox, face.score)
+                for face in self._mediapipe(pre.image)
+                if self._mesh.presence(pre.image, face) >= PRESENCE_MIN
+            ]
         if pre.detector == "cnn":
             work, scale = _resize(pre.image, CNN_MAX_SIDE)
             dets = self._cnn_detector()(work, 0)

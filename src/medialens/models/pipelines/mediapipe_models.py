@@ -47,11 +47,12 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -80.0, 80.0)))
 
 
-def ssd_anchor_centres(input_size: int, strides: Sequence[int]) -> np.ndarray:
+def ssd_anchor_centres(input_size: int, strides: Sequence[int], per_layer: int = 2) -> np.ndarray:
     """Anchor centres (normalised x, y) of MediaPipe's SSD anchors with ``fixed_anchor_size`` and aspect 1.
 
-    Consecutive layers with the same stride share one feature map; each layer adds two anchors per cell
-    (aspect ratio 1 and the interpolated scale), all of size 1 x 1, so only the centres matter.
+    Consecutive layers with the same stride share one feature map; each layer adds ``per_layer`` anchors per
+    cell (2: aspect ratio 1 and the interpolated scale; 1 when ``interpolated_scale_aspect_ratio`` is 0, as in
+    the full-range face detector), all of size 1 x 1, so only the centres matter.
     """
     centres: list[tuple[float, float]] = []
     i = 0
@@ -59,7 +60,7 @@ def ssd_anchor_centres(input_size: int, strides: Sequence[int]) -> np.ndarray:
         j = i
         while j < len(strides) and strides[j] == strides[i]:
             j += 1
-        per_cell = 2 * (j - i)
+        per_cell = per_layer * (j - i)
         fm = math.ceil(input_size / strides[i])
         for y in range(fm):
             for x in range(fm):
@@ -245,17 +246,56 @@ class BlazeFacePipeline(Pipeline[Any, tuple[np.ndarray, Letterbox, tuple[int, in
         return out
 
     def postprocess(self, raw: tuple[np.ndarray, np.ndarray], item: Any, pre: Any) -> list[MpFace]:
-        _, lb, (h, w) = pre
+        _, lb, shape = pre
         dets = weighted_nms(_decode(raw[0], raw[1], self._anchors, self.input_size, 6, self.min_score))
-        faces = []
-        for d in dets:
-            corners = lb.to_image(d.box.reshape(2, 2))
-            x0, y0 = max(0.0, corners[0, 0]), max(0.0, corners[0, 1])
-            x1, y1 = min(float(w), corners[1, 0]), min(float(h), corners[1, 1])
-            if x1 - x0 < 1 or y1 - y0 < 1:
-                continue
-            faces.append(MpFace((float(x0), float(y0), float(x1), float(y1)), d.score, lb.to_image(d.keypoints)))
-        return faces
+        return _faces_in_image(dets, lb, shape)
+
+
+def _faces_in_image(dets: Sequence[_Detection], lb: Letterbox, shape: tuple[int, int]) -> list[MpFace]:
+    """Detections in model-input coordinates → ``MpFace`` in image pixels (boxes clipped to the image)."""
+    h, w = shape
+    faces = []
+    for d in dets:
+        corners = lb.to_image(d.box.reshape(2, 2))
+        x0, y0 = max(0.0, corners[0, 0]), max(0.0, corners[0, 1])
+        x1, y1 = min(float(w), corners[1, 0]), min(float(h), corners[1, 1])
+        if x1 - x0 < 1 or y1 - y0 < 1:
+            continue
+        faces.append(MpFace((float(x0), float(y0), float(x1), float(y1)), d.score, lb.to_image(d.keypoints)))
+    return faces
+
+
+FULL_RANGE_FILE = "face_detection_full_range_sparse.tflite"
+
+
+class FullRangeFaceDetector:
+    """BlazeFace full range (faces up to about 5 m from the camera, small and turned ones): image → ``MpFace``.
+
+    The options are those of MediaPipe's ``face_detection_full_range.pbtxt``: 192 x 192 input, one SSD layer
+    of stride 4 with one fixed-size anchor per cell (2304 anchors), 6 keypoints, weighted NMS at IoU 0.3.
+    Not a registered pipeline: the face pipeline (``dlib-face``) owns it and serialises the calls.
+    """
+
+    input_size = 192
+    min_score = 0.5
+
+    def __init__(self, path: Path, settings: Settings) -> None:
+        self._interp = _interpreter(path, settings)
+        outs = [d["index"] for d in sorted(self._interp.get_output_details(), key=lambda d: d["shape"][-1])]
+        self._in = self._interp.get_input_details()[0]["index"]
+        # Two outputs: scores (1 x 2304 x 1) and regressors (1 x 2304 x 16); told apart by their last axis.
+        self._cls, self._reg = outs
+        self._anchors = ssd_anchor_centres(self.input_size, (4,), per_layer=1)
+
+    def __call__(self, image: np.ndarray) -> list[MpFace]:
+        """Faces in an RGB uint8 image, best score first (not thread-safe: the caller holds a lock)."""
+        boxed, lb = letterbox(image, self.input_size)
+        self._interp.set_tensor(self._in, (boxed.astype(np.float32) / 127.5 - 1.0)[None])
+        self._interp.invoke()
+        reg = self._interp.get_tensor(self._reg)[0]
+        cls = self._interp.get_tensor(self._cls)[0]
+        dets = weighted_nms(_decode(reg, cls, self._anchors, self.input_size, 6, self.min_score))
+        return _faces_in_image(dets, lb, image.shape[:2])
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -360,6 +400,14 @@ class FaceMeshPipeline(Pipeline[Any, tuple[np.ndarray, list[Roi]], list[FaceMesh
         xy = roi.to_image(raw[:, :2] / self.input_size)
         z = raw[:, 2] / self.input_size * roi.size
         return np.column_stack([xy, z]), score
+
+    def presence(self, image: np.ndarray, face: Any) -> float:
+        """The model's face-presence probability on the ROI of one detected face (one pass, no refinement).
+
+        MediaPipe's face mesh graph uses this flag to drop lost faces; here it confirms a detector's box.
+        """
+        with self._lock:
+            return self._run(image, FaceRoi.of(face).roi(self.roi_scale))[1]
 
     @staticmethod
     def _roi_from_points(points: np.ndarray, scale: float) -> Roi:

@@ -17,7 +17,8 @@ ours and follows the published PaddleOCR formats:
   per-step softmax over 6625 classes (CTC blank, the 6623-character dictionary carried in the ONNX metadata under
   ``character``, and a space) is decoded greedily (argmax, collapse repeats, drop blanks).
 
-Lines come back in reading order (rows top to bottom, left to right within a row) with their score and their box
+Lines come back in reading order (rows top to bottom, left to right within a row; a page of vertical columns right
+to left, each top to bottom) with their score and their box
 as four (x, y) points, clockwise from the top-left, in the input image's pixel coordinates.
 """
 
@@ -395,16 +396,24 @@ def _resize_norm(crop: np.ndarray, height: int, width: int, max_width: int) -> n
 
 
 def reading_order(boxes: list[np.ndarray]) -> list[list[int]]:
-    """Group boxes into rows (vertical centres within half a line height of the row) and order each row by x."""
+    """Rows of horizontal text top to bottom (each left to right); a page of vertical columns right to left.
+
+    A page is read as vertical when most of its boxes are tall (height ≥ 1.5 × width: the crops that are turned to
+    be read along their length); its columns (horizontal centres within half a column width of each other) are
+    then ordered right to left, as vertical Chinese and Japanese are written, and each column top to bottom.
+    """
     if not boxes:
         return []
     info = []
     for i, b in enumerate(boxes):
-        ys = [float(p[1]) for p in b]
-        xs = [float(p[0]) for p in b]
-        info.append((i, (min(ys) + max(ys)) / 2, max(ys) - min(ys), min(xs)))
+        y0, y1 = min(float(p[1]) for p in b), max(float(p[1]) for p in b)
+        x0, x1 = min(float(p[0]) for p in b), max(float(p[0]) for p in b)
+        info.append((i, (y0 + y1) / 2, y1 - y0, x0, (x0 + x1) / 2, x1 - x0))
+    tall = sum(1 for e in info if e[2] >= 1.5 * e[5])
+    if 2 * tall > len(info):
+        return _columns_right_to_left(info)
     info.sort(key=lambda t: t[1])
-    rows: list[list[tuple[int, float, float, float]]] = []
+    rows: list[list[tuple[float, ...]]] = []
     for entry in info:
         if rows:
             row = rows[-1]
@@ -414,4 +423,19 @@ def reading_order(boxes: list[np.ndarray]) -> list[list[int]]:
                 row.append(entry)
                 continue
         rows.append([entry])
-    return [[e[0] for e in sorted(row, key=lambda e: e[3])] for row in rows]
+    return [[int(e[0]) for e in sorted(row, key=lambda e: e[3])] for row in rows]
+
+
+def _columns_right_to_left(info: list[tuple[float, ...]]) -> list[list[int]]:
+    """(index, cy, height, xmin, cx, width) entries → columns, rightmost first, each top to bottom."""
+    cols: list[list[tuple[float, ...]]] = []
+    for entry in sorted(info, key=lambda t: -t[4]):
+        if cols:
+            col = cols[-1]
+            col_cx = sum(e[4] for e in col) / len(col)
+            col_w = sorted(e[5] for e in col)[len(col) // 2]
+            if abs(entry[4] - col_cx) <= 0.5 * min(col_w, entry[5]):
+                col.append(entry)
+                continue
+        cols.append([entry])
+    return [[int(e[0]) for e in sorted(col, key=lambda e: e[1] - e[2] / 2)] for col in cols]
