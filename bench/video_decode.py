@@ -5,8 +5,9 @@ file in the same run, rounds alternating between rows (best of ROUNDS, because t
 printed as a real-time factor and as its speed relative to the full decode. Target: every video analysis at least
 as fast as decoding every frame (ratio >= 1.0), which only sampled, overlapped decoding can give.
 
-A new video analysis is one more ``Row`` in ``rows``. Each analysis row calls the analysis' public entry point the
-way its task does (sampling included), without the service around it.
+A new video analysis is one more ``Analysis`` in ``analyses``: its row calls the analysis' public entry point the
+way its task does (sampling included), without the service around it, and a second row times the analysis alone on
+frames decoded beforehand, so the decoding's share of its time is the difference between the two.
 
 Run: `make bench` (or `python bench/video_decode.py` with the niqe, mobilenet-v2 and nanodet models installed);
 ``--rounds N`` for fewer rounds, ``--clip FILE`` to time an existing video instead of writing the 60 s clip.
@@ -20,8 +21,9 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import av
@@ -36,6 +38,7 @@ from medialens.analyses import fingerprint as fp
 from medialens.analyses.video_classify import classify_video
 from medialens.analyses.video_quality import assess_video
 from medialens.config import Settings
+from medialens.media.types import Frame, VideoInfo
 from medialens.media.video import probe_video
 from medialens.models.loader import get_pipeline
 from medialens.tasks.intake import sampled_frames
@@ -59,8 +62,44 @@ def full_decode(clip: Path) -> None:
         deque(container.decode(video=0), maxlen=0)
 
 
-def rows(settings: Settings) -> list[Row]:
+@dataclass(frozen=True)
+class Analysis:
+    """A video analysis as its task runs it: the task's sampling of the clip, then the analysis of those frames."""
+
+    name: str
+    sample: Callable[[Path, VideoInfo], Iterator[Frame]]
+    analyse: Callable[[VideoInfo, Iterable[Frame]], object]
+
+    def run(self, clip: Path, settings: Settings) -> object:
+        info = probe_video(clip, settings=settings)
+        return self.analyse(info, self.sample(clip, info))
+
+
+def analyses(settings: Settings) -> list[Analysis]:
     niqe = get_pipeline("niqe", settings).model
+
+    def dna_frames(clip: Path, info: VideoInfo) -> Iterator[Frame]:
+        # as tasks/vod.py's media_dna: every sample at the fingerprint's rate, however long the video
+        uncapped = settings.model_copy(update={"video_max_frames": int(info.duration_s * fp.SAMPLE_FPS) + 2})
+        return sampled_frames(clip, info, uncapped, fp.SAMPLE_FPS)
+
+    return [
+        Analysis(
+            "VideoQA", lambda clip, info: sampled_frames(clip, info, settings), lambda i, f: assess_video(i, f, niqe)
+        ),
+        Analysis(
+            "ClassifyLabelVideo",
+            lambda clip, info: sampled_frames(clip, info, settings, settings.video_classify_fps, exact=False),
+            lambda info, frames: classify_video(frames, info, "", settings),
+        ),
+        # a reference print (all its views), as media_dna stores it
+        Analysis("VOD media DNA fingerprint", dna_frames, lambda info, frames: fp.fingerprint(frames, settings)),
+    ]
+
+
+def rows(settings: Settings) -> list[Row]:
+    """The baseline, the sampled decodes alone, each analysis as its task runs it, and each analysis alone on frames
+    decoded beforehand (its decoding share is the difference)."""
 
     def decode_only(fps: float | None) -> Callable[[Path], object]:
         def run(clip: Path) -> object:
@@ -69,32 +108,30 @@ def rows(settings: Settings) -> list[Row]:
 
         return run
 
-    def video_qa(clip: Path) -> object:
-        info = probe_video(clip, settings=settings)
-        return assess_video(info, sampled_frames(clip, info, settings), niqe)
+    def alone(analysis: Analysis) -> Callable[[Path], object]:
+        decoded: dict[Path, tuple[VideoInfo, list[Frame]]] = {}  # filled by the untimed warm-up run
 
-    def classify_label_video(clip: Path) -> object:
-        info = probe_video(clip, settings=settings)
-        frames = sampled_frames(clip, info, settings, settings.video_classify_fps, exact=False)  # as the task does
-        return classify_video(frames, info, "", settings)
+        def run(clip: Path) -> object:
+            if clip not in decoded:
+                info = probe_video(clip, settings=settings)
+                decoded[clip] = (info, list(analysis.sample(clip, info)))
+            info, frames = decoded[clip]
+            return analysis.analyse(info, frames)
 
-    def media_dna(clip: Path) -> object:
-        info = probe_video(clip, settings=settings)
-        # as tasks/vod.py's media_dna: every sample at the fingerprint's rate, a reference print (all its views)
-        uncapped = settings.model_copy(update={"video_max_frames": int(info.duration_s * fp.SAMPLE_FPS) + 2})
-        return fp.fingerprint(sampled_frames(clip, info, uncapped, fp.SAMPLE_FPS), settings)
+        return run
 
-    return [
+    table = [
         Row("full decode, every frame (plain PyAV)", full_decode),
         Row(f"sampled decode only, {settings.video_sample_fps:g} fps (VideoQA)", decode_only(None)),
         Row(
             f"sampled decode only, {settings.video_classify_fps:g} fps (classify)",
             decode_only(settings.video_classify_fps),
         ),
-        Row("VideoQA bare analysis", video_qa, analysis=True),
-        Row("ClassifyLabelVideo bare analysis", classify_label_video, analysis=True),
-        Row("VOD media DNA fingerprint extraction", media_dna, analysis=True),
     ]
+    for analysis in analyses(settings):
+        table.append(Row(f"{analysis.name} bare analysis", partial(analysis.run, settings=settings), analysis=True))
+        table.append(Row("  its analysis alone, frames decoded before", alone(analysis)))
+    return table
 
 
 def best_times(table: list[Row], clip: Path, rounds: int = ROUNDS) -> list[tuple[float, float]]:
