@@ -130,7 +130,7 @@ def rows(settings: Settings) -> list[Row]:
     ]
     for analysis in analyses(settings):
         table.append(Row(f"{analysis.name} bare analysis", partial(analysis.run, settings=settings), analysis=True))
-        table.append(Row("  its analysis alone, frames decoded before", alone(analysis)))
+        table.append(Row("  the analysis alone, on decoded frames", alone(analysis)))
     return table
 
 
