@@ -5,20 +5,25 @@ file in the same run, rounds alternating between rows (best of ROUNDS, because t
 printed as a real-time factor and as its speed relative to the full decode. Target: every video analysis at least
 as fast as decoding every frame (ratio >= 1.0), which only sampled, overlapped decoding can give.
 
-A new video analysis (e.g. a fingerprint extractor) is one more ``Row`` in ``rows``.
+A new video analysis is one more ``Analysis`` in ``analyses``: its row calls the analysis' public entry point the
+way its task does (sampling included), without the service around it, and a second row times the analysis alone on
+frames decoded beforehand, so the decoding's share of its time is the difference between the two.
 
-Run: `make bench` (or `python bench/video_decode.py` with the niqe, mobilenet-v2 and nanodet models installed).
+Run: `make bench` (or `python bench/video_decode.py` with the niqe, mobilenet-v2 and nanodet models installed);
+``--rounds N`` for fewer rounds, ``--clip FILE`` to time an existing video instead of writing the 60 s clip.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import av
@@ -29,9 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tests.support import ensure_models
 
 from clips import moving_clip
+from medialens.analyses import fingerprint as fp
 from medialens.analyses.video_classify import classify_video
 from medialens.analyses.video_quality import assess_video
 from medialens.config import Settings
+from medialens.media.types import Frame, VideoInfo
 from medialens.media.video import probe_video
 from medialens.models.loader import get_pipeline
 from medialens.tasks.intake import sampled_frames
@@ -55,8 +62,44 @@ def full_decode(clip: Path) -> None:
         deque(container.decode(video=0), maxlen=0)
 
 
-def rows(settings: Settings) -> list[Row]:
+@dataclass(frozen=True)
+class Analysis:
+    """A video analysis as its task runs it: the task's sampling of the clip, then the analysis of those frames."""
+
+    name: str
+    sample: Callable[[Path, VideoInfo], Iterator[Frame]]
+    analyse: Callable[[VideoInfo, Iterable[Frame]], object]
+
+    def run(self, clip: Path, settings: Settings) -> object:
+        info = probe_video(clip, settings=settings)
+        return self.analyse(info, self.sample(clip, info))
+
+
+def analyses(settings: Settings) -> list[Analysis]:
     niqe = get_pipeline("niqe", settings).model
+
+    def dna_frames(clip: Path, info: VideoInfo) -> Iterator[Frame]:
+        # as tasks/vod.py's media_dna: every sample at the fingerprint's rate, however long the video
+        uncapped = settings.model_copy(update={"video_max_frames": int(info.duration_s * fp.SAMPLE_FPS) + 2})
+        return sampled_frames(clip, info, uncapped, fp.SAMPLE_FPS)
+
+    return [
+        Analysis(
+            "VideoQA", lambda clip, info: sampled_frames(clip, info, settings), lambda i, f: assess_video(i, f, niqe)
+        ),
+        Analysis(
+            "ClassifyLabelVideo",
+            lambda clip, info: sampled_frames(clip, info, settings, settings.video_classify_fps, exact=False),
+            lambda info, frames: classify_video(frames, info, "", settings),
+        ),
+        # a reference print (all its views), as media_dna stores it
+        Analysis("VOD media DNA fingerprint", dna_frames, lambda info, frames: fp.fingerprint(frames, settings)),
+    ]
+
+
+def rows(settings: Settings) -> list[Row]:
+    """The baseline, the sampled decodes alone, each analysis as its task runs it, and each analysis alone on frames
+    decoded beforehand (its decoding share is the difference)."""
 
     def decode_only(fps: float | None) -> Callable[[Path], object]:
         def run(clip: Path) -> object:
@@ -65,34 +108,39 @@ def rows(settings: Settings) -> list[Row]:
 
         return run
 
-    def video_qa(clip: Path) -> object:
-        info = probe_video(clip, settings=settings)
-        return assess_video(info, sampled_frames(clip, info, settings), niqe)
+    def alone(analysis: Analysis) -> Callable[[Path], object]:
+        decoded: dict[Path, tuple[VideoInfo, list[Frame]]] = {}  # filled by the untimed warm-up run
 
-    def classify_label_video(clip: Path) -> object:
-        info = probe_video(clip, settings=settings)
-        frames = sampled_frames(clip, info, settings, settings.video_classify_fps, exact=False)  # as the task does
-        return classify_video(frames, info, "", settings)
+        def run(clip: Path) -> object:
+            if clip not in decoded:
+                info = probe_video(clip, settings=settings)
+                decoded[clip] = (info, list(analysis.sample(clip, info)))
+            info, frames = decoded[clip]
+            return analysis.analyse(info, frames)
 
-    return [
+        return run
+
+    table = [
         Row("full decode, every frame (plain PyAV)", full_decode),
         Row(f"sampled decode only, {settings.video_sample_fps:g} fps (VideoQA)", decode_only(None)),
         Row(
             f"sampled decode only, {settings.video_classify_fps:g} fps (classify)",
             decode_only(settings.video_classify_fps),
         ),
-        Row("VideoQA bare analysis", video_qa, analysis=True),
-        Row("ClassifyLabelVideo bare analysis", classify_label_video, analysis=True),
     ]
+    for analysis in analyses(settings):
+        table.append(Row(f"{analysis.name} bare analysis", partial(analysis.run, settings=settings), analysis=True))
+        table.append(Row("  the analysis alone, on decoded frames", alone(analysis)))
+    return table
 
 
-def best_times(table: list[Row], clip: Path) -> list[tuple[float, float]]:
-    """(wall, CPU) seconds, best of ROUNDS per row, the rows alternating within each round so that load changes hit
+def best_times(table: list[Row], clip: Path, rounds: int = ROUNDS) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds, best of ``rounds`` per row, the rows alternating within each round so that load changes hit
     them alike. CPU time (all threads of this process) tells work apart from waiting on a shared machine."""
     for row in table:  # warm-up: model loads, page cache
         row.run(clip)
     best = [(float("inf"), float("inf"))] * len(table)
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         for i, row in enumerate(table):
             cpu, start = _cpu(), time.perf_counter()
             row.run(clip)
@@ -106,19 +154,23 @@ def _cpu() -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="timed rounds per row (best kept)")
+    parser.add_argument("--clip", type=Path, default=None, help="time this video instead of the generated clip")
+    args = parser.parse_args()
     settings = Settings(model_dir=ensure_models("niqe", "mobilenet-v2", "nanodet"))
     with tempfile.TemporaryDirectory() as tmp:
-        clip = moving_clip(Path(tmp) / "clip_720p_60s.mp4")
+        clip = args.clip or moving_clip(Path(tmp) / "clip_720p_60s.mp4")
         info = probe_video(clip, settings=settings)
         table = rows(settings)
-        times = best_times(table, clip)
+        times = best_times(table, clip, args.rounds)
     base, base_cpu = times[0]
     print(f"Video decoding vs analysis on a {info.duration_s:.0f} s {info.width}x{info.height} {info.codec} clip")
-    print(f"(best of {ROUNDS}; ratio = speed / full-decode speed, target >= 1.0 for analyses; CPU = all threads):")
+    print(f"(best of {args.rounds}; ratio = speed / full-decode speed, target >= 1.0 for analyses; CPU = all threads):")
     for row, (seconds, cpu) in zip(table, times, strict=True):
         target = "   (target >= 1.0)" if row.analysis else ""
         print(
-            f"  {row.name:<38} {seconds:6.2f} s {info.duration_s / seconds:5.1f}x real time"
+            f"  {row.name:<40} {seconds:6.2f} s {info.duration_s / seconds:5.1f}x real time"
             f"  ratio {base / seconds:4.2f}   CPU {cpu:5.2f} s, ratio {base_cpu / cpu:4.2f}{target}"
         )
 

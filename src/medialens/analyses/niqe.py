@@ -117,8 +117,14 @@ def mscn(img: np.ndarray, c: float = 1.0) -> np.ndarray:
     img = img.astype(np.float64)
     blur = lambda a: cv2.sepFilter2D(a, cv2.CV_64F, _GAUSS_7, _GAUSS_7, borderType=cv2.BORDER_CONSTANT)  # noqa: E731
     mu = blur(img)
-    sigma = np.sqrt(np.abs(blur(img * img) - mu * mu))
-    return ((img - mu) / (sigma + c)).astype(np.float32)
+    sigma = blur(img * img)  # the same arithmetic as sqrt(|E[x^2] - mu^2|) + c, in place (a video's every frame)
+    sigma -= mu * mu
+    np.abs(sigma, out=sigma)
+    np.sqrt(sigma, out=sigma)
+    sigma += c
+    out = img - mu
+    out /= sigma
+    return out.astype(np.float32)
 
 
 def _upscale_tiny(img: np.ndarray) -> np.ndarray:
