@@ -42,6 +42,7 @@ from medialens.media.types import Frame, VideoInfo
 from medialens.media.video import probe_video
 from medialens.models.loader import get_pipeline
 from medialens.tasks.intake import sampled_frames
+from medialens.tasks.vod import dna_frames
 
 ROUNDS = 3
 
@@ -78,11 +79,6 @@ class Analysis:
 def analyses(settings: Settings) -> list[Analysis]:
     niqe = get_pipeline("niqe", settings).model
 
-    def dna_frames(clip: Path, info: VideoInfo) -> Iterator[Frame]:
-        # as tasks/vod.py's media_dna: every sample at the fingerprint's rate, however long the video
-        uncapped = settings.model_copy(update={"video_max_frames": int(info.duration_s * fp.SAMPLE_FPS) + 2})
-        return sampled_frames(clip, info, uncapped, fp.SAMPLE_FPS)
-
     return [
         Analysis(
             "VideoQA", lambda clip, info: sampled_frames(clip, info, settings), lambda i, f: assess_video(i, f, niqe)
@@ -93,7 +89,11 @@ def analyses(settings: Settings) -> list[Analysis]:
             lambda info, frames: classify_video(frames, info, "", settings),
         ),
         # a reference print (all its views), as media_dna stores it
-        Analysis("VOD media DNA fingerprint", dna_frames, lambda info, frames: fp.fingerprint(frames, settings)),
+        Analysis(
+            "VOD media DNA fingerprint",
+            lambda clip, info: dna_frames(clip, info, settings),  # the job's own sampling (tasks/vod.py)
+            lambda info, frames: fp.fingerprint(frames, settings),
+        ),
     ]
 
 
