@@ -42,7 +42,7 @@ def _tokens(text: str) -> list[str]:
             break
         m = _TOKEN.match(text, pos)
         if m is None:
-            raise ProtoSyntaxError(f"unexpected text at {text[pos:pos + 20]!r}")
+            raise ProtoSyntaxError(f"unexpected text at {text[pos : pos + 20]!r}")
         pos = m.end()
         if m.group(1) is None:
             out.append(m.group(0).strip())
