@@ -107,6 +107,25 @@ def _predict(endpoint: str, name: str, token: str, body: bytes) -> Any:
         return int(err.code), err.message
 
 
+def client_frames(ours_list: bytes) -> tuple[bytes, bytes, list]:
+    """In the child: the client's file descriptor, its own encoding of a list, and how it reads ours."""
+    _pure_python_protobuf()
+    from eas_prediction.queue_types import queueservice_pb2 as pb
+
+    theirs = pb.DataFrameListProto()
+    df = theirs.index.add()
+    df.index, df.data, df.message = 7, b"\x00\xffdata", "failed: x"
+    entry = df.tags.add() if not hasattr(df.tags, "keys") else None
+    if entry is not None:  # protobuf 7 does not see the old module's map-entry option: a list of entries
+        entry.key, entry.value = "requestId", "r-1"
+    else:
+        df.tags["requestId"] = "r-1"
+    read = pb.DataFrameListProto()
+    read.ParseFromString(ours_list)
+    seen = [(f.index, f.data, f.message, sorted((t.key, t.value) for t in f.tags)) for f in read.index]
+    return pb.DESCRIPTOR.serialized_pb, theirs.SerializeToString(), seen
+
+
 class QueueClients:
     """``call(queue, token, "put", b"...")`` etc. through the official client in a child process."""
 

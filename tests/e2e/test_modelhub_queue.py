@@ -205,7 +205,7 @@ def test_a_queued_request_survives_a_killed_worker(tmp_path_factory: pytest.Temp
     srv.start()
     eas = QueueClients(srv.base_url)
     try:
-        body = json.dumps({"input": {"url": f"{videos}/intel_bottles.mp4", "play_duration": 20e6}}).encode()
+        body = json.dumps({"input": {"url": f"{videos}/intel_bottles.mp4", "play_duration": 12e6}}).encode()
         index, request_id = eas.call("video_highlight", token, "put", body)
         deadline = time.monotonic() + 60
         while (found := eas.call("video_highlight", token, "search", int(index))).get("state") != "running":

@@ -16,13 +16,12 @@ in the frame's ``message``.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import re
 from collections.abc import Mapping
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request, Response, WebSocket
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -38,8 +37,6 @@ from medialens.protocols.modelhub.files import file_links
 from medialens.protocols.modelhub.format import answer, render
 from medialens.protocols.modelhub.frames import frame, frame_list
 from medialens.protocols.modelhub.routes import PARSERS, PREFIX, HubRoute, _json, body_limit
-
-log = logging.getLogger(__name__)
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=HubRoute)
 
@@ -289,22 +286,22 @@ async def watch(ws: WebSocket, name: str) -> None:
     base_url = str(ws.base_url).replace("ws://", "http://", 1).replace("wss://", "https://", 1)
 
     async def pump() -> None:
-        async for entry in Queues(core).watch(queue, start=start, window=window, auto_commit=auto_commit):
-            ((index, data, tags, message),) = await run_in_threadpool(_frames, core, [entry], base_url, index_only)
-            await ws.send_bytes(frame(index, data, tags, message))
+        try:
+            async for entry in Queues(core).watch(queue, start=start, window=window, auto_commit=auto_commit):
+                ((index, data, tags, message),) = await run_in_threadpool(_frames, core, [entry], base_url, index_only)
+                await ws.send_bytes(frame(index, data, tags, message))
+        except (WebSocketDisconnect, RuntimeError, OSError):  # the client went away mid-send
+            pass
+        finally:
+            group.cancel_scope.cancel()
 
     async def listen() -> None:
-        while (await ws.receive())["type"] != "websocket.disconnect":
-            pass
+        try:
+            while (await ws.receive())["type"] != "websocket.disconnect":
+                pass
+        finally:
+            group.cancel_scope.cancel()
 
-    tasks = [asyncio.create_task(pump()), asyncio.create_task(listen())]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            exc = None if task.cancelled() else task.exception()
-            if exc is not None and not isinstance(exc, WebSocketDisconnect | RuntimeError):
-                log.error("queue watch of %s failed", queue, exc_info=exc)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    async with anyio.create_task_group() as group:
+        group.start_soon(pump)
+        group.start_soon(listen)
