@@ -26,7 +26,7 @@ def faces():
     from medialens.models.pipelines.faces import FaceRequest
 
     pipe = get_pipeline("dlib-face", Settings(model_dir=ensure_models("dlib-face")))
-    return lambda rgb: len(pipe(FaceRequest(rgb, embed=False)))
+    return lambda rgb: len(pipe(FaceRequest(rgb, upsample=0, embed=False)))
 
 
 @pytest.fixture(scope="module")
