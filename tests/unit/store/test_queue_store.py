@@ -5,14 +5,28 @@ from __future__ import annotations
 
 import asyncio
 
+import sqlalchemy as sa
+
 from medialens.config import Settings
 from medialens.core import Core, Media
 from medialens.core.queues import Queues
 from medialens.store import jobs as job_store
 from medialens.store import queues as queue_store
 from medialens.store.db import Database
+from medialens.store.migrate import current_revisions, downgrade, upgrade
 from medialens.store.tables import JobState
 from medialens.tasks.options import TaskOptions
+
+
+def test_migration_up_down_up(blank_db: Database) -> None:
+    tables = {"eas_queue_items", "eas_queue_counters"}
+    upgrade(blank_db.engine, "0005_twelvelabs")
+    assert not tables & set(sa.inspect(blank_db.engine).get_table_names())
+    upgrade(blank_db.engine)
+    assert "0006_eas_queue" in current_revisions(blank_db.engine)
+    assert tables <= set(sa.inspect(blank_db.engine).get_table_names())
+    downgrade(blank_db.engine, "0005_twelvelabs")
+    assert not tables & set(sa.inspect(blank_db.engine).get_table_names())
 
 
 def _queues(db: Database, tmp_path) -> Queues:
