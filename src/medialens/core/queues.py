@@ -227,7 +227,6 @@ class Queues:
             "meta.type": "sink" if is_sink else "input",
             "stream.length": str(length),
             "stream.lastIndex": str(given),
-            "stream.maxPayloadBytes": str(self.core.settings.max_request_bytes),
         }
         if length:
             out |= {"stream.firstEntry": str(first), "stream.lastEntry": str(last)}

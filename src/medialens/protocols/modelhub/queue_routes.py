@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -206,7 +207,8 @@ async def queue_get(request: Request, name: str) -> Response:
     q = request.query_params
     queues = Queues(core)
     if _flag(q, "_attrs_"):
-        return JSONResponse(await run_in_threadpool(queues.attributes, queue))
+        attrs = await run_in_threadpool(queues.attributes, queue)
+        return JSONResponse(attrs | {"stream.maxPayloadBytes": str(body_limit(core))})
     if _flag(q, "_search_"):
         index = _count(q, "_index_", 0, low=1)
         found = await run_in_threadpool(queues.search, queue, index)
@@ -260,7 +262,7 @@ async def other(name: str) -> Response:
 
 # --- watch ------------------------------------------------------------------------------------------------------------
 async def _refuse(ws: WebSocket, err: HubError) -> None:
-    body = {"request_id": "", "success": False, "error_code": err.code, "error_msg": err.message}
+    body = {"request_id": str(uuid.uuid4()), "success": False, "error_code": err.code, "error_msg": err.message}
     try:
         await ws.send_denial_response(JSONResponse(body, status_code=err.status))
     except RuntimeError:  # a server without the denial extension: a plain refusal (HTTP 403)
