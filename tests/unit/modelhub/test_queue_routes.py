@@ -71,3 +71,21 @@ def test_get_answers_protobuf_and_watch_streams_frames(api) -> None:
         client.websocket_connect(f"{sink}?{query}", headers={"Authorization": "x"}),
     ):
         pass
+
+
+def test_video_requests_take_play_duration_in_microseconds() -> None:
+    from medialens.protocols.modelhub.errors import HubError
+    from medialens.protocols.modelhub.routes import PARSERS
+
+    parse = PARSERS["video_highlight"]
+    assert parse({"input": {"url": "http://v"}}) == (parse({"input": {"url": "http://v"}})[0], {})
+    assert parse({"input": {"url": "http://v", "play_duration": "3000000"}})[1] == {"play_duration_s": 3.0}
+    assert parse({"input": {"url": "http://v", "play_duration": 2.5e6}})[1] == {"play_duration_s": 2.5}
+    assert parse({"input": {"url": "http://v", "play_duration": ""}})[1] == {}
+    for bad in ({"url": "http://v", "play_duration": -1}, {"url": "http://v", "play_duration": True},
+                {"url": "http://v", "play_duration": "3 s"}, {"url": 5}, {}):  # fmt: skip
+        with pytest.raises(HubError) as err:
+            parse({"input": bad})
+        assert err.value.status == 400
+    with pytest.raises(HubError, match="input is missing"):
+        parse({"url": "http://v"})
