@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from medialens.core import Core, CoreError, Media, ServiceView
+from medialens.core import Core, CoreError, Media
 from medialens.protocols.http import read_capped, signed_path
 from medialens.protocols.modelhub import errors
 from medialens.protocols.modelhub.auth import authorized
@@ -200,13 +200,6 @@ PARSERS: dict[str, Callable[[dict[str, Any]], tuple[Media, dict[str, Any]]]] = {
 
 
 # --- the endpoint ----------------------------------------------------------------------------------------------------
-async def _service(request: Request, name: str) -> ServiceView:
-    service = await run_in_threadpool(_core(request).service, name)
-    if service is None:
-        raise errors.no_service(name)
-    return service
-
-
 @dataclass(frozen=True)
 class _Call:
     """What the endpoint needs of one request, read on the event loop."""
