@@ -220,5 +220,3 @@ def test_a_queued_request_survives_a_killed_worker(tmp_path_factory: pytest.Temp
     finally:
         eas.close()
         srv.stop()
-
-
