@@ -199,8 +199,8 @@ class Queues:
             for entry in batch:
                 yield entry
                 next_start = entry.index + 1
-                if auto_commit:
-                    await asyncio.to_thread(queue_store.remove, self.db, queue, [entry.index])
+                if auto_commit:  # shielded: the caller may go away right after it sent the item
+                    await asyncio.shield(asyncio.to_thread(queue_store.remove, self.db, queue, [entry.index]))
                 else:
                     pending.add(entry.index)
             if not batch:

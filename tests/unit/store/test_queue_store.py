@@ -4,6 +4,7 @@ requests to the sink (once, whoever settles), reads by request id, tags and star
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -18,14 +19,27 @@ from medialens.store.tables import JobState
 from medialens.tasks.options import TaskOptions
 
 
+def _previous_revision() -> str:
+    """The revision 0006_eas_queue follows (whatever the migrations are re-chained to)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    import medialens.store.migrations as migrations
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(migrations.__path__[0])))
+    return str(ScriptDirectory.from_config(cfg).get_revision("0006_eas_queue").down_revision)
+
+
 def test_migration_up_down_up(blank_db: Database) -> None:
     tables = {"eas_queue_items", "eas_queue_counters"}
-    upgrade(blank_db.engine, "0005_twelvelabs")
+    before = _previous_revision()
+    upgrade(blank_db.engine, before)
     assert not tables & set(sa.inspect(blank_db.engine).get_table_names())
     upgrade(blank_db.engine)
     assert "0006_eas_queue" in current_revisions(blank_db.engine)
     assert tables <= set(sa.inspect(blank_db.engine).get_table_names())
-    downgrade(blank_db.engine, "0005_twelvelabs")
+    downgrade(blank_db.engine, before)
     assert not tables & set(sa.inspect(blank_db.engine).get_table_names())
 
 
