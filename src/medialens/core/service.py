@@ -49,6 +49,7 @@ class JobRequest:
     images: tuple[str, ...] = ()
     object_url: str | None = None
     media_key: str | None = None  # uploaded media in the blob store (``Core.put_media``), instead of ``url``
+    data: bytes | None = field(default=None, repr=False)  # the media itself (a queued Model Hub image request)
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,7 @@ class Core:
                 r.task,
                 TaskInput(
                     url=r.url,
+                    data_base64=base64.b64encode(r.data).decode("ascii") if r.data is not None else None,
                     media=r.media_key,
                     title=r.title,
                     text=r.text,

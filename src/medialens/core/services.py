@@ -127,6 +127,13 @@ HUB_MODELS: dict[str, HubModel] = {
             "GFPGAN v1.4 (ONNX), hub model: faces found by dlib, aligned by eyes and nose, restored, blended back",
             ("gfpgan-v1.4",),
         ),
+        HubModel(
+            "video_highlight",
+            "video_highlight",
+            "the best 5 seconds by a signal method, no model of its own: per-second motion, dlib HOG faces, Crete "
+            "sharpness, audio level and HSV-histogram shot changes; the clip re-encoded with PyAV (H.264/AAC). "
+            "oss_path: a signed link served by medialens (local blob store) or the s3:// URI",
+        ),
     )
 }
 

@@ -6,18 +6,15 @@ Protocols reach it as ``Vod(core)``; it keeps no state of its own besides a shor
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import shutil
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from medialens.core import keys
+from medialens.core import file_urls, keys
 from medialens.core.errors import BadMedia, CoreError, translate
 from medialens.core.service import Core, JobRequest
 from medialens.core.ttl_cache import TTLCache
@@ -253,27 +250,15 @@ class Vod:
         return True
 
     # --- signed file URLs ----------------------------------------------------------------------------------------
-    def _url_key(self) -> bytes:
-        return hashlib.sha256(b"file-urls:" + keys.server_key_path(self.settings).read_bytes()).digest()
-
     def file_query(self, key: str, ttl_s: int = 3600) -> str:
         """``expires=...&sig=...`` for the file ``key`` (GET /vod/files/<key>?...)."""
-        keys._fernet(self.settings)  # makes the server key on first use
-        expires = int(time.time()) + ttl_s
-        sig = hmac.new(self._url_key(), f"{key}\n{expires}".encode(), hashlib.sha256).hexdigest()
-        return f"expires={expires}&sig={sig}"
+        return file_urls.signed_query(self.settings, key, ttl_s)
 
     def signed_file(self, key: str, expires: str, sig: str) -> bytes | None:
         """The file's bytes when the signature is right and has not expired, else None."""
         from medialens.blobs import open_blob_store
 
-        if not key.startswith("vod/") or not (expires.isascii() and expires.isdigit()) or int(expires) < time.time():
-            return None
-        good = hmac.new(self._url_key(), f"{key}\n{expires}".encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(good, sig):
-            return None
-        store = open_blob_store(self.settings)
-        return store.get_bytes(key) if store.exists(key) else None
+        return file_urls.signed_file(open_blob_store(self.settings), self.settings, key, expires, sig, "vod/")
 
     # --- event callbacks ---------------------------------------------------------------------------------------------
     def set_callback(self, app_id: str, url: str, event_types: str, auth_key: str) -> None:

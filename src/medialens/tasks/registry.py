@@ -51,6 +51,9 @@ TASKS["video_index"] = register(
     TaskSpec("video_index", "video", video_index, VideoIndexOptions, VideoIndexResult, INDEX_MODELS, "video index")
 )
 TASKS.update({spec.name: register(spec) for spec in HUB_SPECS})  # the Model Hub services' tasks
+from medialens.tasks.hub_video import HUB_VIDEO_SPECS  # noqa: E402
+
+TASKS.update({spec.name: register(spec) for spec in HUB_VIDEO_SPECS})  # Model Hub video services
 
 # VOD smart tagging and fingerprinting on media of the library (tasks/vod.py).
 from medialens.tasks import vod as _vod  # noqa: E402

@@ -66,8 +66,10 @@ def test_refusals(api) -> None:
     _refused(client.post("/api/predict/nope", content=b"{}", headers={"Authorization": token}), 404, "not found")
     _refused(client.post("/api/predict/reader", content=b"[1]", headers={"Authorization": token}), 400, "object")
     _refused(client.post("/api/predict/reader", content=b'{"image": 5}', headers={"Authorization": token}), 400, "")
-    _refused(client.get("/api/predict/reader"), 405, "not served")
-    _refused(client.post("/api/predict/reader/sink", content=b"{}", headers={"Authorization": token}), 404, "")
+    _refused(client.get("/api/predict/reader"), 401, "unauthorized")  # its queue: the token is needed there too
+    _refused(client.get("/api/predict/a/b/c", headers={"Authorization": token}), 404, "not served")
+    _refused(client.patch("/api/predict/reader", headers={"Authorization": token}), 405, "not served")
+    _refused(client.post("/api/predict/reader/other", content=b"{}", headers={"Authorization": token}), 404, "")
     big = b'{"image": "' + b"A" * 16_000_000 + b'"}'
     _refused(client.post("/api/predict/reader", content=big, headers={"Authorization": token}), 413, "limit")
 

@@ -61,3 +61,13 @@ def from_core(err: CoreError) -> HubError:
     if isinstance(err, AnalysisFailed):
         return HubError(500, f"model service error: {err.message}"[:500])
     return HubError(500, err.message[:500])
+
+
+def from_job_message(message: str) -> HubError:
+    """A failed queued request's answer, from its job's message (``jobs/runner.failure_message``): the model
+    missing is a 404, a fault of the analysis or the worker a 500, anything else (the media) the caller's 400."""
+    if message == "model not found":
+        return HubError(404, "model not deployed: model not found")
+    if message.startswith(("analysis failed", "job timed out", "job lost")):
+        return HubError(500, f"model service error: {message}"[:500])
+    return HubError(400, message[:500] or "the request failed")

@@ -150,7 +150,13 @@ def edited_image(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
     return {"out_image": r.image}
 
 
+def video_clip(_r: Any, req: dict[str, Any]) -> dict[str, Any]:
+    """The seed's clip answer: where the clip is (a fetchable link: ``files.file_links``) and an empty result."""
+    return {"oss_path": req["oss_path"], "result": ""}
+
+
 FORMATTERS: dict[str, Formatter] = {
+    "video_highlight": video_clip,
     "image_colorization": edited_image,
     "face_enhancement": edited_image,
     "semantic_segmentation": semantic_segmentation,

@@ -21,16 +21,18 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from medialens.core import Core, CoreError, Media, ServiceView
+from medialens.core import Core, CoreError, Media
 from medialens.protocols.http import read_capped, signed_path
 from medialens.protocols.modelhub import errors
 from medialens.protocols.modelhub.auth import authorized
 from medialens.protocols.modelhub.errors import HubError
+from medialens.protocols.modelhub.files import file_links
 from medialens.protocols.modelhub.format import answer, render
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/predict"
+QUEUE_HEADER = "x-eas-queueservice-redis-uid"
 JSON_OVERHEAD = 64 * 1024
 
 
@@ -140,6 +142,29 @@ def _product(req: dict[str, Any]) -> tuple[Media, dict[str, Any]]:
     return _pair(params, "function_params."), {"metric": metric}
 
 
+def _microseconds(value: Any) -> float:
+    """``play_duration``: microseconds as a number or a numeric string (the seed types it STRING)."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            value = None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e15:
+        raise errors.bad_request("input.play_duration must be a positive number of microseconds")
+    return float(value)
+
+
+def _video(req: dict[str, Any]) -> tuple[Media, dict[str, Any]]:
+    given = req.get("input")
+    if not isinstance(given, dict):
+        raise errors.bad_request('input is missing: the request is {"input": {"url": ..., "play_duration": ...}}')
+    url = _string(given, "url", "input.")
+    duration = given.get("play_duration")
+    if duration is None or duration == "":
+        return Media(url=url), {}
+    return Media(url=url), {"play_duration_s": _microseconds(duration) / 1e6}
+
+
 def _text(req: dict[str, Any]) -> tuple[Media, dict[str, Any]]:
     first = _string(req, "first_sequence")
     second = req.get("second_sequence") or ""
@@ -170,17 +195,11 @@ PARSERS: dict[str, Callable[[dict[str, Any]], tuple[Media, dict[str, Any]]]] = {
     "face_similarity": _similarity,
     "product_comparison": _product,
     "text_vectorization": _text,
+    "video_highlight": _video,
 }
 
 
 # --- the endpoint ----------------------------------------------------------------------------------------------------
-async def _service(request: Request, name: str) -> ServiceView:
-    service = await run_in_threadpool(_core(request).service, name)
-    if service is None:
-        raise errors.no_service(name)
-    return service
-
-
 @dataclass(frozen=True)
 class _Call:
     """What the endpoint needs of one request, read on the event loop."""
@@ -191,6 +210,7 @@ class _Call:
     content_type: str
     date: str | None
     path: str
+    base_url: str = ""
 
 
 def _predict(core: Core, call: _Call) -> Response:
@@ -219,12 +239,16 @@ def _predict(core: Core, call: _Call) -> Response:
         result = core.run_now(service.task, media, options)
     except CoreError as err:
         return _error(errors.from_core(err), request_id)
-    extra = {"id": req.get("id", "")} | given
+    extra = {"id": req.get("id", "")} | given | file_links(core, service.model, result, call.base_url)
     return Response(render(answer(service.model, result, extra, request_id)), media_type="application/json")
 
 
 @router.post("/{name}")
 async def predict(request: Request, name: str) -> Response:
+    if QUEUE_HEADER in request.headers:  # the queue client's put (WIRE.md §D.2)
+        from medialens.protocols.modelhub.queue_routes import put_request
+
+        return await put_request(request, name)
     core = _core(request)
     call = _Call(
         name=name,
@@ -233,13 +257,6 @@ async def predict(request: Request, name: str) -> Response:
         content_type=request.headers.get("content-type", ""),
         date=request.headers.get("date"),
         path=signed_path(request),
+        base_url=str(request.base_url),
     )
     return await run_in_threadpool(_predict, core, call)
-
-
-@router.api_route("/{name:path}", methods=["GET", "PUT", "DELETE", "PATCH", "POST"])
-async def other(request: Request, name: str) -> JSONResponse:
-    """Queue paths (``{service}/sink``) and other methods: not served by this part."""
-    if request.method == "POST":
-        await _service(request, name)
-    raise HubError(405 if request.method != "POST" else 404, f"{request.method} {PREFIX}/{name[:64]} is not served")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import medialens.store.queue_tables  # the EAS queue tables join the metadata too
 import medialens.store.vod_tables  # noqa: F401 - the VOD tables join the metadata autogenerate compares
 from medialens.store.tables import Base
 

@@ -1,0 +1,183 @@
+"""EAS queue items: put, read, delete, move finished input items to their sink (``queue_tables``).
+
+Every write is one transaction; the move of a finished item is claimed by deleting the input row (only one
+process sees the delete succeed), so several API processes never sink a result twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from medialens.store.db import Database
+from medialens.store.queue_tables import QueueCounter, QueueItem
+from medialens.store.tables import App, Job, JobState
+
+OWNER_APP_ID = "modelhub-queues"
+"""The app that owns queued requests' jobs (services belong to no app; jobs must belong to one)."""
+
+
+@dataclass(frozen=True)
+class NewItem:
+    queue: str
+    request_id: str
+    data: bytes | None
+    tags: dict[str, str] = field(default_factory=dict)
+    job_id: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+def ensure_owner(db: Database) -> str:
+    """The owning app's id, created on first use."""
+    with db.session() as s:
+        if s.get(App, OWNER_APP_ID) is not None:
+            return OWNER_APP_ID
+    try:
+        with db.session() as s:
+            s.add(App(app_id=OWNER_APP_ID, name="Model Hub queues (internal)", token=secrets.token_hex(16)))
+    except IntegrityError:  # another process made it first
+        pass
+    return OWNER_APP_ID
+
+
+def _next_index(s: Session, queue: str) -> int:
+    res = s.execute(
+        update(QueueCounter)
+        .where(QueueCounter.queue == queue)
+        .values(last_index=QueueCounter.last_index + 1)
+        .returning(QueueCounter.last_index)
+    ).scalar()
+    if res is not None:
+        return int(res)
+    s.add(QueueCounter(queue=queue, last_index=1))
+    s.flush()  # a concurrent first put fails here with IntegrityError; the caller retries
+    return 1
+
+
+def put(db: Database, item: NewItem, attempts: int = 5) -> int:
+    """Append ``item``; returns its index."""
+    for attempt in range(attempts):
+        try:
+            with db.session() as s:
+                index = _next_index(s, item.queue)
+                s.add(_row(item, index))
+                return index
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _row(item: NewItem, index: int) -> QueueItem:
+    return QueueItem(
+        queue=item.queue,
+        idx=index,
+        request_id=item.request_id,
+        tags=dict(item.tags),
+        data=item.data,
+        job_id=item.job_id,
+        params=dict(item.params),
+        message=item.message,
+    )
+
+
+def items(
+    db: Database,
+    queue: str,
+    *,
+    start: int = 0,
+    limit: int = 1,
+    request_id: str | None = None,
+    indexes: list[int] | None = None,
+) -> list[tuple[QueueItem, Job | None]]:
+    """Items from index ``start`` on (oldest first), with their job where they link one."""
+    with db.session() as s:
+        q = (
+            select(QueueItem, Job)
+            .outerjoin(Job, Job.id == QueueItem.job_id)
+            .where(QueueItem.queue == queue, QueueItem.idx >= start)
+            .order_by(QueueItem.idx)
+            .limit(limit)
+        )
+        if request_id is not None:
+            q = q.where(QueueItem.request_id == request_id)
+        if indexes is not None:
+            q = q.where(QueueItem.idx.in_(indexes))
+        return [(item, job) for item, job in s.execute(q).all()]
+
+
+def remove(db: Database, queue: str, indexes: list[int]) -> int:
+    """Delete the items at ``indexes``; returns how many there were."""
+    if not indexes:
+        return 0
+    with db.session() as s:
+        res = s.execute(
+            delete(QueueItem)
+            .where(QueueItem.queue == queue, QueueItem.idx.in_(indexes))
+            .execution_options(synchronize_session=False)
+        )
+        return res.rowcount or 0
+
+
+def truncate(db: Database, queue: str, before: int) -> int:
+    """Delete every item whose index is below ``before``."""
+    with db.session() as s:
+        res = s.execute(
+            delete(QueueItem)
+            .where(QueueItem.queue == queue, QueueItem.idx < before)
+            .execution_options(synchronize_session=False)
+        )
+        return res.rowcount or 0
+
+
+def stats(db: Database, queue: str) -> tuple[int, int | None, int | None, int]:
+    """(items, first index, last index, last index ever given) of ``queue``."""
+    with db.session() as s:
+        n, first, last = s.execute(
+            select(func.count(), func.min(QueueItem.idx), func.max(QueueItem.idx)).where(QueueItem.queue == queue)
+        ).one()
+        counter = s.get(QueueCounter, queue)
+        return int(n or 0), first, last, counter.last_index if counter is not None else 0
+
+
+def count_before(db: Database, queue: str, index: int) -> int:
+    with db.session() as s:
+        return int(s.scalar(select(func.count()).where(QueueItem.queue == queue, QueueItem.idx < index)) or 0)
+
+
+def finished_inputs(db: Database, queue: str, limit: int = 100) -> list[QueueItem]:
+    """Input items whose job has finished (completed or failed), or that failed before they got one (a request
+    the service cannot read: no job, a message), oldest first."""
+    refused = and_(QueueItem.job_id.is_(None), QueueItem.message != "")
+    with db.session() as s:
+        q = (
+            select(QueueItem)
+            .outerjoin(Job, Job.id == QueueItem.job_id)
+            .where(QueueItem.queue == queue, or_(Job.state.in_(JobState.FINISHED), refused))
+            .order_by(QueueItem.idx)
+            .limit(limit)
+        )
+        return list(s.scalars(q))
+
+
+def move(db: Database, item: QueueItem, sink: str, tags: dict[str, str]) -> int | None:
+    """Move a finished input item to ``sink`` (one transaction); None when another process moved it first."""
+    try:
+        with db.session() as s:
+            gone = s.execute(
+                delete(QueueItem).where(QueueItem.id == item.id).execution_options(synchronize_session=False)
+            ).rowcount
+            if gone != 1:
+                return None
+            index = _next_index(s, sink)
+            new = NewItem(sink, item.request_id, None, tags, item.job_id, item.params, item.message)
+            s.add(_row(new, index))
+            return index
+    except IntegrityError:  # a concurrent first index of the sink: the next settle moves it
+        return None

@@ -1,0 +1,107 @@
+"""Model Hub video services: ``video_highlight`` (analyses/highlight.py), its clip kept in the blob store.
+
+The clip's key is the job's own (``hub/clips/job-<id>.mp4``) so a retried job overwrites its earlier try instead
+of leaving it behind; a synchronous request gets a fresh key.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+from pydantic import Field
+
+from medialens.analyses import highlight
+from medialens.blobs import open_blob_store
+from medialens.media.audio import read_audio
+from medialens.media.errors import DecodeError
+from medialens.models.loader import get_pipeline
+from medialens.tasks.base import TaskContext, TaskInput, TaskSpec
+from medialens.tasks.intake import download_video, sampled_frames
+from medialens.tasks.options import Float, TaskOptions
+from medialens.tasks.results import TaskResult
+
+FACE_MODEL = "dlib-face"
+AUDIO_RATE = 16000
+
+
+class VideoSpanOptions(TaskOptions):
+    play_duration_s: Float | None = Field(
+        None,
+        gt=0.0,
+        description="analyse only this many seconds from the start (absent: the whole video)",
+        json_schema_extra={"rule": "a positive number"},
+    )
+
+
+class HighlightClip(TaskResult):
+    key: str = Field(description="the clip in the blob store")
+    start_s: float = Field(description="where the clip starts in the source")
+    duration_s: float
+    width: int
+    height: int
+    size_bytes: int
+    has_audio: bool
+    source_duration_s: float = Field(description="the span analysed")
+    second_scores: list[float] = Field(description="each second's highlight score, 0-1")
+    method: str
+
+
+def clip_key(ctx: TaskContext) -> str:
+    name = f"job-{ctx.job_id}" if ctx.job_id is not None else uuid.uuid4().hex
+    return f"hub/clips/{name}.mp4"
+
+
+def _faces(ctx: TaskContext):
+    from medialens.models.pipelines.faces import FaceRequest
+
+    pipe = get_pipeline(FACE_MODEL, ctx.settings)
+    return lambda rgb: len(pipe(FaceRequest(rgb, upsample=0, embed=False)))
+
+
+def _audio_db(path, span_s: float, has_audio: bool) -> np.ndarray | None:
+    if not has_audio:
+        return None
+    try:
+        samples = read_audio(path, sample_rate=AUDIO_RATE, max_seconds=span_s)
+    except DecodeError:  # a broken audio track: judge the pictures alone
+        return None
+    return highlight.audio_levels(samples, AUDIO_RATE, span_s)
+
+
+def video_highlight(ctx: TaskContext, given: TaskInput, opts: VideoSpanOptions) -> HighlightClip:
+    path, info = download_video(ctx, given.url, media=given.media)
+    span = info.duration_s if info.duration_s > 0 else float("inf")
+    if opts.play_duration_s is not None:
+        span = min(span, opts.play_duration_s)
+    if not np.isfinite(span):
+        raise DecodeError("video could not be decoded: its duration is unknown")
+    ctx.report("video analyzing")
+    frames = sampled_frames(path, info, ctx.settings, highlight.SAMPLE_FPS, exact=False)
+    try:
+        best = highlight.choose(frames, span, _faces(ctx), _audio_db(path, span, info.has_audio))
+    finally:
+        frames.close()
+    ctx.report("clip encoding")
+    threads = ctx.settings.decode_threads
+    clip = highlight.cut_clip(path, ctx.workdir / "clip.mp4", best.start_s, best.duration_s, threads)
+    key = clip_key(ctx)
+    open_blob_store(ctx.settings).put_file(key, clip.path)
+    return HighlightClip(
+        key=key,
+        start_s=best.start_s,
+        duration_s=clip.duration_s,
+        width=clip.width,
+        height=clip.height,
+        size_bytes=clip.path.stat().st_size,
+        has_audio=clip.has_audio,
+        source_duration_s=round(span, 3),
+        second_scores=best.scores,
+        method=highlight.METHOD,
+    )
+
+
+HUB_VIDEO_SPECS = (
+    TaskSpec("video_highlight", "video", video_highlight, VideoSpanOptions, HighlightClip, (FACE_MODEL,),
+             "the best 5 seconds as a clip (Model Hub)"),
+)  # fmt: skip
