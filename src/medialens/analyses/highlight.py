@@ -4,9 +4,8 @@ Every second of the video gets a score from what makes a moment worth watching, 
 itself (5th to 95th percentile -> 0-1, so a quiet film still has its liveliest moment):
 
 * motion: mean absolute change of a small grey copy between samples half a second apart (cuts excluded);
-* faces: whether dlib's HOG detector finds a face in the second's first sample (people draw the eye), on a copy
-  at most ``FACE_SIDE`` wide without upsampling: faces from about 80 px there, a seventh of the frame's width
-  (upsampling to find smaller ones cost 190 ms a frame, two thirds of the whole analysis, on 2 loaded cores);
+* faces: whether the default face detector (MediaPipe full range with the face-mesh presence check) finds a face
+  in the second's first sample (people draw the eye), on a copy at most ``FACE_SIDE`` wide;
 * sharpness: 1 - Crete blur (``sharpness.py``), so blurred and flat (black) seconds lose;
 * audio energy: RMS level in dB of the second's sound (none: the feature is left out);
 * shot changes: a cut is a large jump of the HSV colour histogram (Bhattacharyya distance > ``CUT_DISTANCE``)
@@ -43,7 +42,7 @@ CUT_START_BONUS = 0.1
 CUT_INSIDE_COST = 0.05
 WEIGHTS = {"motion": 0.35, "faces": 0.2, "sharpness": 0.2, "audio": 0.25}
 METHOD = (
-    "per-second motion, dlib HOG faces, Crete sharpness, audio RMS and HSV-histogram shot changes; best 5-s window, "
+    "per-second motion, MediaPipe full-range faces, Crete sharpness, audio RMS and HSV-histogram shot changes; best 5-s window, "
     "re-encoded with PyAV (H.264/AAC)"
 )
 _SMALL = (64, 36)

@@ -56,7 +56,7 @@ def _faces(ctx: TaskContext):
     from medialens.models.pipelines.faces import FaceRequest
 
     pipe = get_pipeline(FACE_MODEL, ctx.settings)
-    return lambda rgb: len(pipe(FaceRequest(rgb, upsample=0, embed=False)))
+    return lambda rgb: len(pipe(FaceRequest(rgb, embed=False)))
 
 
 def _audio_db(path, span_s: float, has_audio: bool) -> np.ndarray | None:
