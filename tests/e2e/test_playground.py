@@ -181,12 +181,12 @@ def test_video_timeline_transcript_and_live_progress(browser, site: LiveServer, 
     browser.find_element(*_by("#file")).send_keys(str(VIDEO))
     checked = {e.get_attribute("value") for e in browser.find_elements(*_by("#tasks input:checked"))}
     assert checked == {"video_quality", "video_classify"}  # transcribe is offered for the sound track, unchecked
-    _choose(browser, "video_quality", "video_classify", "video_index", "transcribe")
+    _choose(browser, "video_quality", "video_classify", "video_index", "transcribe", "video_highlight")
     _analyse(browser)
     assert not browser.find_elements(*_by(".card.failed")), _texts(browser, ".card.failed .status")
     events = browser.find_elements(*_by("#progress .event"))
     states = [e.get_attribute("data-state") for e in events]
-    assert states.count("2") == 4 and "0" in states, states  # queued ... completed, per job, as events came
+    assert states.count("2") == 5 and "0" in states, states  # queued ... completed, per job, as events came
     assert any(re.search(r"\d+%", e.text) and e.get_attribute("data-state") == "1" for e in events), _texts(
         browser, "#progress .event"
     )  # progress in per cent while running, from the server-sent events
@@ -199,13 +199,18 @@ def test_video_timeline_transcript_and_live_progress(browser, site: LiveServer, 
         ("video_index", "clips"),
         ("video_index", "speech"),
         ("transcribe", "speech"),
+        ("video_highlight", "highlight"),
     } <= lanes, lanes
     with Client(site.base_url, credential) as client:  # as many clips drawn as the index found, at their times
         clips = next(client.jobs(task="video_index")).result.segments
+        best = next(client.jobs(task="video_highlight")).result
     drawn = browser.find_elements(*_by(".track[data-task=video_index][data-kind=clips] .entry"))
     assert [(float(e.get_attribute("data-start")), float(e.get_attribute("data-end"))) for e in drawn] == [
         (c.start, c.end) for c in clips
     ]
+    (window,) = browser.find_elements(*_by(".track[data-task=video_highlight][data-kind=highlight] .entry"))
+    assert float(window.get_attribute("data-start")) == best.start_s  # the five best seconds, where they are
+    assert float(window.get_attribute("data-end")) == best.start_s + best.duration_s
     lane = browser.find_element(*_by(".track[data-task=video_index][data-kind=clips] .lane"))
     assert abs(sum(e.size["width"] for e in drawn) - lane.size["width"]) < 4 * len(drawn)  # they span the video
     lines = _texts(browser, "#transcript ol[data-task=transcribe] li")

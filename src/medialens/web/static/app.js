@@ -325,13 +325,17 @@ function timedLanes(result) {
       lanes.push({ kind: "points", key, entries: value.flatMap((x) => x.times.map((t) => ({ start: t, end: t, label: x.tag || x.name || key }))) });
     }
   }
+  if (typeof result.start_s === "number" && typeof result.duration_s === "number" && typeof result.key === "string") {
+    const end = result.start_s + result.duration_s;  // a highlight clip (video_highlight): its window in the source
+    lanes.push({ kind: "highlight", key: "highlight", entries: [{ start: result.start_s, end, label: `highlight ${fmt(result.start_s)}–${fmt(end)}` }] });
+  }
   return lanes;
 }
 
 function drawTimeline(task, result) {
   const line = $("#timeline");
   const player = $("#player");
-  const duration = result.duration_s || result.duration || (player && player.duration) || 0;
+  const duration = result.source_duration_s || result.duration_s || result.duration || (player && player.duration) || 0;
   const lanes = timedLanes(result);
   const whole = [];
   for (const key of ["classes", "tags"]) if (isLabels(result[key])) for (const l of result[key].slice(0, 5)) whole.push([key, l.name, l.score]);
