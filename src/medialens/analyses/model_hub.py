@@ -35,6 +35,7 @@ SEMANTIC_MODEL = "deeplabv3-mobilevit-voc"
 INSTANCE_MODEL = "yolov8n-seg"
 COLOR_MODEL = "ddcolor-tiny"
 RESTORE_MODEL = "gfpgan-v1.4"
+PLACES_MODEL = "places365-resnet18"
 
 # dlib's embedding: a Euclidean distance below 0.6 is the same person. The seed's similarity is 100 for the same
 # face and below 80 for different people, so 0.6 maps to 80 and the scale is linear in the distance.
@@ -230,6 +231,24 @@ def person_mask(image: Image.Image, settings: Settings) -> np.ndarray:
 @functools.cache
 def _scene_words() -> tuple[str, ...]:
     return tuple(s.replace("_", " ").replace("-", " ") for s in SCENES)
+
+
+@dataclass(frozen=True)
+class SceneScores:
+    names: tuple[str, ...]
+    probs: np.ndarray
+    model: str
+
+
+def scenes(image: Image.Image, settings: Settings) -> SceneScores:
+    """CSAIL's Places365 ResNet-18 over its 365 categories when pulled (a classifier trained on scenes), else the
+    offline zero-shot scores over ``SCENES``."""
+    from medialens.models.installed import installed
+
+    if installed(PLACES_MODEL, settings):
+        pipe = get_pipeline(PLACES_MODEL, settings)
+        return SceneScores(tuple(pipe.categories), pipe(image).probs, PLACES_MODEL)
+    return SceneScores(SCENES, scene_probs(image, settings), f"conse:{IMAGENET_MODEL}+{TEXT_MODEL}")
 
 
 def scene_probs(image: Image.Image, settings: Settings) -> np.ndarray:

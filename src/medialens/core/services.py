@@ -60,8 +60,9 @@ HUB_MODELS: dict[str, HubModel] = {
         HubModel(
             "scene_classification",
             "scene_classification",
-            "zero-shot over Places365 scene names: MobileNetV2 ImageNet probabilities mapped into "
-            "multilingual-e5-small text space (ConSE); not a trained Places365 classifier",
+            "with the hub model pulled (`medialens models pull places365-resnet18`): CSAIL's Places365 ResNet-18, "
+            "365 scene classes; offline until then: zero-shot over 90 Places365 scene names, MobileNetV2 ImageNet "
+            "probabilities mapped into multilingual-e5-small text space (ConSE), not a trained scene classifier",
         ),
         HubModel(
             "inventory_counting",

@@ -91,12 +91,12 @@ def foreground_segmentation(ctx: TaskContext, given: TaskInput, _o: TaskOptions)
 
 
 def scene_classification(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.Scenes:
-    probs = mh.scene_probs(_image(ctx, given), ctx.settings)
-    order = np.argsort(-probs, kind="stable")[:5]
+    scores = mh.scenes(_image(ctx, given), ctx.settings)
+    order = np.argsort(-scores.probs, kind="stable")[:5]
     return t.Scenes(
-        top=[(int(i), mh.SCENES[i]) for i in order],
-        probs={name: float(p) for name, p in zip(mh.SCENES, probs, strict=True)},
-        model=f"conse:{mh.IMAGENET_MODEL}+{mh.TEXT_MODEL}",
+        top=[(int(i), scores.names[i]) for i in order],
+        probs={name: float(p) for name, p in zip(scores.names, scores.probs, strict=True)},
+        model=scores.model,
     )
 
 
