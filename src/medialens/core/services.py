@@ -69,7 +69,7 @@ HUB_MODELS: dict[str, HubModel] = {
             "inventory_counting",
             "bottles, cups and other retail objects from the general NanoDet COCO detector, counted by COCO "
             "class: NOT the seed's 171 SKU classes until a SKU classifier is trained on your crops "
-            "(`python -m medialens.analyses.sku train DATASET`), which then names each object's SKU",
+            "(`medialens sku train DATASET`: crops or a COCO file), which then names each object's SKU",
         ),
         HubModel(
             "image_similarity",
