@@ -149,3 +149,6 @@ def test_encoder_refuses_a_file_of_another_format(tmp_path) -> None:
     (tmp_path / "cut.bin").write_bytes(real[:4096])
     with pytest.raises(E5FormatError, match="truncated"):
         E5Model.load(tmp_path / "cut.bin")
+    (tmp_path / "short.bin").write_bytes(real[: 10 * 2**20])  # header and directory whole, the weights cut
+    with pytest.raises(E5FormatError, match="past the end of the file"):
+        E5Model.load(tmp_path / "short.bin")

@@ -62,6 +62,32 @@ def test_fit_separates_classes_and_the_onnx_model_agrees(tmp_path: Path) -> None
     np.testing.assert_allclose(score, (expected / expected.sum(axis=1, keepdims=True)).max(axis=1), atol=1e-5)
 
 
+def test_a_model_without_sku_classes_is_refused(tmp_path: Path) -> None:
+    from tests.unit.hub.conftest import image_embedder
+
+    path = tmp_path / "other.onnx"
+    path.write_bytes(image_embedder("features", "probs", 4))
+    with pytest.raises(sku.DatasetError, match="not a medialens SKU classifier"):
+        sku.SkuClassifier(path, Settings())
+
+
+def test_cli_remove_without_a_classifier(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from medialens.cli import app
+    from medialens.config import get_settings
+
+    monkeypatch.setenv("MEDIALENS_MODEL_DIR", str(tmp_path / "models"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["sku", "remove"])
+        assert result.exit_code == 1 and "no SKU classifier is trained" in result.output
+        bad = CliRunner().invoke(app, ["sku", "train", str(tmp_path / "missing")])
+        assert bad.exit_code == 1 and "no such file or folder" in " ".join(bad.output.split())
+    finally:
+        get_settings.cache_clear()
+
+
 def test_dataset_errors_say_what_is_wrong(tmp_path: Path, settings: Settings) -> None:
     with pytest.raises(sku.DatasetError, match="no such file"):
         sku.read_dataset(tmp_path / "missing")
