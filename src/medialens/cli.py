@@ -13,6 +13,7 @@ from rich.table import Table
 from medialens.apikeys_cli import apikeys_app
 from medialens.config import get_settings
 from medialens.services_cli import services_app
+from medialens.sku_cli import sku_app
 from medialens.store.db import Database
 
 # Plain click help (rich_markup_mode=None): typer's rich help shows every flag as `--json <bool>`, as if it took a
@@ -37,6 +38,7 @@ def _register_models_cli() -> None:
 _register_models_cli()
 app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(services_app, name="services")
+app.add_typer(sku_app, name="sku")
 
 
 def _register_analyze_cli() -> None:

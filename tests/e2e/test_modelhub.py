@@ -248,7 +248,17 @@ def test_text_vectorization_of_a_chinese_sentence(call) -> None:
     assert body["id"] == "1667"
     vec = [float(v) for v in body["pool_output"].split(",")]
     assert len(vec) == 384 and abs(sum(v * v for v in vec) - 1) < 1e-3
-    assert body["first_token_output"] == "" and body["all_hidden_outputs"] == ""  # not faked (see services list)
+    # multilingual-e5-small's own hidden states: <s>, "query:" (2 pieces), the sentence's pieces, </s>
+    rows = [[float(v) for v in row.split(",")] for row in body["all_hidden_outputs"].split(";")]
+    assert 8 <= len(rows) <= 2 + 2 + len(req["first_sequence"]) and all(len(r) == 384 for r in rows)
+    assert body["first_token_output"].split(",") == body["all_hidden_outputs"].split(";")[0].split(",")
+    mean = [sum(col) / len(rows) for col in zip(*rows, strict=True)]
+    norm = sum(m * m for m in mean) ** 0.5
+    assert [m / norm for m in mean] == pytest.approx(vec, abs=1e-5)  # pool = e5's sentence vector
+    cut = ok(call("text_vectorization", req | {"sequence_length": 6}))
+    assert len(cut["all_hidden_outputs"].split(";")) == 6
+    pair = ok(call("text_vectorization", req | {"second_sequence": "可以"}))
+    assert len(pair["all_hidden_outputs"].split(";")) > len(rows) + 2  # </s></s> second </s>
     near = ok(call("text_vectorization", req | {"first_sequence": "双十一的时候花呗额度能提高吗"}))
     far = ok(call("text_vectorization", req | {"first_sequence": "The basketball game ended in overtime."}))
     dot = [sum(a * float(b) for a, b in zip(vec, o["pool_output"].split(","), strict=True)) for o in (near, far)]

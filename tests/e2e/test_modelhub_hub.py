@@ -39,13 +39,14 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, 
         bert_graph,
         deeplab_graph,
     )
+    from tests.unit.hub.test_places import CATEGORIES, legacy_checkpoint, resnet18_state, serve_places
     from tests.unit.hub.test_yolo import constant_graph, planted
     from tests.unit.models.conftest import Mirror
 
     root = tmp_path_factory.mktemp("hubmodels")
     models = root / "models"
     models.mkdir()
-    for name in ("dlib-face", "e5-small-q4"):  # offline models the services also use
+    for name in ("dlib-face", "e5-small-q4", "mobilenet-v2"):  # offline models the services also use
         (models / name).symlink_to(ensure_models(name) / name)
     mirror, mp = Mirror(), pytest.MonkeyPatch()
     try:
@@ -66,12 +67,19 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, 
         for name, content in files.items():
             serve(mirror, unpinned(get_spec(name), mp), content)  # tiny models cannot match real pins
             pull(name, settings=settings)
+        # CSAIL's Places365 checkpoint layout, converted to ONNX by the pull; the tiny model is sure of "kitchen"
+        state = resnet18_state()
+        state["fc.weight"] *= 0.01
+        state["fc.bias"][:] = [0.0, 0.0, 0.0, 6.0, 0.0]
+        cats = ("\n".join(CATEGORIES) + "\n").encode()
+        pull(serve_places(mirror, mp, legacy_checkpoint(state), cats), settings=settings)
     finally:
         mp.undo()
         mirror.close()
     srv = live_server(root / "server")
     srv.env["MEDIALENS_MODEL_DIR"] = str(models)
-    tokens = {m: json.loads(srv.cli("services", "deploy", m, "--json"))["token"] for m in (*HUB, "text_vectorization")}
+    deploy = (*HUB, "text_vectorization", "scene_classification")
+    tokens = {m: json.loads(srv.cli("services", "deploy", m, "--json"))["token"] for m in deploy}
     srv.start()
     yield srv, tokens
     srv.stop()
@@ -116,6 +124,21 @@ def test_the_hub_services_are_listed_as_deployed(hub) -> None:
     listed = {s["name"]: s for s in json.loads(srv.cli("services", "list", "--json"))}
     assert all(listed[m]["deployed"] for m in HUB)
     assert "HF_ENDPOINT" not in os.environ or "127.0.0.1" not in os.environ["HF_ENDPOINT"]  # the mirror's env undone
+
+
+def test_scene_classification_with_places365(hub, call) -> None:
+    body = call("scene_classification", {"image": _b64(_photo("skimage_cat_chelsea.png"))})
+    assert body["class_name"][0] == "kitchen" and body["class"][0] == 3
+    assert len(body["class_name"]) == 5 and set(body["class_probs"]) == {
+        "airfield",
+        "apartment_building/outdoor",
+        "beach",
+        "kitchen",
+        "zen_garden",
+    }
+    assert body["class_probs"]["kitchen"] > 0.9
+    listed = {s["name"]: s for s in json.loads(hub[0].cli("services", "list", "--json"))}
+    assert "CSAIL's Places365 ResNet-18" in listed["scene_classification"]["description"]
 
 
 def test_semantic_segmentation(call) -> None:

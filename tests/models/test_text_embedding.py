@@ -104,3 +104,51 @@ def test_closed_pipeline_refuses(tmp_path) -> None:
     pipe.close()
     with pytest.raises(RuntimeError, match="closed"):
         pipe.embed("after close")
+
+
+# --- token hidden states (e5_encoder: the same file, read with NumPy and run by ONNX Runtime) --------------------
+HIDDEN_TEXTS = (
+    "How can I increase the credit limit of Ant Credit Pay to be used in Double 11?",
+    "蚂蚁花呗在双十一可以提额吗？",
+    "Ça va?  très   bien — naïve café",
+    "Привет, как дела? 안녕하세요 こんにちは",
+    "ｆｕｌｌ　ｗｉｄｔｈ ①②",
+)
+
+
+@pytest.mark.parametrize("text", HIDDEN_TEXTS)
+def test_hidden_states_are_the_engines_model(e5, text: str) -> None:
+    """The tokenizer gives the engine's token count, and the mean of the hidden states is the engine's sentence
+    vector (the engine rounds activations to 8 bits, hence not exactly)."""
+    states = e5.hidden_states(text)
+    assert states.hidden.shape == (e5.token_count(text), 384) == (len(states.ids), 384)
+    assert states.ids[0] == 0 and states.ids[-1] == 2  # <s> ... </s>
+    mean = states.hidden.mean(axis=0)
+    assert float(mean @ e5.embed(text)) / np.linalg.norm(mean) > 0.999
+
+
+def test_hidden_states_pairs_and_cuts(e5) -> None:
+    one = e5.hidden_states("今天天气很好")
+    pair = e5.hidden_states("今天天气很好", "明天下雨")
+    assert pair.ids[: len(one.ids)] == one.ids and pair.ids[len(one.ids)] == 2 and pair.ids[-1] == 2
+    np.testing.assert_allclose(e5.hidden_states("今天天气很好").hidden, one.hidden, atol=1e-5)  # deterministic
+    assert not np.allclose(pair.hidden[1], one.hidden[1], atol=1e-3)  # every token sees the second sentence
+    cut = e5.hidden_states("今天天气很好", "明天下雨", 8)
+    assert len(cut.ids) == 8 and cut.ids.count(2) == 3
+    assert len(e5.hidden_states("word " * 2000).ids) == 512
+
+
+def test_encoder_refuses_a_file_of_another_format(tmp_path) -> None:
+    from medialens.models.pipelines.e5_encoder import E5FormatError, E5Model
+
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"GGUF" + bytes(64))
+    with pytest.raises(E5FormatError, match="bad magic"):
+        E5Model.load(bad)
+    real = (ensure_models("e5-small-q4") / "e5-small-q4" / "e5-small-q4.bin").read_bytes()
+    (tmp_path / "cut.bin").write_bytes(real[:4096])
+    with pytest.raises(E5FormatError, match="truncated"):
+        E5Model.load(tmp_path / "cut.bin")
+    (tmp_path / "short.bin").write_bytes(real[: 10 * 2**20])  # header and directory whole, the weights cut
+    with pytest.raises(E5FormatError, match="past the end of the file"):
+        E5Model.load(tmp_path / "short.bin")

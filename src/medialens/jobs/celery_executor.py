@@ -18,6 +18,7 @@ from medialens.jobs.publisher import Publisher
 from medialens.jobs.sync_calls import RemoteRunner, reply_url, run_locally
 from medialens.store import jobs as job_store
 from medialens.store.db import Database
+from medialens.tasks.base import TaskInput
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +40,11 @@ class CeleryExecutor:
         """Messages waiting in each queue (for /metrics), or None when the broker cannot say."""
         return self.publisher.queue_depths()
 
-    def run_sync(self, task: str, inputs: dict[str, Any]) -> Any:
+    def run_sync(self, task: str, inputs: TaskInput | dict[str, Any]) -> Any:
         """On a worker of the task's queue when answers can travel back through Redis, else in this process."""
         if self.remote is None:
             return run_locally(self.settings, task, inputs)
-        return self.remote.run(task, inputs, queue_for(task))
+        return self.remote.run(task, inputs.portable() if isinstance(inputs, TaskInput) else inputs, queue_for(task))
 
     def start(self) -> None:
         try:

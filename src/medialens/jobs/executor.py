@@ -7,7 +7,10 @@ by default, Celery workers for scale-out) behind this same interface. Synchronou
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from medialens.tasks.base import TaskInput
 
 
 class Executor(Protocol):
@@ -17,7 +20,7 @@ class Executor(Protocol):
     def notify(self, job_ids: list[int]) -> None:
         """New jobs were written in state 0."""
 
-    def run_sync(self, task: str, inputs: dict[str, Any]) -> Any:
+    def run_sync(self, task: str, inputs: TaskInput | dict[str, Any]) -> Any:
         """Run a synchronous (image) task where this executor runs work; raises what the task raises."""
 
     def stop(self) -> None:

@@ -20,6 +20,7 @@ from medialens.jobs.runner import run_job
 from medialens.jobs.sync_calls import run_locally
 from medialens.store import jobs as job_store
 from medialens.store.db import Database
+from medialens.tasks.base import TaskInput
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class LocalPoolExecutor:
         janitor.start()
         self._threads.append(janitor)
 
-    def run_sync(self, task: str, inputs: dict[str, Any]) -> Any:
+    def run_sync(self, task: str, inputs: TaskInput | dict[str, Any]) -> Any:
         return run_locally(self.settings, task, inputs)
 
     def notify(self, job_ids: list[int]) -> None:

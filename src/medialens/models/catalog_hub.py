@@ -11,8 +11,13 @@ live in ``medialens.models.pipelines`` (clip, chinese_clip, wd14, yolo, places).
 
 from __future__ import annotations
 
-from medialens.models.sources import HuggingFaceRepo, JoinedParts
+from medialens.models.convert import PLACES365_CHECKPOINT, PLACES365_ONNX, convert_places365_resnet18
+from medialens.models.sources import HuggingFaceRepo, JoinedParts, UrlFile
 from medialens.models.spec import ModelSpec
+
+# --- Places365 (CSAIL) ----------------------------------------------------------------------------------------------
+_PLACES365 = "http://places2.csail.mit.edu/models_places365"
+_PLACES365_CATEGORIES = "https://raw.githubusercontent.com/CSAILVision/places365/master/categories_places365.txt"
 
 # --- CLIP ViT-B/32 ------------------------------------------------------------------------------------------------
 # immich's OpenCLIP export: visual/model.onnx (image [1,3,224,224] -> embedding [1,512], normalised),
@@ -185,25 +190,24 @@ HUB_SPECS: tuple[ModelSpec, ...] = (
         task="scene-classification",
         runtime="onnx",
         sources=(
-            # No public Hugging Face repo with a Places365 ONNX export was known when this was written: this
-            # repo id is where the project publishes CSAIL's resnet18_places365.pth.tar converted to ONNX (input
-            # [N,3,224,224], output 365 logits) with CSAIL's categories_places365.txt. Until it exists, serve
-            # the two files from a mirror (HF_ENDPOINT) or copy them into $HF_HOME/medialens/<repo>/<revision>/.
-            HuggingFaceRepo(
-                "medialens/places365-resnet18",
-                "main",
-                {
-                    "resnet18_places365.onnx": "resnet18_places365.onnx",
-                    "categories_places365.txt": "categories_places365.txt",
-                },
+            # CSAIL's own release (github.com/CSAILVision/places365: the README's ResNet18 link and the category
+            # file its run_placesCNN_basic.py downloads). CSAIL publishes no digests, so the files are unpinned:
+            # the manifest records the sha256 seen. The checkpoint is converted to ONNX at pull time, torch-free.
+            JoinedParts(
+                parts=(
+                    UrlFile(f"{_PLACES365}/{PLACES365_CHECKPOINT}", None),
+                    UrlFile(_PLACES365_CATEGORIES, None),
+                ),
             ),
         ),
-        files=("resnet18_places365.onnx", "categories_places365.txt"),
+        raw_files=(PLACES365_CHECKPOINT, "categories_places365.txt"),
+        convert=convert_places365_resnet18,
+        files=(PLACES365_ONNX, "categories_places365.txt"),
         licence="CC-BY-4.0",
         input_size=(224, 224),
-        used_by=("image_tags", "video_tags"),
+        used_by=("image_tags", "video_tags", "scene_classification"),
         bundle="hub",
-        description="Places365-Standard ResNet18 (CSAIL): 365 scene categories. Repo to be published by the "
-        "project (see catalog_hub.py).",
+        description="Places365-Standard ResNet18 (CSAIL, torchvision layout): 365 scene categories; CSAIL's "
+        "resnet18_places365.pth.tar converted to ONNX at pull time.",
     ),
 )

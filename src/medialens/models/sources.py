@@ -295,16 +295,18 @@ class HuggingFaceRepo:
 
 @dataclass(frozen=True)
 class UrlFile:
-    """A plain URL pinned by sha256: the file itself, or one ``member`` of the archive it points at."""
+    """A plain URL, pinned by sha256 where the digest is known: the file itself, or one ``member`` of the archive
+    it points at. Without a pin (a publisher that gives no digest) the file is taken as served and the sha256 seen
+    is recorded in the manifest, as the installed files' digests are."""
 
     url: str
-    sha256: str
+    sha256: str | None
     member: str | None = None
     filename: str | None = None
 
     @property
     def version(self) -> str:
-        return f"sha256:{self.sha256[:12]}"
+        return f"sha256:{self.sha256[:12]}" if self.sha256 else "unpinned"
 
     def describe(self) -> str:
         return f"url:{self.url}"
@@ -313,12 +315,16 @@ class UrlFile:
         return self.filename or PurePosixPath(self.member or urlsplit(self.url).path).name
 
     def fetch(self, stage: Path, ctx: FetchContext) -> dict[str, Any]:
+        seen = self.sha256
         if self.member:
+            if not self.sha256:
+                raise SourceError(f"{self.url}: an archive member needs the archive's sha256")
             _extract_from(ctx, self.url, stage, {self.member: self.installed_name()}, self.url, sha256=self.sha256)
         else:
             got = download(ctx, self.url, stage, sha256=self.sha256)
             place(got.path, target_path(stage, self.installed_name()))
-        return {"kind": "url", "url": self.url, "sha256": self.sha256, "member": self.member}
+            seen = got.sha256
+        return {"kind": "url", "url": self.url, "sha256": seen, "pinned": bool(self.sha256), "member": self.member}
 
 
 @dataclass(frozen=True)

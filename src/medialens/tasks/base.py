@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,11 @@ class TaskContext:
     """Blob keys (or prefixes) the task wrote as part of its result: removed by the runner when the job was
     cancelled while running (no outcome is written, so nothing would ever refer to them)."""
 
+    def scratch(self) -> Path:
+        """The scratch folder, created on first use (most image tasks never need one)."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        return self.workdir
+
 
 class TaskInput(BaseModel):
     """What one run of a task gets: the media (a URL, or the bytes themselves as base64 for synchronous requests),
@@ -64,6 +70,24 @@ class TaskInput(BaseModel):
     text: str = ""
     images: list[str] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
+    # The media's bytes for a run in this process (a synchronous request run where it arrived): no base64 round
+    # trip. Never stored or sent: ``portable`` turns them into ``data_base64`` / ``images`` for another process.
+    data: bytes | None = Field(None, exclude=True, repr=False)
+    more: tuple[bytes, ...] = Field((), exclude=True, repr=False)
+
+    def media_bytes(self) -> tuple[bytes | None, list[bytes | str]]:
+        """(the first image, the others): bytes where the caller gave bytes, else the base64 text as stored."""
+        if self.data is not None:
+            return self.data, list(self.more)
+        return None, list(self.images)
+
+    def portable(self) -> dict[str, Any]:
+        """The inputs as JSON for a worker in another process (the bytes as base64)."""
+        out = self.model_dump(exclude_none=True)
+        if self.data is not None:
+            out["data_base64"] = base64.b64encode(self.data).decode("ascii")
+            out["images"] = [base64.b64encode(d).decode("ascii") for d in self.more]
+        return out
 
 
 TaskFunction = Callable[[TaskContext, TaskInput, Any], TaskResult]

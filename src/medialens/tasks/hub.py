@@ -23,24 +23,29 @@ from medialens.tasks.intake import fetch_image
 from medialens.tasks.options import TaskOptions
 
 
-def _decode(b64: str, settings, what: str = "image") -> Image.Image:
-    try:
-        data = base64.b64decode(b64, validate=True)
-    except (binascii.Error, ValueError) as err:
-        raise DecodeError(f"{what} is not valid base64") from err
+def _decode(data: bytes | str, settings, what: str = "image") -> Image.Image:
+    """An image from its bytes, or from base64 text (stored inputs, another process's request)."""
+    if isinstance(data, str):
+        try:
+            data = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError) as err:
+            raise DecodeError(f"{what} is not valid base64") from err
     return load_image(data, settings=settings, check_min_side=False)
 
 
 def _image(ctx: TaskContext, given: TaskInput) -> Image.Image:
-    if given.data_base64 is None:
+    first = given.data if given.data is not None else given.data_base64
+    if first is None:
         return fetch_image(given.url, ctx.settings)
-    return _decode(given.data_base64, ctx.settings)
+    return _decode(first, ctx.settings)
 
 
 def _pair(ctx: TaskContext, given: TaskInput) -> tuple[Image.Image, Image.Image]:
-    if given.data_base64 is None or len(given.images) != 1:
+    first, others = given.media_bytes()
+    first = first if first is not None else given.data_base64
+    if first is None or len(others) != 1:
         raise DecodeError("two images are needed")
-    return _decode(given.data_base64, ctx.settings, "imagea"), _decode(given.images[0], ctx.settings, "imageb")
+    return _decode(first, ctx.settings, "imagea"), _decode(others[0], ctx.settings, "imageb")
 
 
 def image_classification(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.ImageClass:
@@ -91,12 +96,12 @@ def foreground_segmentation(ctx: TaskContext, given: TaskInput, _o: TaskOptions)
 
 
 def scene_classification(ctx: TaskContext, given: TaskInput, _o: TaskOptions) -> t.Scenes:
-    probs = mh.scene_probs(_image(ctx, given), ctx.settings)
-    order = np.argsort(-probs, kind="stable")[:5]
+    scores = mh.scenes(_image(ctx, given), ctx.settings)
+    order = np.argsort(-scores.probs, kind="stable")[:5]
     return t.Scenes(
-        top=[(int(i), mh.SCENES[i]) for i in order],
-        probs={name: float(p) for name, p in zip(mh.SCENES, probs, strict=True)},
-        model=f"conse:{mh.IMAGENET_MODEL}+{mh.TEXT_MODEL}",
+        top=[(int(i), scores.names[i]) for i in order],
+        probs={name: float(p) for name, p in zip(scores.names, scores.probs, strict=True)},
+        model=scores.model,
     )
 
 

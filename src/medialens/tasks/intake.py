@@ -49,6 +49,8 @@ def input_image(given: TaskInput, settings: Settings) -> Image.Image:
     names, else what its URL serves."""
     if given.media:
         return load_image(_stored_media(settings, given.media), settings=settings)
+    if given.data is not None:
+        return load_image(given.data, settings=settings)
     if given.data_base64 is None:
         return fetch_image(given.url, settings)
     try:
@@ -88,7 +90,7 @@ def download_video(ctx: TaskContext, url: str, *, media: str | None = None) -> t
     again. Small ones are not: a store round trip on every job costs more than the rare second fetch.
     """
     ctx.report("video downloading")
-    dest = ctx.workdir / "video"
+    dest = ctx.scratch() / "video"
     if media:
         try:
             path = open_blob_store(ctx.settings).get_file(media, dest)

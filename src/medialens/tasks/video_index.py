@@ -84,7 +84,7 @@ def video_index(ctx: TaskContext, given: TaskInput, opts: VideoIndexOptions) -> 
     started = time.perf_counter()
     if opts.blob_key:
         ctx.report("video downloading 0%")
-        path = open_blob_store(ctx.settings).get_file(opts.blob_key, ctx.workdir / "video")
+        path = open_blob_store(ctx.settings).get_file(opts.blob_key, ctx.scratch() / "video")
         ctx.staged.append(opts.blob_key)  # the runner removes the upload once the job is finished
         info = probe_video(path, settings=ctx.settings)
     else:

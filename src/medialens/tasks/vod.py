@@ -230,7 +230,7 @@ def library_video(ctx: TaskContext, given: TaskInput) -> tuple[Path, VideoInfo]:
     if not store.exists(key):
         raise FetchError("the medium's file is gone (deleted?)")
     ctx.report("video loading")
-    path = store.get_file(key, ctx.workdir / "video")
+    path = store.get_file(key, ctx.scratch() / "video")
     return path, probe_video(path, settings=ctx.settings)
 
 

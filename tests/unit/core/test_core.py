@@ -56,7 +56,9 @@ _RAISE = {
 def _echo(_ctx: TaskContext, given: TaskInput, opts: o.BodyReshapeOptions) -> _Echoed:
     if given.url in _RAISE:
         raise _RAISE[given.url]
-    data = base64.b64decode(given.data_base64) if given.data_base64 is not None else None
+    data = given.data if given.data is not None else None  # run in this process: the bytes themselves
+    if data is None and given.data_base64 is not None:
+        data = base64.b64decode(given.data_base64)
     return _Echoed(url=given.url, data_len=None if data is None else len(data), degree=opts.degree)
 
 
@@ -129,6 +131,15 @@ def test_run_now_passes_url_or_bytes_and_options(core: Core) -> None:
         url="http://x/a.png", data_len=None, degree=2.0
     )
     assert core.run_now("test_core_echo", Media(data=b"\x00" * 7), opts).data_len == 7
+
+
+def test_task_input_bytes_stay_in_process_until_made_portable() -> None:
+    given = TaskInput(data=b"\x00\x01", more=(b"\x02",), options={"a": 1})
+    assert "data" not in given.model_dump() and "more" not in given.model_dump()  # never stored as they are
+    sent = given.portable()
+    assert sent["data_base64"] == base64.b64encode(b"\x00\x01").decode() and sent["images"] == ["Ag=="]
+    again = TaskInput.model_validate(sent)
+    assert base64.b64decode(again.data_base64) == b"\x00\x01" and again.data is None
 
 
 @pytest.mark.parametrize(

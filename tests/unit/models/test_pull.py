@@ -205,6 +205,18 @@ def test_url_file_plain_and_archive_member(mirror, settings: Settings, register)
     assert (pull("u2", settings=settings) / "model.onnx").read_bytes() == WEIGHTS
 
 
+def test_unpinned_url_file_records_the_digest_seen(mirror, settings: Settings, register) -> None:
+    mirror.add("/d/params.mat", PARAMS)
+    register(_spec("u3", UrlFile(mirror.base + "/d/params.mat", None), ("params.mat",)))
+    manifest = json.loads((pull("u3", settings=settings) / "manifest.json").read_text())
+    assert manifest["origin"]["sha256"] == _h(PARAMS) and manifest["origin"]["pinned"] is False
+    zipped = mirror.make_zip({"inner/model.onnx": WEIGHTS})
+    mirror.add("/d/archive.zip", zipped)
+    register(_spec("u4", UrlFile(mirror.base + "/d/archive.zip", None, member="inner/model.onnx"), ("model.onnx",)))
+    with pytest.raises(SourceError, match="archive member needs the archive's sha256"):
+        pull("u4", settings=settings)
+
+
 def test_npm_tarball_by_integrity_and_by_sha256(mirror, settings: Settings, register) -> None:
     tgz = mirror.make_targz({"package/models/nanodet.json": b"{}", "package/models/nanodet.bin": WEIGHTS})
     digest, integrity = mirror.npm_version("@scope/models", "3.0.4", tgz)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 #: File names the conversions write (pipelines load these; importing them here does not import onnx).
 MOBILENET_V2_ONNX = "mobilenet_v2.onnx"
+PLACES365_CHECKPOINT = "resnet18_places365.pth.tar"
+PLACES365_ONNX = "resnet18_places365.onnx"
 
 
 def convert_mobilenet_v2(stage: Path) -> None:
@@ -18,6 +20,13 @@ def convert_mobilenet_v2(stage: Path) -> None:
     from medialens.models.convert import mobilenet
 
     mobilenet.convert(stage)
+
+
+def convert_places365_resnet18(stage: Path) -> None:
+    """``ModelSpec.convert`` for ``places365-resnet18``: CSAIL's checkpoint -> ``resnet18_places365.onnx``."""
+    from medialens.models.convert import resnet
+
+    resnet.convert_checkpoint(stage / PLACES365_CHECKPOINT, stage / PLACES365_ONNX)
 
 
 def tfjs_converter(stem: str) -> Callable[[Path], None]:

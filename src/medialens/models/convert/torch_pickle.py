@@ -86,6 +86,11 @@ def _rebuild_tensor_v2(storage: Any, offset: int, size: Any, stride: Any, *_rest
     return _TensorRef(storage, int(offset), tuple(int(n) for n in size), tuple(int(s) for s in stride))
 
 
+def _rebuild_tensor(storage: Any, offset: int, size: Any, stride: Any) -> _TensorRef:
+    """PyTorch < 0.4's rebuild (no requires_grad or hooks), as in checkpoints saved in 2017."""
+    return _rebuild_tensor_v2(storage, offset, size, stride)
+
+
 def _rebuild_parameter(data: Any, *_rest: Any) -> Any:
     return data
 
@@ -102,6 +107,8 @@ class _Unpickler(pickle.Unpickler):
             return collections.OrderedDict
         if module == "torch._utils" and name == "_rebuild_tensor_v2":
             return _rebuild_tensor_v2
+        if module == "torch._utils" and name == "_rebuild_tensor":
+            return _rebuild_tensor
         if module == "torch._utils" and name == "_rebuild_parameter":
             return _rebuild_parameter
         if module == "torch" and name in STORAGE_DTYPES:

@@ -29,6 +29,8 @@ import numpy as np
 from medialens.config import Settings
 from medialens.models.pipeline import Pipeline
 from medialens.models.pipelines import register_pipeline
+from medialens.models.pipelines.bert import HiddenStates
+from medialens.models.pipelines.e5_encoder import E5Model
 
 Kind = Literal["query", "passage"]
 KINDS: tuple[Kind, ...] = ("query", "passage")
@@ -162,6 +164,24 @@ class _Engine:
             self._m = None
 
 
+class _HiddenEncoder:
+    """The e5 encoder layers in an ONNX Runtime session, fed by the 4-bit word embedding."""
+
+    def __init__(self, weights: Path, settings: Settings) -> None:
+        import onnxruntime as ort
+
+        from medialens.models.runtime import onnx_providers, session_options
+
+        self.model = E5Model.load(weights)
+        graph = self.model.graph()
+        self.session = ort.InferenceSession(
+            graph, sess_options=session_options(settings), providers=onnx_providers(settings)
+        )
+
+    def run(self, ids: list[int]) -> np.ndarray:
+        return self.session.run(None, {"embeddings": self.model.embed_tokens(ids)})[0]
+
+
 @register_pipeline
 class E5SmallQ4Pipeline(Pipeline[str | EmbeddingInput, _Prepared, np.ndarray]):
     """multilingual-e5-small (4-bit): one text in, one 384-d unit vector out; ``embed`` for a list → matrix."""
@@ -176,6 +196,8 @@ class E5SmallQ4Pipeline(Pipeline[str | EmbeddingInput, _Prepared, np.ndarray]):
         # Set on every call: the OpenMP setting belongs to the calling thread, and callers' threads vary.
         self._threads = settings.model_threads if settings.model_threads > 0 else _default_threads()
         self._lock = threading.Lock()  # one engine call at a time: each already uses every OpenMP thread
+        self._encoder_lock = threading.Lock()
+        self._encoder: _HiddenEncoder | None = None
 
     def preprocess(self, item: str | EmbeddingInput) -> _Prepared:
         if isinstance(item, EmbeddingInput):
@@ -230,7 +252,22 @@ class E5SmallQ4Pipeline(Pipeline[str | EmbeddingInput, _Prepared, np.ndarray]):
         with self._lock:
             return self._engine.token_count(pre.data, pre.is_query)
 
+    def hidden_states(self, first: str, second: str = "", max_len: int = 512) -> HiddenStates:
+        """Every token's last hidden state [L, 384] of ``<s> query: first </s>`` (``</s></s> second </s>``
+        appended for a pair), cut to ``max_len`` tokens: the same model's encoder, read from the engine's file and
+        run by ONNX Runtime (``e5_encoder``), built on first use."""
+        encoder = self._hidden_encoder()
+        ids = encoder.model.sequence(f"query: {first}", second, max_len)
+        return HiddenStates(hidden=encoder.run(ids), ids=ids)
+
+    def _hidden_encoder(self) -> _HiddenEncoder:
+        with self._encoder_lock:
+            if self._encoder is None:
+                self._encoder = _HiddenEncoder(self.model_dir / WEIGHTS, self.settings)
+            return self._encoder
+
     def close(self) -> None:
+        self._encoder = None
         engine = getattr(self, "_engine", None)
         if engine is not None:
             with self._lock:
