@@ -42,8 +42,8 @@ CUT_START_BONUS = 0.1
 CUT_INSIDE_COST = 0.05
 WEIGHTS = {"motion": 0.35, "faces": 0.2, "sharpness": 0.2, "audio": 0.25}
 METHOD = (
-    "per-second motion, MediaPipe full-range faces, Crete sharpness, audio RMS and HSV-histogram shot changes; best 5-s window, "
-    "re-encoded with PyAV (H.264/AAC)"
+    "per-second motion, MediaPipe full-range faces, Crete sharpness, audio RMS and HSV-histogram shot changes; "
+    "best 5-s window, re-encoded with PyAV (H.264/AAC)"
 )
 _SMALL = (64, 36)
 

@@ -239,13 +239,13 @@ class Core:
                 r.task,
                 TaskInput(
                     url=r.url,
-                    data_base64=base64.b64encode(r.data).decode("ascii") if r.data is not None else None,
+                    data=r.data,  # a queued request's body: stored as base64 (``portable``)
                     media=r.media_key,
                     title=r.title,
                     text=r.text,
                     images=list(r.images),
                     options=r.options.model_dump(),
-                ).model_dump(exclude_none=True),
+                ).portable(),
                 r.object_url,
             )
             for r in requests
