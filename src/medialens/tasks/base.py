@@ -86,7 +86,7 @@ class TaskInput(BaseModel):
         out = self.model_dump(exclude_none=True)
         if self.data is not None:
             out["data_base64"] = base64.b64encode(self.data).decode("ascii")
-            out["images"] = [base64.b64encode(d).decode("ascii") for d in self.more]
+            out["images"] = [base64.b64encode(d).decode("ascii") for d in self.more] + list(self.images)
         return out
 
 
