@@ -136,6 +136,13 @@ HUB_MODELS: dict[str, HubModel] = {
             "sharpness, audio level and HSV-histogram shot changes; the clip re-encoded with PyAV (H.264/AAC). "
             "oss_path: a signed link served by medialens (local blob store) or the s3:// URI",
         ),
+        HubModel(
+            "video_super_resolution",
+            "video_super_resolution",
+            "x2 up-scaling: with the hub model pulled (`medialens models pull realesrgan-x2`) Real-ESRGAN x2plus "
+            "(ONNX, tiled); offline until then the classical method, no model: Lanczos x2 + unsharp mask (named in "
+            "the answer's result). Re-encoded with PyAV (H.264/AAC); oss_path as video_highlight's",
+        ),
     )
 }
 

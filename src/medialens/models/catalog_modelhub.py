@@ -136,4 +136,20 @@ MODELHUB_SPECS = (
         description="BAAI bge-base-zh, a BERT-base encoder (768-d hidden states, 512 tokens), int8 ONNX (103 MB); "
         "its sentence vector is the normalised [CLS] state.",
     ),
+    ModelSpec(
+        name="realesrgan-x2",
+        task="super-resolution",
+        runtime="onnx",
+        sources=(
+            # FaceFusion's ONNX export of Real-ESRGAN x2plus (xinntao): input [1,3,H,W] RGB 0-1 (dynamic size),
+            # output [1,3,2H,2W] RGB 0-1. Unpinned: the hub's LFS etag is checked on download.
+            HuggingFaceRepo("facefusion/models-3.0.0", "main", {"real_esrgan_x2.onnx": "real_esrgan_x2.onnx"}),
+        ),
+        files=("real_esrgan_x2.onnx",),
+        licence="BSD-3-Clause",
+        used_by=("video_super_resolution",),
+        bundle="hub",
+        description="Real-ESRGAN x2plus (RRDBNet, xinntao; BSD-3-Clause), ONNX: each frame up-scaled x2 in "
+        "192-pixel tiles with 10 pixels of context.",
+    ),
 )

@@ -196,6 +196,7 @@ PARSERS: dict[str, Callable[[dict[str, Any]], tuple[Media, dict[str, Any]]]] = {
     "product_comparison": _product,
     "text_vectorization": _text,
     "video_highlight": _video,
+    "video_super_resolution": _video,
 }
 
 
