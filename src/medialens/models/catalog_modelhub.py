@@ -152,4 +152,27 @@ MODELHUB_SPECS = (
         description="Real-ESRGAN x2plus (RRDBNet, xinntao; BSD-3-Clause), ONNX: each frame up-scaled x2 in "
         "192-pixel tiles with 10 pixels of context.",
     ),
+    ModelSpec(
+        name="videomae-base-ucf101",
+        task="video-classification",
+        runtime="onnx",
+        sources=(
+            # VideoMAE-base fine-tuned on UCF101 (101 actions), as Optimum's ONNX export (`optimum-cli export onnx
+            # --task video-classification`): pixel_values [1,16,3,224,224] -> logits [1,101]; config.json carries
+            # id2label. No published ONNX export was verifiable from the build machine: point HF_ENDPOINT at a mirror
+            # holding the export in this layout if the repo has none.
+            HuggingFaceRepo(
+                "nateraw/videomae-base-finetuned-ucf101",
+                "main",
+                {"onnx/model.onnx": "model.onnx", "config.json": "config.json"},
+            ),
+        ),
+        files=("model.onnx", "config.json"),
+        licence="CC-BY-NC-4.0",
+        input_size=(224, 224),
+        used_by=("video_classification",),
+        bundle="hub",
+        description="VideoMAE-base (MCG-NJU) fine-tuned on UCF101, ONNX: 16 frames over the clip, 224 x 224, "
+        "ImageNet-normalised; 101 action classes. Licence: VideoMAE's weights are CC-BY-NC-4.0.",
+    ),
 )

@@ -1,5 +1,5 @@
 """Model Hub video services: ``video_highlight`` (analyses/highlight.py) and ``video_super_resolution``
-(analyses/super_resolution.py), their clips kept in the blob store.
+(analyses/super_resolution.py), their clips kept in the blob store; ``video_classification`` (VideoMAE, UCF101).
 
 The clip's key is the job's own (``hub/clips/job-<id>.mp4``) so a retried job overwrites its earlier try instead
 of leaving it behind; a synchronous request gets a fresh key.
@@ -161,9 +161,42 @@ def video_super_resolution(ctx: TaskContext, given: TaskInput, opts: VideoSpanOp
     )
 
 
+CLASSIFY_MODEL = "videomae-base-ucf101"
+CLASSIFY_SAMPLES = 64
+"""Frames decoded over the span, of which the model's 16 are taken evenly."""
+
+
+class VideoClass(TaskResult):
+    class_name: str = Field(description="the most probable UCF101 action")
+    top: list[tuple[str, float]] = Field(description="the five most probable actions with their probabilities")
+    model: str
+
+
+def video_classification(ctx: TaskContext, given: TaskInput, opts: VideoSpanOptions) -> VideoClass:
+    path, info = download_video(ctx, given.url, media=given.media)
+    span = _span(path, info, opts)
+    fps = max(0.5, CLASSIFY_SAMPLES / span)
+    frames = sampled_frames(path, info, ctx.settings, fps, exact=False, report=ctx.report)
+    try:
+        rgbs = [f.rgb for f in frames if f.t < span]
+    finally:
+        frames.close()
+    if not rgbs:
+        raise DecodeError("video could not be decoded: no frame in the span to classify")
+    out = get_pipeline(CLASSIFY_MODEL, ctx.settings)(rgbs)
+    order = np.argsort(-out.probs, kind="stable")[:5]
+    return VideoClass(
+        class_name=out.names[order[0]],
+        top=[(out.names[i], round(float(out.probs[i]), 6)) for i in order],
+        model=CLASSIFY_MODEL,
+    )
+
+
 HUB_VIDEO_SPECS = (
     TaskSpec("video_highlight", "video", video_highlight, VideoSpanOptions, HighlightClip, (FACE_MODEL,),
              "the best 5 seconds as a clip (Model Hub)"),
     TaskSpec("video_super_resolution", "video", video_super_resolution, VideoSpanOptions, UpscaledVideo, (),
              "the video up-scaled x2: Real-ESRGAN with the hub model, else Lanczos + unsharp mask (Model Hub)"),
+    TaskSpec("video_classification", "video", video_classification, VideoSpanOptions, VideoClass, (CLASSIFY_MODEL,),
+             "the UCF101 action a video shows, by VideoMAE (Model Hub)"),
 )  # fmt: skip

@@ -187,9 +187,14 @@ def upscaled_clip(r: Any, req: dict[str, Any]) -> dict[str, Any]:
     return {"oss_path": req["oss_path"], "result": r.method}
 
 
+def video_classification(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    return {"class": r.class_name}
+
+
 FORMATTERS: dict[str, Formatter] = {
     "video_highlight": video_clip,
     "video_super_resolution": upscaled_clip,
+    "video_classification": video_classification,
     "image_colorization": edited_image,
     "face_enhancement": edited_image,
     "semantic_segmentation": semantic_segmentation,

@@ -197,6 +197,7 @@ PARSERS: dict[str, Callable[[dict[str, Any]], tuple[Media, dict[str, Any]]]] = {
     "text_vectorization": _text,
     "video_highlight": _video,
     "video_super_resolution": _video,
+    "video_classification": _video,
 }
 
 
