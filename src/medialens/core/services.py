@@ -147,7 +147,8 @@ HUB_MODELS: dict[str, HubModel] = {
             "video_classification",
             "video_classification",
             "VideoMAE-base fine-tuned on UCF101 (ONNX, 16 frames over the clip; 101 actions), hub model. No offline "
-            "tier: zero-shot ConSE over the 101 class names (ImageNet classes + COCO objects in e5 space) was "
+            "tier: zero-shot ConSE over the 101 class names (ImageNet classes + COCO objects in e5 space, with or "
+            "without the pose, face and hand descriptors) was "
             "measured on the two test videos with UCF101 labels at top-1 0/2, top-5 1/2 "
             "(bench/video_classification_offline.py), so it is not deployed",
         ),
