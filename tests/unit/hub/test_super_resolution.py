@@ -97,3 +97,11 @@ def test_real_esrgan_from_the_hub_upscales_a_video(
         source = next(c.decode(video=0)).to_ndarray(format="rgb24")[:240, :426]
     small = frames[0][::2, ::2].astype(int)
     assert np.abs(small - (255 - source.astype(int))).mean() < 12  # the tiny model's inversion: the model ran
+
+
+def test_a_video_too_large_to_upscale_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from medialens.media.errors import DecodeError
+
+    monkeypatch.setattr(sr, "MAX_OUTPUT_SIDE", 800)  # basketball_gym is 426 x 240: x2 is 852 wide
+    with pytest.raises(DecodeError, match="too large to up-scale: 426x240 x2 exceeds 800"):
+        sr.upscale_video(MEDIA / "video" / "basketball_gym.mp4", tmp_path / "out.mp4", 1.0, sr.classical)
