@@ -140,8 +140,9 @@ HUB_MODELS: dict[str, HubModel] = {
             "video_super_resolution",
             "video_super_resolution",
             "x2 up-scaling: with the hub model pulled (`medialens models pull realesrgan-x2`) Real-ESRGAN x2plus "
-            "(ONNX, tiled); offline until then the classical method, no model: Lanczos x2 + unsharp mask (named in "
-            "the answer's result). Re-encoded with PyAV (H.264/AAC); oss_path as video_highlight's",
+            "(ONNX, 224-px tiles with 16 px of context); offline until then the classical method, no model: Lanczos "
+            "x2 + unsharp mask (named in the answer's result). Re-encoded with PyAV (H.264/AAC); oss_path as "
+            "video_highlight's",
         ),
         HubModel(
             "video_classification",

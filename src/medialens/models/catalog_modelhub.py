@@ -150,7 +150,7 @@ MODELHUB_SPECS = (
         used_by=("video_super_resolution",),
         bundle="hub",
         description="Real-ESRGAN x2plus (RRDBNet, xinntao; BSD-3-Clause), ONNX: each frame up-scaled x2 in "
-        "192-pixel tiles with 10 pixels of context.",
+        "224-pixel tiles with 16 pixels of context (256-pixel windows).",
     ),
     ModelSpec(
         name="videomae-base-ucf101",

@@ -3,7 +3,9 @@
 The network takes RGB scaled to 0-1, NCHW. A whole frame at once would need memory in proportion to its area
 (RRDBNet keeps 64-channel maps at full size), so the frame is cut into ``TILE`` x ``TILE`` tiles, each read with
 ``TILE_PAD`` pixels of context on every side (edge-replicated at the border) so no seam shows; the context is
-cropped from each up-scaled tile before it is pasted (Real-ESRGAN's own tiled inference does the same). The scale is
+cropped from each up-scaled tile before it is pasted (Real-ESRGAN's own tiled inference does the same). Every
+window the network sees is the same size (``TILE + 2 * TILE_PAD`` = 256: the frame is edge-padded to whole tiles),
+so exports with a fixed input size work as well as dynamic ones. The scale is
 read from the network's answer, so an x4 export works too (the analysis resizes to x2).
 """
 
@@ -19,8 +21,8 @@ from medialens.models.pipeline import Pipeline
 from medialens.models.pipelines import register_pipeline
 from medialens.models.runtime import onnx_session
 
-TILE = 192
-TILE_PAD = 10
+TILE = 224
+TILE_PAD = 16
 
 
 def tiles(height: int, width: int, tile: int = TILE) -> list[tuple[int, int, int, int]]:
@@ -47,13 +49,16 @@ class RealESRGANx2(Pipeline[np.ndarray, np.ndarray, np.ndarray]):
 
     def preprocess(self, item: np.ndarray) -> np.ndarray:
         rgb = np.asarray(item, np.float32) / 255.0
-        padded = np.pad(rgb, ((TILE_PAD, TILE_PAD), (TILE_PAD, TILE_PAD), (0, 0)), mode="edge")
-        return np.ascontiguousarray(padded.transpose(2, 0, 1))
+        h, w = rgb.shape[:2]
+        extra_h, extra_w = -h % TILE, -w % TILE  # up to whole tiles
+        pads = ((TILE_PAD, TILE_PAD + extra_h), (TILE_PAD, TILE_PAD + extra_w), (0, 0))
+        return np.ascontiguousarray(np.pad(rgb, pads, mode="edge").transpose(2, 0, 1))
 
     def forward(self, batch: Sequence[np.ndarray]) -> list[np.ndarray]:
         return [self._tiled(b) for b in batch]
 
     def _tiled(self, padded: np.ndarray) -> np.ndarray:
+        """The up-scaled frame, whole tiles (the caller crops the padding to whole tiles away)."""
         h, w = padded.shape[1] - 2 * TILE_PAD, padded.shape[2] - 2 * TILE_PAD
         out: np.ndarray | None = None
         scale = 0
@@ -71,7 +76,9 @@ class RealESRGANx2(Pipeline[np.ndarray, np.ndarray, np.ndarray]):
         return out
 
     def postprocess(self, raw: np.ndarray, item: np.ndarray, pre: np.ndarray) -> np.ndarray:
-        out = np.clip(raw, 0.0, 1.0) * 255.0
+        h, w = np.asarray(item).shape[:2]
+        scale = raw.shape[1] // (pre.shape[1] - 2 * TILE_PAD)
+        out = np.clip(raw[:, : h * scale, : w * scale], 0.0, 1.0) * 255.0
         return np.ascontiguousarray(out.transpose(1, 2, 0).round().astype(np.uint8))
 
     def close(self) -> None:
