@@ -318,6 +318,7 @@ def test_hub_models_say_which_pull_they_need(hub) -> None:
         "semantic_segmentation": "deeplabv3-mobilevit-voc",
         "image_colorization": "ddcolor-tiny",
         "face_enhancement": "gfpgan-v1.4",
+        "video_classification": "videomae-base-ucf101",  # no offline tier (bench/video_classification_offline.py)
     }
     for model, weights in hub.items():
         with pytest.raises(subprocess.CalledProcessError) as err:

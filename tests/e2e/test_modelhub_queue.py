@@ -1,7 +1,8 @@
 """Asynchronous inference through the official ``eas-prediction`` ``QueueClient`` (WIRE.md §D.2) against a live
 server on loopback, and the first video service, ``video_highlight`` (by ``QueueClient`` and ``PredictClient``):
 put -> get by request id, put -> watch, the queue operations, a wrong token, a request the service cannot read, a
-killed worker, and the clip itself (5 s, decodes, its link fetchable, expired and forged links refused)."""
+killed worker, and the clip itself (5 s, decodes, its link fetchable, expired and forged links refused); and
+``video_super_resolution`` (offline: the classical method) by both clients."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ if importlib.util.find_spec("eas_prediction") is None:  # not imported here: see
         raise RuntimeError("eas-prediction==0.36 is not installed (the Makefile installs it with --no-deps)")
     pytest.skip("needs eas-prediction==0.36 (pip install --no-deps, see Makefile)", allow_module_level=True)
 
-SERVICES = ("video_highlight", "image_classification")
+SERVICES = ("video_highlight", "image_classification", "video_super_resolution")
 MODELS = ("dlib-face", "mobilenet-v2")
 
 
@@ -226,3 +227,41 @@ def test_a_queued_request_survives_a_killed_worker(tmp_path_factory: pytest.Temp
     finally:
         eas.close()
         srv.stop()
+
+
+def _upscaled(url: str) -> tuple[float, int, int, bool]:
+    """(duration in seconds, width, height, has sound) of the clip a link serves, every frame decoded."""
+    r = httpx.get(url, timeout=30)
+    assert r.status_code == 200 and r.headers["content-type"] == "video/mp4", r.text[:200]
+    with av.open(io.BytesIO(r.content)) as c:
+        v = c.streams.video[0]
+        assert sum(1 for _ in c.decode(video=0)) > 0
+        return c.duration / 1e6, v.width, v.height, bool(c.streams.audio)
+
+
+def test_video_super_resolution_by_queue_client(hub, eas, videos) -> None:
+    _, tokens = hub
+    token = tokens["video_super_resolution"]
+    body = json.dumps({"input": {"url": f"{videos}/basketball_gym.mp4", "play_duration": "2000000"}}).encode()
+    _, request_id = eas.call("video_super_resolution", token, "put", body)
+    (frame,) = eas.call("video_super_resolution/sink", token, "get", request_id=request_id, timeout="50s")
+    answer = _answer(frame)
+    assert answer["success"] is True and answer["request_id"] == request_id, answer
+    assert answer["result"].startswith("classical super-resolution (no model): Lanczos x2 + unsharp mask")
+    duration, width, height, _ = _upscaled(answer["oss_path"])
+    assert (width, height) == (852, 480) and abs(duration - 2.0) <= 0.1  # 426 x 240 source
+
+
+def test_video_super_resolution_by_predict_client(hub, eas, videos) -> None:
+    _, tokens = hub
+    token = tokens["video_super_resolution"]
+    body = {"input": {"url": f"{videos}/eye_makeup.avi"}}  # the whole file (6.56 s), with its sound
+    status, raw = eas.predict("video_super_resolution", token, json.dumps(body).encode())
+    assert status == 200, raw
+    answer = json.loads(raw)
+    assert set(answer) == {"oss_path", "result", "success", "request_id"} and answer["success"] is True
+    duration, width, height, sound = _upscaled(answer["oss_path"])
+    assert (width, height) == (640, 480) and abs(duration - 6.56) <= 0.1 and sound
+    status, raw = eas.predict("video_super_resolution", token, b'{"input": {"url": "%s/x.mp4", "play_duration": -1}}'
+                              % videos.encode())  # fmt: skip
+    assert status == 400 and "play_duration" in json.loads(raw)["error_msg"]

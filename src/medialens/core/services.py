@@ -136,6 +136,23 @@ HUB_MODELS: dict[str, HubModel] = {
             "sharpness, audio level and HSV-histogram shot changes; the clip re-encoded with PyAV (H.264/AAC). "
             "oss_path: a signed link served by medialens (local blob store) or the s3:// URI",
         ),
+        HubModel(
+            "video_super_resolution",
+            "video_super_resolution",
+            "x2 up-scaling: with the hub model pulled (`medialens models pull realesrgan-x2`) Real-ESRGAN x2plus "
+            "(ONNX, 224-px tiles with 16 px of context); offline until then the classical method, no model: Lanczos "
+            "x2 + unsharp mask (named in the answer's result). Re-encoded with PyAV (H.264/AAC); oss_path as "
+            "video_highlight's",
+        ),
+        HubModel(
+            "video_classification",
+            "video_classification",
+            "VideoMAE-base fine-tuned on UCF101 (ONNX, 16 frames over the clip; 101 actions), hub model. No offline "
+            "tier: zero-shot ConSE over the 101 class names (ImageNet classes + COCO objects in e5 space, with or "
+            "without the pose, face and hand descriptors) was "
+            "measured on the two test videos with UCF101 labels at top-1 0/2, top-5 1/2 "
+            "(bench/video_classification_offline.py), so it is not deployed",
+        ),
     )
 }
 

@@ -136,4 +136,43 @@ MODELHUB_SPECS = (
         description="BAAI bge-base-zh, a BERT-base encoder (768-d hidden states, 512 tokens), int8 ONNX (103 MB); "
         "its sentence vector is the normalised [CLS] state.",
     ),
+    ModelSpec(
+        name="realesrgan-x2",
+        task="super-resolution",
+        runtime="onnx",
+        sources=(
+            # FaceFusion's ONNX export of Real-ESRGAN x2plus (xinntao): input [1,3,H,W] RGB 0-1 (dynamic size),
+            # output [1,3,2H,2W] RGB 0-1. Unpinned: the hub's LFS etag is checked on download.
+            HuggingFaceRepo("facefusion/models-3.0.0", "main", {"real_esrgan_x2.onnx": "real_esrgan_x2.onnx"}),
+        ),
+        files=("real_esrgan_x2.onnx",),
+        licence="BSD-3-Clause",
+        used_by=("video_super_resolution",),
+        bundle="hub",
+        description="Real-ESRGAN x2plus (RRDBNet, xinntao; BSD-3-Clause), ONNX: each frame up-scaled x2 in "
+        "224-pixel tiles with 16 pixels of context (256-pixel windows).",
+    ),
+    ModelSpec(
+        name="videomae-base-ucf101",
+        task="video-classification",
+        runtime="onnx",
+        sources=(
+            # VideoMAE-base fine-tuned on UCF101 (101 actions), as Optimum's ONNX export (`optimum-cli export onnx
+            # --task video-classification`): pixel_values [1,16,3,224,224] -> logits [1,101]; config.json carries
+            # id2label. No published ONNX export was verifiable from the build machine: point HF_ENDPOINT at a mirror
+            # holding the export in this layout if the repo has none.
+            HuggingFaceRepo(
+                "nateraw/videomae-base-finetuned-ucf101",
+                "main",
+                {"onnx/model.onnx": "model.onnx", "config.json": "config.json"},
+            ),
+        ),
+        files=("model.onnx", "config.json"),
+        licence="CC-BY-NC-4.0",
+        input_size=(224, 224),
+        used_by=("video_classification",),
+        bundle="hub",
+        description="VideoMAE-base (MCG-NJU) fine-tuned on UCF101, ONNX: 16 frames over the clip, 224 x 224, "
+        "ImageNet-normalised; 101 action classes. Licence: VideoMAE's weights are CC-BY-NC-4.0.",
+    ),
 )

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from medialens.core import Core, hub_files
 
-CLIP_MODELS = ("video_highlight",)
+CLIP_MODELS = ("video_highlight", "video_super_resolution")
 """Models whose result is a file in the blob store (``result.key``), answered as ``oss_path``."""
 
 files_router = APIRouter(include_in_schema=False)

@@ -181,8 +181,20 @@ def video_clip(_r: Any, req: dict[str, Any]) -> dict[str, Any]:
     return {"oss_path": req["oss_path"], "result": ""}
 
 
+def upscaled_clip(r: Any, req: dict[str, Any]) -> dict[str, Any]:
+    """The seed's super-resolution answer; ``result`` names how the frames were up-scaled (a model or the
+    classical method), so a user can tell the two tiers apart."""
+    return {"oss_path": req["oss_path"], "result": r.method}
+
+
+def video_classification(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    return {"class": r.class_name}
+
+
 FORMATTERS: dict[str, Formatter] = {
     "video_highlight": video_clip,
+    "video_super_resolution": upscaled_clip,
+    "video_classification": video_classification,
     "image_colorization": edited_image,
     "face_enhancement": edited_image,
     "semantic_segmentation": semantic_segmentation,

@@ -196,6 +196,8 @@ PARSERS: dict[str, Callable[[dict[str, Any]], tuple[Media, dict[str, Any]]]] = {
     "product_comparison": _product,
     "text_vectorization": _text,
     "video_highlight": _video,
+    "video_super_resolution": _video,
+    "video_classification": _video,
 }
 
 
