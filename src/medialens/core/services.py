@@ -136,6 +136,32 @@ HUB_MODELS: dict[str, HubModel] = {
             "sharpness, audio level and HSV-histogram shot changes; the clip re-encoded with PyAV (H.264/AAC). "
             "oss_path: a signed link served by medialens (local blob store) or the s3:// URI",
         ),
+        HubModel(
+            "asr_zh",
+            "asr_zh",
+            "Whisper base (multilingual, faster-whisper int8, Silero VAD), language fixed to Chinese; output "
+            "converted to simplified characters (zhconv zh-cn table); hanzi outside GB2312 level 1 (3,755) as '*'; "
+            "keys = Whisper segment starts; the seed's model is a Wav2Letter",
+        ),
+        HubModel(
+            "asr_zh_ecommerce",
+            "asr_zh_ecommerce",
+            "Whisper base as asr_zh, with an e-commerce live-stream vocabulary prompt (Whisper initial_prompt); "
+            "hanzi outside GB2312 (6,763) as '*'",
+        ),
+        HubModel(
+            "speech_detection_zh",
+            "speech_detection_zh",
+            "per 20-s window: Silero VAD keeps speech, Whisper base identifies its language; 是 when Chinese "
+            "speech is heard, else 否",
+        ),
+        HubModel(
+            "bgm_detection",
+            "bgm_detection",
+            "per 20-s window, a signal method (no model): share of tonal 64-ms frames (spectral flatness), share "
+            "of sounding frames and median level step; 是 = music. Separates the test set's music from speech "
+            "and bird song, with thin margins; not trained on music with speech over it",
+        ),
     )
 }
 

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Literal
 
 import numpy as np
@@ -39,6 +40,8 @@ class TranscriptionRequest:
     vad_filter: bool = True
     initial_prompt: str | None = None
     max_seconds: float | None = None
+    detect_only: bool = False
+    """Only voice activity detection and language identification: no segments are decoded (far cheaper)."""
     on_segment: Callable[[float], None] | None = None
     """Called with each decoded segment's end time (seconds): progress; an exception it raises stops decoding."""
 
@@ -95,6 +98,26 @@ def _drain(segments: Any, on_segment: Callable[[float], None] | None) -> list[An
     return out
 
 
+MIN_SPEECH_S = 0.5
+
+
+def _silent(audio: np.ndarray) -> Any | None:
+    """For ``detect_only``: Whisper's info for audio where Silero VAD hears under MIN_SPEECH_S of speech (Whisper
+    would still run its encoder to name a language), else None."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    speech = sum(c["end"] - c["start"] for c in get_speech_timestamps(audio, VadOptions())) / SAMPLE_RATE
+    if speech >= MIN_SPEECH_S:
+        return None
+    return SimpleNamespace(
+        language="",
+        language_probability=0.0,
+        all_language_probs=None,
+        duration_after_vad=speech,
+        duration=audio.size / SAMPLE_RATE,
+    )
+
+
 @register_pipeline
 class WhisperPipeline(Pipeline[TranscriptionRequest | np.ndarray, _Prepared, Transcription]):
     """Whisper base, multilingual (99 languages), CTranslate2 int8."""
@@ -143,6 +166,9 @@ class WhisperPipeline(Pipeline[TranscriptionRequest | np.ndarray, _Prepared, Tra
             if pre.audio.size == 0:
                 outs.append(([], None))
                 continue
+            if req.detect_only and (silent := _silent(pre.audio)) is not None:
+                outs.append(([], silent))  # no speech for the VAD: nothing to identify
+                continue
             with self._lock:
                 segments, info = self._model.transcribe(
                     pre.audio,
@@ -152,7 +178,8 @@ class WhisperPipeline(Pipeline[TranscriptionRequest | np.ndarray, _Prepared, Tra
                     vad_filter=req.vad_filter,
                     initial_prompt=req.initial_prompt,
                 )
-                outs.append((_drain(segments, req.on_segment), info))
+                # the segments are a lazy generator: language and VAD are known before any is decoded
+                outs.append(([] if req.detect_only else _drain(segments, req.on_segment), info))
         return outs
 
     def postprocess(

@@ -196,6 +196,10 @@ PARSERS: dict[str, Callable[[dict[str, Any]], tuple[Media, dict[str, Any]]]] = {
     "product_comparison": _product,
     "text_vectorization": _text,
     "video_highlight": _video,
+    "asr_zh": _video,
+    "asr_zh_ecommerce": _video,
+    "speech_detection_zh": _video,
+    "bgm_detection": _video,
 }
 
 
