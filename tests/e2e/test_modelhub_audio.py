@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -21,9 +22,16 @@ if importlib.util.find_spec("eas_prediction") is None:  # not imported here: see
         raise RuntimeError("eas-prediction==0.36 is not installed (the Makefile installs it with --no-deps)")
     pytest.skip("needs eas-prediction==0.36 (pip install --no-deps, see Makefile)", allow_module_level=True)
 
-SERVICES = ("asr_zh", "asr_zh_ecommerce", "speech_detection_zh", "bgm_detection")
-YES = '{"class": "是"}\n'
-NO = '{"class": "否"}\n'
+SERVICES = (
+    "asr_zh",
+    "asr_zh_ecommerce",
+    "speech_detection_zh",
+    "bgm_detection",
+    "speech_vector_zh",
+    "speech_vector_en",
+)
+YES = '{"class":"是"}\n'
+NO = '{"class":"否"}\n'
 TRADITIONAL = set("學費獲廠產規這們說頭門")
 
 
@@ -58,7 +66,7 @@ def eas(hub) -> Iterator[EasClient]:
 
 
 def _predict(eas: EasClient, hub, service: str, body: dict | str) -> tuple[int, dict]:
-    return eas.predict(service, hub[1][service], body)
+    return eas.predict(service, hub[1][service], body, timeout_ms=60_000)  # Whisper on 2 shared cores
 
 
 def test_asr_zh_answers_simplified_text_keyed_by_segment_start(hub, eas, sounds) -> None:
@@ -161,3 +169,40 @@ def test_asr_through_the_queue(hub, sounds) -> None:
         assert frame[2]["requestId"] == request_id and "大学生" in "".join(answer.values()), answer
     finally:
         clients.close()
+
+
+def _vectors(eas: EasClient, hub, service: str, url: str) -> dict[str, list[float]]:
+    status, answer = _predict(eas, hub, service, {"input": {"url": url}})
+    assert status == 200 and answer, answer
+    return {k: [float(x) for x in v.split(",")] for k, v in answer.items()}
+
+
+def test_speech_vectors_are_whisper_encoder_states_nearer_within_a_language(hub, eas, sounds) -> None:
+    import numpy as np
+
+    def unit(name: str, service: str) -> np.ndarray:
+        (vector,) = _vectors(eas, hub, service, f"{sounds}/{name}").values()
+        assert len(vector) == 512 and all(np.isfinite(vector))
+        v = np.asarray(vector)
+        return v / np.linalg.norm(v)
+
+    zh_mid, zh_long = unit("zh_speech_mid.wav", "speech_vector_zh"), unit("zh_speech_long.wav", "speech_vector_zh")
+    jfk, libri = (
+        unit("jfk_ask_not.flac", "speech_vector_en"),
+        unit("librispeech_3436-172162-0000_male.ogg", "speech_vector_en"),
+    )
+    assert zh_mid @ zh_long > zh_mid @ jfk and jfk @ libri > jfk @ zh_mid  # measured 0.89 > 0.75, 0.87 > 0.75
+    # one vector per 30-s window, keyed by its start
+    assert list(_vectors(eas, hub, "speech_vector_en", f"{sounds}/music_kevin_macleod_vibe_ace.ogg")) == [
+        "0",
+        "30000000",
+        "60000000",
+    ]
+
+
+def test_speaker_classification_is_refused_as_not_available(hub) -> None:
+    srv, _ = hub
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        srv.cli("services", "deploy", "speaker_classification_zh", "--json", "--port", str(srv.port))
+    said = refused.value.stdout + refused.value.stderr
+    assert "speaker-tdnn-zh" in said and "not" in said, said

@@ -162,6 +162,25 @@ HUB_MODELS: dict[str, HubModel] = {
             "of sounding frames and median level step; 是 = music. Separates the test set's music from speech "
             "and bird song, with thin margins; not trained on music with speech over it",
         ),
+        HubModel(
+            "speech_vector_zh",
+            "speech_vector_zh",
+            "Whisper base's multilingual encoder (not the seed's Mockingjay): its 512-d states mean-pooled over each "
+            "30-s window, one comma-separated vector per window keyed by its start in microseconds",
+        ),
+        HubModel(
+            "speech_vector_en",
+            "speech_vector_en",
+            "the same Whisper base encoder as speech_vector_zh (one multilingual model): 512-d mean-pooled states "
+            "per 30-s window",
+        ),
+        HubModel(
+            "speaker_classification_zh",
+            "speaker_classification_zh",
+            "not available yet: needs a speaker-attribute model (the seed's is a TDNN); none ships in a registry "
+            "package this build can load",
+            ("speaker-tdnn-zh",),
+        ),
     )
 }
 

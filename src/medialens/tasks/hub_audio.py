@@ -1,4 +1,5 @@
-"""Model Hub audio services: Chinese ASR (general and e-commerce), Chinese speech detection, background music.
+"""Model Hub audio services: Chinese ASR (general and e-commerce), Chinese speech detection, background music,
+speech vectors (Chinese and English).
 
 All take an audio file or a video's sound track and ``play_duration`` (only that much from the start).
 """
@@ -104,6 +105,31 @@ def bgm_detection(ctx: TaskContext, given: TaskInput, opts: VideoSpanOptions) ->
     return WindowCalls(windows=calls, duration_s=audio.size / RATE, method=hub_audio.MUSIC_METHOD)
 
 
+class VectorWindow(TaskResult):
+    start: float
+    end: float
+    vector: list[float]
+
+
+class SpeechVectors(TaskResult):
+    windows: list[VectorWindow]
+    duration_s: float
+    method: str
+
+
+def speech_vector(ctx: TaskContext, given: TaskInput, opts: VideoSpanOptions) -> SpeechVectors:
+    """Whisper base's encoder states, mean-pooled over each 30-s window (the same multilingual encoder serves the
+    Chinese and the English service)."""
+    from medialens.models.pipelines.whisper import TranscriptionRequest
+
+    audio = _audio(ctx, given, opts)
+    ctx.report("encoding")
+    tr = get_pipeline(WHISPER, ctx.settings).run_batch([TranscriptionRequest(audio, encode_only=True)])[0]
+    windows = [VectorWindow(start=w.start, end=w.end, vector=w.vector.tolist()) for w in tr.vectors]
+    method = f"{WHISPER} encoder (multilingual), states mean-pooled per 30-s window"
+    return SpeechVectors(windows=windows, duration_s=audio.size / RATE, method=method)
+
+
 _ASR = (WHISPER,)
 HUB_AUDIO_SPECS = (
     TaskSpec("asr_zh", "audio", asr_zh, VideoSpanOptions, HubTranscript, _ASR, "Chinese ASR (Model Hub)", "video"),
@@ -111,6 +137,10 @@ HUB_AUDIO_SPECS = (
              "Chinese e-commerce ASR (Model Hub)", "video"),
     TaskSpec("speech_detection_zh", "audio", speech_detection_zh, VideoSpanOptions, WindowCalls, _ASR,
              "Chinese speech per window (Model Hub)", "video"),
+    TaskSpec("speech_vector_zh", "audio", speech_vector, VideoSpanOptions, SpeechVectors, _ASR,
+             "Chinese speech vectors (Model Hub)", "video"),
+    TaskSpec("speech_vector_en", "audio", speech_vector, VideoSpanOptions, SpeechVectors, _ASR,
+             "English speech vectors (Model Hub)", "video"),
     TaskSpec("bgm_detection", "audio", bgm_detection, VideoSpanOptions, WindowCalls, (),
              "background music per window (Model Hub)", "video"),
 )  # fmt: skip

@@ -191,7 +191,7 @@ def timed_transcript(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
 
 
 def _yes_no(present: bool) -> str:
-    return json.dumps({"class": "是" if present else "否"}, ensure_ascii=False) + "\n"
+    return json.dumps({"class": "是" if present else "否"}, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def window_calls(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
@@ -199,7 +199,14 @@ def window_calls(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
     return {_microsecond_key(w.start): _yes_no(w.present) for w in r.windows}
 
 
-BARE = frozenset({"asr_zh", "asr_zh_ecommerce", "speech_detection_zh", "bgm_detection"})
+def window_vectors(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    """The seed's vector string ("v1,v2,...,vN") for each window, keyed by its start in microseconds."""
+    return {_microsecond_key(w.start): _csv(w.vector) for w in r.windows}
+
+
+BARE = frozenset(
+    {"asr_zh", "asr_zh_ecommerce", "speech_detection_zh", "bgm_detection", "speech_vector_zh", "speech_vector_en"}
+)
 """Answers that are the seed's map of times alone: no request_id / success beside the microsecond keys."""
 
 FORMATTERS: dict[str, Formatter] = {
@@ -223,6 +230,8 @@ FORMATTERS: dict[str, Formatter] = {
     "asr_zh_ecommerce": timed_transcript,
     "speech_detection_zh": window_calls,
     "bgm_detection": window_calls,
+    "speech_vector_zh": window_vectors,
+    "speech_vector_en": window_vectors,
 }
 
 

@@ -200,6 +200,8 @@ PARSERS: dict[str, Callable[[dict[str, Any]], tuple[Media, dict[str, Any]]]] = {
     "asr_zh_ecommerce": _video,
     "speech_detection_zh": _video,
     "bgm_detection": _video,
+    "speech_vector_zh": _video,
+    "speech_vector_en": _video,
 }
 
 
