@@ -79,6 +79,8 @@ FRAME = 1024
 HOP = 512
 QUIET_DB = 35.0
 """A frame sounds when its 100-5000 Hz level is within this of the window's loudest frame."""
+SILENT_DBFS = -60.0
+"""Frames quieter than this (windowed RMS, dB full scale) never sound, whatever the window's loudest."""
 TONAL_FLATNESS = 0.05
 MIN_TONAL_SHARE = 0.92
 MIN_SOUNDING_SHARE = 0.4
@@ -109,7 +111,8 @@ def music_features(samples: np.ndarray) -> MusicFeatures:
     band = (freqs >= 100) & (freqs <= 5000)
     power = np.abs(np.fft.rfft(frames, axis=1))[:, band] ** 2 + 1e-12
     level = 10 * np.log10(power.sum(axis=1))
-    sounding = level > level.max() - QUIET_DB
+    rms_db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-20)
+    sounding = (level > level.max() - QUIET_DB) & (rms_db > SILENT_DBFS)
     flatness = np.exp(np.log(power).mean(axis=1)) / power.mean(axis=1)
     tonal = (flatness < TONAL_FLATNESS) & sounding
     pairs = sounding[1:] & sounding[:-1]
