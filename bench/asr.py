@@ -66,6 +66,7 @@ def main() -> None:
         str(model_dir / "whisper-base"), device="cpu", compute_type="int8", cpu_threads=THREADS, local_files_only=True
     )
     task = get_task("asr_zh")
+    ecommerce = get_task("asr_zh_ecommerce")
     print(f"ASR, Whisper base int8, {THREADS} threads, {ROUNDS} rounds (machine shared: compare the ratios)")
     print(f"{'clip':22} {'audio s':>7} {'task RTF':>9} {'direct RTF':>10} {'ratio':>6} {'CER raw':>8} {'CER simp':>8}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,7 +96,9 @@ def main() -> None:
             ref = REFERENCES[clip]
             raw_cer, simple_cer = cer(raw, ref), cer(to_simplified(raw), ref)
             print(f"{clip:22} {seconds:7.1f} {a:9.3f} {b:10.3f} {a / b:6.2f} {raw_cer:8.2f} {simple_cer:8.2f}")
+            prompted = "".join(s.text for s in ecommerce.run(ctx, TaskInput(data_base64=data)).segments)
             print(f"  raw: {raw}  simplified: {to_simplified(raw)}")
+            print(f"  asr_zh_ecommerce (prompted): {prompted}  CER {cer(prompted, ref):.2f}")
 
 
 if __name__ == "__main__":
