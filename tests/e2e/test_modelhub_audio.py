@@ -161,9 +161,12 @@ def test_a_video_with_a_silent_sound_track_has_neither_music_nor_speech(hub, eas
     assert status == 200 and answer == {"0": NO}, answer  # 21.5 s: the 1.5-s tail joins the window
 
 
-def test_a_file_without_audio_is_a_client_error(hub, eas, sounds) -> None:
+def test_a_missing_file_or_a_video_without_sound_is_a_client_error(hub, eas, sounds) -> None:
     status, answer = _predict(eas, hub, "bgm_detection", {"input": {"url": f"{sounds}/missing.wav"}})
     assert 400 <= status < 500 and answer["success"] is False, answer
+    with media_server(MEDIA / "video") as videos:  # basketball_gym.mp4 has no audio stream
+        status, answer = _predict(eas, hub, "asr_zh", {"input": {"url": f"{videos}/basketball_gym.mp4"}})
+    assert 400 <= status < 500 and answer["success"] is False and "audio" in answer["error_msg"], answer
 
 
 def test_asr_through_the_queue(hub, sounds) -> None:
