@@ -14,7 +14,14 @@ from typing import Any
 
 
 def _predict(
-    endpoint: str, service: str, token: str, body: bytes, plain: bool, tz: str | None, retries: int | None
+    endpoint: str,
+    service: str,
+    token: str,
+    body: bytes,
+    plain: bool,
+    tz: str | None,
+    retries: int | None,
+    timeout_ms: int | None = None,
 ) -> tuple[int, Any]:
     import os
     import time
@@ -32,6 +39,8 @@ def _predict(
     client.set_token(token)
     if retries is not None:
         client.set_retry_count(retries)
+    if timeout_ms is not None:  # the client's own default is 5 s
+        client.set_timeout(timeout_ms)
     client.init()
     try:
         resp = client.predict(StringRequest(body))
@@ -63,10 +72,13 @@ class EasClient:
         plain: bool = False,
         tz: str | None = None,
         retries: int | None = None,
+        timeout_ms: int | None = None,
     ) -> tuple[int, Any]:
         raw = json.dumps(body).encode() if isinstance(body, dict) else body
         raw = raw.encode() if isinstance(raw, str) else raw
-        return self._pool.submit(_predict, self.endpoint, service, token, raw, plain, tz, retries).result(300)
+        return self._pool.submit(_predict, self.endpoint, service, token, raw, plain, tz, retries, timeout_ms).result(
+            300
+        )
 
     def close(self) -> None:
         self._pool.shutdown(cancel_futures=True)

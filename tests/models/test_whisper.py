@@ -144,3 +144,29 @@ def test_bad_inputs(whisper) -> None:
         whisper.preprocess(TranscriptionRequest(str(AUDIO / "jfk_ask_not.flac")))  # type: ignore[arg-type]
     empty = whisper(np.zeros(0, dtype=np.float32))
     assert empty.text == "" and empty.segments == ()
+
+
+def test_encode_only_gives_one_pooled_encoder_vector_per_30_s_window(whisper) -> None:
+    from medialens.models.pipelines.whisper import TranscriptionRequest
+
+    audio = read_audio(MEDIA / "audio" / "jfk_ask_not.flac")  # 11 s
+    tripled = np.concatenate([audio] * 3)  # 33 s: two windows
+    one, two = (
+        whisper.run_batch([TranscriptionRequest(audio, encode_only=True)])[0],
+        whisper(TranscriptionRequest(tripled, encode_only=True)),
+    )
+    assert [(w.start, w.end) for w in one.vectors] == [(0.0, audio.size / 16000)] and one.segments == ()
+    assert [w.start for w in two.vectors] == [0.0, 30.0]
+    v = one.vectors[0].vector
+    assert v.shape == (512,) and np.isfinite(v).all()
+    again = whisper(TranscriptionRequest(audio, encode_only=True)).vectors[0].vector
+    assert np.array_equal(v, again)  # deterministic (tests/e2e compares clips: nearer within a language)
+
+
+def test_detect_only_names_the_language_without_decoding_and_skips_silence(whisper) -> None:
+    from medialens.models.pipelines.whisper import TranscriptionRequest
+
+    zh = whisper(TranscriptionRequest(read_audio(MEDIA / "audio" / "zh_speech_mid.wav"), detect_only=True))
+    assert zh.language == "zh" and zh.language_probability > 0.9 and zh.segments == () and zh.speech_s > 3
+    silent = whisper(TranscriptionRequest(np.zeros(16000 * 5, np.float32), detect_only=True))
+    assert silent.language == "" and silent.speech_s == 0.0

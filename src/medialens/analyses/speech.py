@@ -47,9 +47,11 @@ def transcribe_audio(
     *,
     language: str | None = None,
     translate: bool = False,
+    initial_prompt: str | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> SpeechTranscript:
-    """``audio``: float32 mono at 16 kHz. ``progress`` gets the share (0-1) of the audio decoded so far."""
+    """``audio``: float32 mono at 16 kHz. ``progress`` gets the share (0-1) of the audio decoded so far;
+    ``initial_prompt`` is Whisper's context for the first window (vocabulary, script)."""
     from medialens.models.pipelines.whisper import TranscriptionRequest
 
     duration = audio.size / SAMPLE_RATE
@@ -57,7 +59,9 @@ def transcribe_audio(
     if progress is not None and duration > 0:
         on_segment = lambda end: progress(min(1.0, end / duration))  # noqa: E731
     request = TranscriptionRequest(
-        audio, language=language, task="translate" if translate else "transcribe", on_segment=on_segment
+        audio, language=language, task="translate" if translate else "transcribe",
+        on_segment=on_segment,
+        initial_prompt=initial_prompt,
     )
     tr = get_pipeline(MODEL, settings).run_batch([request])[0]
     kept = [

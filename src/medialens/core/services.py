@@ -153,6 +153,51 @@ HUB_MODELS: dict[str, HubModel] = {
             "measured on the two test videos with UCF101 labels at top-1 0/2, top-5 1/2 "
             "(bench/video_classification_offline.py), so it is not deployed",
         ),
+        HubModel(
+            "asr_zh",
+            "asr_zh",
+            "Whisper base (multilingual, faster-whisper int8, Silero VAD), language fixed to Chinese; output "
+            "converted to simplified characters (zhconv zh-cn table); hanzi outside GB2312 level 1 (3,755) as '*'; "
+            "keys = Whisper segment starts; the seed's model is a Wav2Letter",
+        ),
+        HubModel(
+            "asr_zh_ecommerce",
+            "asr_zh_ecommerce",
+            "Whisper base as asr_zh, with an e-commerce live-stream vocabulary prompt (Whisper initial_prompt); "
+            "hanzi outside GB2312 (6,763) as '*'",
+        ),
+        HubModel(
+            "speech_detection_zh",
+            "speech_detection_zh",
+            "per 20-s window: Silero VAD keeps speech, Whisper base identifies its language; 是 when Chinese "
+            "speech is heard, else 否",
+        ),
+        HubModel(
+            "bgm_detection",
+            "bgm_detection",
+            "per 20-s window, a signal method (no model): share of tonal 64-ms frames (spectral flatness), share "
+            "of sounding frames and median level step; 是 = music. Separates the test set's music from speech "
+            "and bird song, with thin margins; not trained on music with speech over it",
+        ),
+        HubModel(
+            "speech_vector_zh",
+            "speech_vector_zh",
+            "Whisper base's multilingual encoder (not the seed's Mockingjay): its 512-d states mean-pooled over each "
+            "30-s window, one comma-separated vector per window keyed by its start in microseconds",
+        ),
+        HubModel(
+            "speech_vector_en",
+            "speech_vector_en",
+            "the same Whisper base encoder as speech_vector_zh (one multilingual model): 512-d mean-pooled states "
+            "per 30-s window",
+        ),
+        HubModel(
+            "speaker_classification_zh",
+            "speaker_classification_zh",
+            "not available yet: needs a speaker-attribute model (the seed's is a TDNN); none ships in a registry "
+            "package this build can load",
+            ("speaker-tdnn-zh",),
+        ),
     )
 }
 

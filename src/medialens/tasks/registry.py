@@ -54,6 +54,9 @@ TASKS.update({spec.name: register(spec) for spec in HUB_SPECS})  # the Model Hub
 from medialens.tasks.hub_video import HUB_VIDEO_SPECS  # noqa: E402
 
 TASKS.update({spec.name: register(spec) for spec in HUB_VIDEO_SPECS})  # Model Hub video services
+from medialens.tasks.hub_audio import HUB_AUDIO_SPECS  # noqa: E402
+
+TASKS.update({spec.name: register(spec) for spec in HUB_AUDIO_SPECS})  # Model Hub audio services
 
 # VOD smart tagging and fingerprinting on media of the library (tasks/vod.py).
 from medialens.tasks import vod as _vod  # noqa: E402

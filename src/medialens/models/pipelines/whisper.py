@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Literal
 
 import numpy as np
@@ -39,6 +40,10 @@ class TranscriptionRequest:
     vad_filter: bool = True
     initial_prompt: str | None = None
     max_seconds: float | None = None
+    detect_only: bool = False
+    encode_only: bool = False
+    """Only the encoder: one mean-pooled state vector per 30-s window (``Transcription.vectors``), no decoding."""
+    """Only voice activity detection and language identification: no segments are decoded (far cheaper)."""
     on_segment: Callable[[float], None] | None = None
     """Called with each decoded segment's end time (seconds): progress; an exception it raises stops decoding."""
 
@@ -53,6 +58,14 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class EncodedWindow:
+    start: float
+    end: float
+    vector: np.ndarray
+    """float32, the encoder's width (512 for base)."""
+
+
+@dataclass(frozen=True)
 class Transcription:
     text: str
     language: str
@@ -63,6 +76,8 @@ class Transcription:
     """Audio left after voice activity detection (equals ``duration_s`` without VAD)."""
     language_probabilities: dict[str, float] = field(default_factory=dict)
     """The five most likely languages (only when the language was detected, not given)."""
+    vectors: tuple[EncodedWindow, ...] = ()
+    """``encode_only``: the encoder's states averaged over each 30-s window's real audio (not its padding)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,6 +108,28 @@ def _drain(segments: Any, on_segment: Callable[[float], None] | None) -> list[An
         if on_segment is not None:
             on_segment(float(seg.end))
     return out
+
+
+MIN_SPEECH_S = 0.5
+WINDOW_S = 30
+"""Whisper's input window (the encoder always sees 30 s, padded)."""
+
+
+def _silent(audio: np.ndarray) -> Any | None:
+    """For ``detect_only``: Whisper's info for audio where Silero VAD hears under MIN_SPEECH_S of speech (Whisper
+    would still run its encoder to name a language), else None."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    speech = sum(c["end"] - c["start"] for c in get_speech_timestamps(audio, VadOptions())) / SAMPLE_RATE
+    if speech >= MIN_SPEECH_S:
+        return None
+    return SimpleNamespace(
+        language="",
+        language_probability=0.0,
+        all_language_probs=None,
+        duration_after_vad=speech,
+        duration=audio.size / SAMPLE_RATE,
+    )
 
 
 @register_pipeline
@@ -143,6 +180,12 @@ class WhisperPipeline(Pipeline[TranscriptionRequest | np.ndarray, _Prepared, Tra
             if pre.audio.size == 0:
                 outs.append(([], None))
                 continue
+            if req.encode_only:
+                outs.append((self._encode(pre.audio), None))
+                continue
+            if req.detect_only and (silent := _silent(pre.audio)) is not None:
+                outs.append(([], silent))  # no speech for the VAD: nothing to identify
+                continue
             with self._lock:
                 segments, info = self._model.transcribe(
                     pre.audio,
@@ -152,14 +195,34 @@ class WhisperPipeline(Pipeline[TranscriptionRequest | np.ndarray, _Prepared, Tra
                     vad_filter=req.vad_filter,
                     initial_prompt=req.initial_prompt,
                 )
-                outs.append((_drain(segments, req.on_segment), info))
+                # the segments are a lazy generator: language and VAD are known before any is decoded
+                outs.append(([] if req.detect_only else _drain(segments, req.on_segment), info))
         return outs
+
+    def _encode(self, audio: np.ndarray) -> list[EncodedWindow]:
+        """Whisper's encoder over each 30-s window; the states of the window's real audio (2 mel frames per state)
+        are averaged."""
+        from faster_whisper.audio import pad_or_trim
+
+        out = []
+        window = WINDOW_S * SAMPLE_RATE
+        for at in range(0, audio.size, window):
+            chunk = audio[at : at + window]
+            mel = self._model.feature_extractor(chunk)
+            with self._lock:
+                states = np.asarray(self._model.encode(pad_or_trim(mel)))[0]
+            used = max(1, min(states.shape[0], -(-mel.shape[-1] // 2)))
+            vector = states[:used].mean(axis=0).astype(np.float32)
+            out.append(EncodedWindow(at / SAMPLE_RATE, (at + chunk.size) / SAMPLE_RATE, vector))
+        return out
 
     def postprocess(
         self, raw: tuple[list[Any], Any], item: TranscriptionRequest | np.ndarray, pre: _Prepared
     ) -> Transcription:
         segments, info = raw
         duration = pre.audio.size / SAMPLE_RATE
+        if pre.request.encode_only:
+            return Transcription("", "", 0.0, (), round(duration, 3), round(duration, 3), vectors=tuple(segments))
         if info is None:  # empty audio: nothing to detect
             return Transcription("", pre.request.language or "", 0.0, (), 0.0, 0.0)
         out = []

@@ -191,6 +191,34 @@ def video_classification(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
     return {"class": r.class_name}
 
 
+def _microsecond_key(seconds: float) -> str:
+    return str(round(seconds * 1_000_000))
+
+
+def timed_transcript(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    """The seed's ASR answer: {segment start in microseconds: its sentences joined by ';'}."""
+    return {_microsecond_key(s.start): s.text for s in r.segments}
+
+
+def _yes_no(present: bool) -> str:
+    return json.dumps({"class": "是" if present else "否"}, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def window_calls(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    """The seed's detection answer: {window start in microseconds: '{"class":"是"}\\n' or 否}."""
+    return {_microsecond_key(w.start): _yes_no(w.present) for w in r.windows}
+
+
+def window_vectors(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    """The seed's vector string ("v1,v2,...,vN") for each window, keyed by its start in microseconds."""
+    return {_microsecond_key(w.start): _csv(w.vector) for w in r.windows}
+
+
+BARE = frozenset(
+    {"asr_zh", "asr_zh_ecommerce", "speech_detection_zh", "bgm_detection", "speech_vector_zh", "speech_vector_en"}
+)
+"""Answers that are the seed's map of times alone: no request_id / success beside the microsecond keys."""
+
 FORMATTERS: dict[str, Formatter] = {
     "video_highlight": video_clip,
     "video_super_resolution": upscaled_clip,
@@ -210,8 +238,16 @@ FORMATTERS: dict[str, Formatter] = {
     "face_similarity": face_similarity,
     "face_attributes": face_attributes,
     "text_vectorization": text_vectorization,
+    "asr_zh": timed_transcript,
+    "asr_zh_ecommerce": timed_transcript,
+    "speech_detection_zh": window_calls,
+    "bgm_detection": window_calls,
+    "speech_vector_zh": window_vectors,
+    "speech_vector_en": window_vectors,
 }
 
 
 def answer(model: str, result: Any, req: dict[str, Any], request_id: str) -> dict[str, Any]:
+    if model in BARE:
+        return FORMATTERS[model](result, req)
     return {"request_id": request_id, "success": True, **FORMATTERS[model](result, req)}

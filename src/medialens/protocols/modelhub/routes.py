@@ -198,6 +198,12 @@ PARSERS: dict[str, Callable[[dict[str, Any]], tuple[Media, dict[str, Any]]]] = {
     "video_highlight": _video,
     "video_super_resolution": _video,
     "video_classification": _video,
+    "asr_zh": _video,
+    "asr_zh_ecommerce": _video,
+    "speech_detection_zh": _video,
+    "bgm_detection": _video,
+    "speech_vector_zh": _video,
+    "speech_vector_en": _video,
 }
 
 
