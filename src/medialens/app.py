@@ -19,6 +19,7 @@ from medialens.jobs.local import LocalPoolExecutor
 from medialens.observability.health import check_readiness
 from medialens.observability.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
 from medialens.protocols.modelhub import router as modelhub_router
+from medialens.protocols.modelhub.routes import PredictFastPath
 from medialens.protocols.native import router as native_router
 from medialens.protocols.pai.errors import PaiError
 from medialens.protocols.pai.routes import error_response
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
 
     metrics = Metrics(_db, _broker_depths)
     app.state.metrics = metrics
+    app.add_middleware(PredictFastPath)  # inside the metrics, which count its requests too
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(PaiError)

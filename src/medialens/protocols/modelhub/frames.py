@@ -144,7 +144,9 @@ def parse_proto(text: str, name: str = PROTO_FILE) -> descriptor_pb2.FileDescrip
 def _build() -> dict[str, type]:
     text = files("medialens.protocols.modelhub").joinpath(PROTO_FILE).read_text(encoding="utf-8")
     pool = descriptor_pool.DescriptorPool()  # our own pool: never clashes with a client's classes in one process
-    fd = pool.Add(parse_proto(text))
+    proto = parse_proto(text)
+    pool.Add(proto)  # returns the descriptor on the C implementation only, None on the pure-Python one
+    fd = pool.FindFileByName(proto.name)
     return {name: message_factory.GetMessageClass(fd.message_types_by_name[name]) for name in fd.message_types_by_name}
 
 
