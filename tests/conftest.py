@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import json
 import os
 import shutil
@@ -55,11 +56,18 @@ def _port_open(host: str, port: int) -> bool:
         return False
 
 
-def skip_unless_ci(reason: str) -> None:
-    """Skip locally with the reason, but fail under CI: CI machines have everything these tests need."""
+def skip_unless_ci(reason: str, *, module: bool = False) -> None:
+    """Skip locally with the reason, but fail under CI: CI machines have everything these tests need
+    (``module``: skip or fail the whole test module, called at its top)."""
     if os.environ.get("CI"):
-        pytest.fail(f"{reason}, and CI must have it")
-    pytest.skip(f"{reason} (set CI=1 to make this a failure)")
+        pytest.fail(f"{reason}, and CI must have it", pytrace=False)
+    pytest.skip(f"{reason} (set CI=1 to make this a failure)", allow_module_level=module)
+
+
+def require_eas_client(*, module: bool = True) -> None:
+    """The official ``eas-prediction`` client, which `make test` installs with --no-deps (its pins are too old)."""
+    if importlib.util.find_spec("eas_prediction") is None:
+        skip_unless_ci("eas-prediction==0.36 is not installed (pip install --no-deps, see the Makefile)", module=module)
 
 
 def require_service(host: str, port: int, what: str) -> None:

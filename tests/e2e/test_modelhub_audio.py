@@ -4,23 +4,18 @@ errors, and one ASR request through the queue (put -> get)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import LABELS, MEDIA
+from tests.conftest import LABELS, MEDIA, require_eas_client
 from tests.e2e.eas_client import EasClient
 from tests.e2e.eas_queue_client import QueueClients
 from tests.support import LiveServer, ensure_models, live_server, media_server
 
-if importlib.util.find_spec("eas_prediction") is None:  # not imported here: see eas_client.py
-    if os.environ.get("CI"):
-        raise RuntimeError("eas-prediction==0.36 is not installed (the Makefile installs it with --no-deps)")
-    pytest.skip("needs eas-prediction==0.36 (pip install --no-deps, see Makefile)", allow_module_level=True)
+require_eas_client()  # the client is not imported here: see eas_client.py
 
 SERVICES = (
     "asr_zh",

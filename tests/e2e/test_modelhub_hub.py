@@ -5,7 +5,6 @@ from a loopback Hugging Face mirror into a model folder of their own, served by 
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import json
 import os
@@ -15,14 +14,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import MEDIA
+from tests.conftest import MEDIA, require_eas_client
 from tests.e2e.eas_client import EasClient
 from tests.support import LiveServer, ensure_models, live_server
 
-if importlib.util.find_spec("eas_prediction") is None:  # not imported here: see eas_client.py
-    if os.environ.get("CI"):  # `make test` installs it: a CI run without it is broken, not skippable
-        raise RuntimeError("eas-prediction==0.36 is not installed (the Makefile installs it with --no-deps)")
-    pytest.skip("needs eas-prediction==0.36 (pip install --no-deps, see Makefile)", allow_module_level=True)
+require_eas_client()  # the client is not imported here: see eas_client.py
 
 HUB = ("semantic_segmentation", "instance_segmentation", "image_colorization", "face_enhancement")
 

@@ -7,10 +7,8 @@ killed worker, and the clip itself (5 s, decodes, its link fetchable, expired an
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,14 +20,11 @@ import pytest
 
 from medialens.config import Settings
 from medialens.core import file_urls
-from tests.conftest import MEDIA
+from tests.conftest import MEDIA, require_eas_client
 from tests.e2e.eas_queue_client import QueueClients
 from tests.support import LiveServer, ensure_models, live_server, media_server
 
-if importlib.util.find_spec("eas_prediction") is None:  # not imported here: see eas_client.py
-    if os.environ.get("CI"):  # `make test` installs it: a CI run without it is broken, not skippable
-        raise RuntimeError("eas-prediction==0.36 is not installed (the Makefile installs it with --no-deps)")
-    pytest.skip("needs eas-prediction==0.36 (pip install --no-deps, see Makefile)", allow_module_level=True)
+require_eas_client()  # the client is not imported here: see eas_client.py
 
 SERVICES = ("video_highlight", "image_classification", "video_super_resolution")
 MODELS = ("dlib-face", "mobilenet-v2")

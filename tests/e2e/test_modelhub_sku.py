@@ -5,24 +5,19 @@ names after training (the server picks up the new model file), COCO classes agai
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from tests.conftest import MEDIA
+from tests.conftest import MEDIA, require_eas_client
 from tests.e2e.eas_client import EasClient
 from tests.support import LiveServer, ensure_models, live_server
 
-if importlib.util.find_spec("eas_prediction") is None:  # not imported here: see eas_client.py
-    if os.environ.get("CI"):
-        raise RuntimeError("eas-prediction==0.36 is not installed (the Makefile installs it with --no-deps)")
-    pytest.skip("needs eas-prediction==0.36 (pip install --no-deps, see Makefile)", allow_module_level=True)
+require_eas_client()  # the client is not imported here: see eas_client.py
 
 MODELS = ("mobilenet-v2", "nanodet")
 

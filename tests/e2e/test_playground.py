@@ -33,7 +33,7 @@ def _chrome():
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
     if not (chromium and driver):
-        pytest.skip("chromium and chromedriver are not installed (apt-get install -y chromium chromium-driver)")
+        skip_unless_ci("chromium and chromedriver are not installed (apt-get install -y chromium chromium-driver)")
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.options import Options

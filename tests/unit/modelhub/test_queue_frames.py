@@ -4,7 +4,6 @@ a spawned child, on protobuf's pure-Python implementation: see tests/e2e/eas_cli
 
 from __future__ import annotations
 
-import importlib.util
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -13,15 +12,13 @@ import pytest
 from google.protobuf import descriptor_pb2
 
 from medialens.protocols.modelhub import frames
+from tests.conftest import require_eas_client
 from tests.e2e.eas_queue_client import client_frames
-
-needs_client = pytest.mark.skipif(
-    importlib.util.find_spec("eas_prediction") is None, reason="needs eas-prediction==0.36 (see Makefile)"
-)
 
 
 @pytest.fixture(scope="module")
 def client_side():
+    require_eas_client(module=False)
     ours = frames.frame_list([(7, b"\x00\xffdata", {"requestId": "r-1"}, "failed: x"), (8, b"", {}, "")])
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return ours, pool.submit(client_frames, ours).result(60)
@@ -39,7 +36,6 @@ def _normalised(fd: descriptor_pb2.FileDescriptorProto) -> descriptor_pb2.FileDe
     return out
 
 
-@needs_client
 def test_our_descriptor_is_the_clients(client_side) -> None:
     _, (serialized, _, _) = client_side
     theirs = descriptor_pb2.FileDescriptorProto.FromString(serialized)
@@ -47,7 +43,6 @@ def test_our_descriptor_is_the_clients(client_side) -> None:
     assert _normalised(ours) == _normalised(theirs)
 
 
-@needs_client
 def test_bytes_go_both_ways(client_side) -> None:
     _, (_, theirs, seen) = client_side
     assert seen == [(7, b"\x00\xffdata", "failed: x", [("requestId", "r-1")]), (8, b"", "", [])]
