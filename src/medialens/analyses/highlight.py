@@ -23,15 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 
 from medialens.analyses.sharpness import blur_metric
 from medialens.media.errors import DecodeError
+from medialens.media.reencode import reencode_window
 from medialens.media.types import Frame
 
 WINDOW_S = 5.0
@@ -183,74 +182,10 @@ class Clip:
     has_audio: bool
 
 
-def _even(x: int) -> int:
-    return max(2, x - x % 2)
-
-
 def cut_clip(src: Path, dest: Path, start_s: float, duration_s: float, threads: int = 0) -> Clip:
     """Re-encode ``[start_s, start_s + duration_s)`` of ``src`` to an MP4 at ``dest`` (H.264, AAC when the source
     has sound): exact to the frame, whatever the source's keyframes."""
-    end_s = start_s + duration_s
-    try:
-        inp = av.open(str(src))
-    except (av.FFmpegError, OSError) as err:
-        raise DecodeError(f"video could not be decoded: {err}") from err
-    with inp, av.open(str(dest), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
-        vin = inp.streams.video[0]
-        vin.thread_type = "AUTO"
-        if threads:
-            vin.codec_context.thread_count = threads
-        rate = vin.average_rate or vin.guessed_rate or Fraction(25)
-        if rate > 120 or rate < 1:
-            rate = Fraction(25)
-        width, height = _even(vin.codec_context.width), _even(vin.codec_context.height)
-        vout = out.add_stream("libx264", rate=rate, options={"preset": "veryfast", "crf": "23"})
-        vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
-        vout.time_base = 1 / rate
-        ain = inp.streams.audio[0] if inp.streams.audio else None
-        aout = resampler = None
-        if ain is not None:
-            aout = out.add_stream("aac", rate=48000, layout="stereo")
-            resampler = av.AudioResampler(format="fltp", layout="stereo", rate=48000)
-        streams = [vin] + ([ain] if ain is not None else [])
-        origin = float(vin.start_time * vin.time_base) if vin.start_time is not None else 0.0
-        if start_s > 0:
-            inp.seek(int((origin + start_s) / vin.time_base), stream=vin, backward=True, any_frame=False)
-        n_frames, samples = 0, 0
-        video_done = False
-        for packet in inp.demux(*streams):
-            if packet.stream is vin and video_done:
-                continue
-            try:
-                decoded = packet.decode()
-            except av.error.InvalidDataError:
-                continue
-            for fr in decoded:
-                if fr.time is None:
-                    continue
-                t = float(fr.time) - origin
-                if packet.stream is vin:
-                    if t < start_s - 1e-6:
-                        continue
-                    if t >= end_s - 1e-6:
-                        video_done = True
-                        break
-                    img = fr.reformat(width=width, height=height, format="yuv420p")
-                    img.pts = n_frames  # constant rate out: some sources' timestamps are not monotonic
-                    img.time_base = 1 / rate
-                    out.mux(vout.encode(img))
-                    n_frames += 1
-                elif aout is not None and start_s - 1e-6 <= t < end_s:
-                    fr.pts = None
-                    for res in resampler.resample(fr):
-                        res.pts, res.time_base = samples, Fraction(1, 48000)
-                        samples += res.samples
-                        out.mux(aout.encode(res))
-            if video_done and (aout is None or samples >= duration_s * 48000):
-                break
-        out.mux(vout.encode(None))
-        if aout is not None:
-            out.mux(aout.encode(None))
-    if n_frames == 0:
-        raise DecodeError("video could not be decoded: no frame in the highlight window")
-    return Clip(dest, round(n_frames / float(rate), 3), width, height, n_frames, aout is not None)
+    done = reencode_window(
+        src, dest, start_s, start_s + duration_s, threads=threads, nothing="no frame in the highlight window"
+    )
+    return Clip(dest, done.duration_s, done.width, done.height, done.frames, done.has_audio)
