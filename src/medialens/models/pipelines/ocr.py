@@ -144,15 +144,18 @@ class PPOCRv4Pipeline(Pipeline[Any, OcrPre, OcrResult]):
 
     model_name: ClassVar[str] = "ppocr-v4"
     max_batch_size: ClassVar[int] = 1  # detector inputs differ in size; one image per detector call
+    det_file: ClassVar[str] = DET_FILE
+    cls_file: ClassVar[str] = CLS_FILE
+    rec_file: ClassVar[str] = REC_FILE
 
     def __init__(self, model_dir: Path, settings: Settings, options: OcrOptions | None = None) -> None:
         super().__init__(model_dir, settings)
         from medialens.models.runtime import onnx_session
 
         self.options = options or OcrOptions()
-        self._det = onnx_session(model_dir / DET_FILE, settings)
-        self._cls = onnx_session(model_dir / CLS_FILE, settings)
-        self._rec = onnx_session(model_dir / REC_FILE, settings)
+        self._det = onnx_session(model_dir / self.det_file, settings)
+        self._cls = onnx_session(model_dir / self.cls_file, settings)
+        self._rec = onnx_session(model_dir / self.rec_file, settings)
         self._det_in = self._det.get_inputs()[0].name
         self._cls_in = self._cls.get_inputs()[0].name
         self._rec_in = self._rec.get_inputs()[0].name

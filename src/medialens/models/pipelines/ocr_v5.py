@@ -9,13 +9,10 @@ page, v6 tiny 0.478 and 0.826. Per-script figures: README and ``tests/models/tes
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import ClassVar
 
-from medialens.config import Settings
-from medialens.models.pipeline import Pipeline
 from medialens.models.pipelines import register_pipeline
-from medialens.models.pipelines.ocr import DET_FILE, OcrOptions, PPOCRv4Pipeline
+from medialens.models.pipelines.ocr import PPOCRv4Pipeline
 
 #: The one OCR model PAI, Model Hub, VOD keywords and Twelve Labs text_in_video read text with.
 OCR_MODEL = "ppocr-v5"
@@ -27,15 +24,5 @@ CLS_FILE = "ppocrv5_cls.onnx"
 class PPOCRv5Pipeline(PPOCRv4Pipeline):
     model_name: ClassVar[str] = "ppocr-v5"
 
-    def __init__(self, model_dir: Path, settings: Settings, options: OcrOptions | None = None) -> None:
-        Pipeline.__init__(self, model_dir, settings)
-        from medialens.models.runtime import onnx_session
-
-        self.options = options or OcrOptions()
-        self._det = onnx_session(model_dir / DET_FILE, settings)
-        self._cls = onnx_session(model_dir / CLS_FILE, settings)
-        self._rec = onnx_session(model_dir / REC_FILE, settings)
-        self._det_in = self._det.get_inputs()[0].name
-        self._cls_in = self._cls.get_inputs()[0].name
-        self._rec_in = self._rec.get_inputs()[0].name
-        self.characters = self._load_dictionary()
+    cls_file: ClassVar[str] = CLS_FILE
+    rec_file: ClassVar[str] = REC_FILE  # the detector stays v4's (DET_FILE)
