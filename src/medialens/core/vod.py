@@ -23,7 +23,7 @@ from medialens.store import jobs as job_store
 from medialens.store import vod as vod_store
 from medialens.store.tables import Job, JobState, as_utc
 from medialens.store.vod_tables import AIJob, MediaItem
-from medialens.tasks.vod import source_key, store_media
+from medialens.tasks.vod import probed_fields, source_key, store_media
 
 AI_TASKS = {
     "AIVideoTag": "vod_video_tag",
@@ -161,12 +161,7 @@ class Vod:
                 title=(title or Path(source.split("?")[0]).name)[:400],
                 source_url=source if "://" in source else "",
                 blob_key=source_key(media_id),
-                cover_key=kept[1] if len(kept) > 1 else None,
-                duration_s=round(info.duration_s, 3),
-                size=info.size_bytes,
-                width=info.width,
-                height=info.height,
-                fps=round(info.fps, 3),
+                **probed_fields(info, kept),
             )
             vod_store.add_media(self.db, item)
             kept.clear()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field, StrictStr, field_validator
@@ -171,6 +172,18 @@ def store_media(settings, media_id: str, path: Path) -> list[str]:
     return kept
 
 
+def probed_fields(info: VideoInfo, kept: list[str]) -> dict[str, Any]:
+    """A medium's stored facts from its probe and the keys ``store_media`` wrote (the cover second, when found)."""
+    return dict(
+        cover_key=kept[1] if len(kept) > 1 else None,
+        duration_s=round(info.duration_s, 3),
+        size=info.size_bytes,
+        width=info.width,
+        height=info.height,
+        fps=round(info.fps, 3),
+    )
+
+
 class Registered(TaskResult):
     media_id: str
     duration: float
@@ -191,14 +204,7 @@ def register(ctx: TaskContext, given: TaskInput, opts: VodMediaOptions) -> Regis
     ctx.report("video storing")
     kept = store_media(ctx.settings, opts.media_id, path)
     ctx.outputs.extend(kept)  # dropped by the runner if the job is cancelled meanwhile
-    values = dict(
-        cover_key=kept[1] if len(kept) > 1 else None,
-        duration_s=round(info.duration_s, 3),
-        size=info.size_bytes,
-        width=info.width,
-        height=info.height,
-        fps=round(info.fps, 3),
-    )
+    values = probed_fields(info, kept)
     try:
         finished = vod_store.finish_registration(_db(ctx.settings), opts.media_id, ctx.job_id, **values)
     except Exception:
