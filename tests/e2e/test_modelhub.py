@@ -41,11 +41,7 @@ IMAGE_LIMIT = 2_000_000  # the golden eagle (2.27 MB) is over it
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, dict[str, str]]]:
     ensure_models(*MODELS)
     srv = live_server(tmp_path_factory.mktemp("modelhub"), allow_private_urls="true", image_max_bytes=str(IMAGE_LIMIT))
-    tokens = {}
-    for model in OFFLINE:
-        out = json.loads(srv.cli("services", "deploy", model, "--json", "--port", str(srv.port)))
-        assert out["url"] == f"{srv.base_url}/api/predict/{model}" and out["name"] == model
-        tokens[model] = out["token"]
+    tokens = srv.deploy(*OFFLINE)
     srv.start()
     yield srv, tokens
     srv.stop()

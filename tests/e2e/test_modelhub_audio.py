@@ -44,10 +44,7 @@ def sounds() -> Iterator[str]:
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, dict[str, str]]]:
     ensure_models("whisper-base")
     srv = live_server(tmp_path_factory.mktemp("audio"), allow_private_urls="true")
-    tokens = {}
-    for model in SERVICES:
-        out = json.loads(srv.cli("services", "deploy", model, "--json", "--port", str(srv.port)))
-        tokens[model] = out["token"]
+    tokens = srv.deploy(*SERVICES)
     srv.start()
     yield srv, tokens
     srv.stop()

@@ -75,7 +75,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, 
     srv = live_server(root / "server")
     srv.env["MEDIALENS_MODEL_DIR"] = str(models)
     deploy = (*HUB, "text_vectorization", "scene_classification")
-    tokens = {m: json.loads(srv.cli("services", "deploy", m, "--json"))["token"] for m in deploy}
+    tokens = srv.deploy(*deploy)
     srv.start()
     yield srv, tokens
     srv.stop()

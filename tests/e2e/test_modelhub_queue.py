@@ -31,11 +31,7 @@ MODELS = ("dlib-face", "mobilenet-v2")
 
 
 def _deploy(srv: LiveServer) -> dict[str, str]:
-    tokens = {}
-    for model in SERVICES:
-        out = json.loads(srv.cli("services", "deploy", model, "--json", "--port", str(srv.port)))
-        tokens[model] = out["token"]
-    return tokens
+    return srv.deploy(*SERVICES)
 
 
 @pytest.fixture(scope="module")
