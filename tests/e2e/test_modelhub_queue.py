@@ -137,8 +137,8 @@ def test_queue_operations(hub, eas) -> None:
     assert indexes == sorted(indexes) and len(set(indexes)) == 4
     attrs = eas.call(sink, token, "attributes")
     assert attrs["stream.length"] == "4" and attrs["stream.lastEntry"] == str(indexes[-1])
-    found = eas.call(sink, token, "search", indexes[1])
-    assert found["index"] == indexes[1] and found["waitHeadCount"] == 1
+    found = eas.call(sink, token, "search", indexes[1])  # EAS's own shape: one item ahead, nobody handles it
+    assert found == {"ConsumerId": "", "IsPending": False, "WaitCount": 1}
     assert eas.call(sink, token, "search", indexes[-1] + 100) == {}  # the client answers {} for what is not there
     got = eas.call(sink, token, "get", index=indexes[1], length=2, timeout="0s", auto_delete=False)
     assert [(f[0], f[1]) for f in got] == [(indexes[1], b"item 1"), (indexes[2], b"item 2")]
@@ -150,6 +150,34 @@ def test_queue_operations(hub, eas) -> None:
     eas.call(sink, token, "truncate", indexes[3] + 1)
     attrs = eas.call(sink, token, "attributes")
     assert attrs["stream.length"] == "0" and "stream.lastEntry" not in attrs
+
+
+def test_commit_acknowledges_what_was_read_and_it_is_not_delivered_again(hub, eas) -> None:
+    """put -> get without auto-delete (it stays: read again) -> commit -> gone; a watcher that leaves without
+    committing has its item delivered to the next one, a committed one is not."""
+    _, tokens = hub
+    token, sink = tokens["image_classification"], "image_classification/sink"
+    attrs = eas.call(sink, token, "attributes")
+    if "stream.lastEntry" in attrs:
+        eas.call(sink, token, "truncate", int(attrs["stream.lastEntry"]) + 1)
+    index, request_id = eas.call(sink, token, "put", b"result 1")
+    for _ in range(2):  # not auto-deleted: there until committed
+        (got,) = eas.call(sink, token, "get", request_id=request_id, timeout="0s", auto_delete=False)
+        assert (str(got[0]), got[1]) == (index, b"result 1")
+    assert eas.call(sink, token, "commit", int(index)) == "OK"
+    assert eas.call(sink, token, "get", request_id=request_id, timeout="0s", auto_delete=False) == []
+    assert eas.call(sink, token, "get", index=int(index), timeout="0s", auto_delete=False) == []
+    assert eas.call(sink, token, "search", int(index)) == {}  # the client's answer for an item not there
+    assert eas.call(sink, token, "attributes")["stream.length"] == "0"
+
+    two = [int(eas.call(sink, token, "put", f"result {i}".encode())[0]) for i in (2, 3)]
+    seen = eas.watch(sink, token, 0, 5, auto_commit=False, count=2, deadline_s=20)
+    assert [f[0] for f in seen] == two  # the watcher left without committing
+    eas.call(sink, token, "commit", two[0])
+    again = eas.watch(sink, token, 0, 5, auto_commit=False, count=2, deadline_s=3)
+    assert [f[0] for f in again] == [two[1]]  # the uncommitted one again, the committed one never
+    assert eas.call(sink, token, "attributes")["stream.length"] == "1"
+    eas.call(sink, token, "delete", [two[1]])
 
 
 def test_a_request_the_service_cannot_read_lands_in_the_sink_failed(hub, eas, videos) -> None:
@@ -210,9 +238,10 @@ def test_a_queued_request_survives_a_killed_worker(tmp_path_factory: pytest.Temp
         body = json.dumps({"input": {"url": f"{videos}/intel_bottles.mp4", "play_duration": 12e6}}).encode()
         index, request_id = eas.call("video_highlight", token, "put", body)
         deadline = time.monotonic() + 60
-        while (found := eas.call("video_highlight", token, "search", int(index))).get("state") != "running":
+        while not (found := eas.call("video_highlight", token, "search", int(index))).get("IsPending"):
             assert time.monotonic() < deadline and found, found
             time.sleep(0.1)
+        assert found["WaitCount"] == 0 and found["ConsumerId"]  # the worker running it
         srv.kill()
         srv.start()
         (frame,) = eas.call("video_highlight/sink", token, "get", request_id=request_id, timeout="55s", retries=2)
