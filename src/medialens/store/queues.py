@@ -7,8 +7,8 @@ process sees the delete succeed), so several API processes never sink a result t
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -113,7 +113,7 @@ def items(
         return [(item, job) for item, job in s.execute(q).all()]
 
 
-def _free(now):  # noqa: ANN001, ANN202 - a SQL condition
+def _free(now):
     return or_(QueueItem.consumer.is_(None), QueueItem.claimed_until < now)
 
 
