@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -113,7 +113,8 @@ def items(
         return [(item, job) for item, job in s.execute(q).all()]
 
 
-def _free(now):
+def _free(now: datetime) -> ColumnElement[bool]:
+    """No live watcher holds the item."""
     return or_(QueueItem.consumer.is_(None), QueueItem.claimed_until < now)
 
 
