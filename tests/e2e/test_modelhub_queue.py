@@ -15,7 +15,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import av
+import cv2
 import httpx
+import numpy as np
 import pytest
 
 from medialens.config import Settings
@@ -23,6 +25,7 @@ from medialens.core import file_urls
 from tests.conftest import MEDIA, require_eas_client
 from tests.e2e.eas_queue_client import QueueClients
 from tests.support import LiveServer, ensure_models, live_server, media_server
+from tests.variants import read_frames, write_video
 
 require_eas_client()  # the client is not imported here: see eas_client.py
 
@@ -207,6 +210,42 @@ def test_a_wrong_token_is_refused_with_401(hub, eas) -> None:
     refused = eas.watch("video_highlight/sink", "wrong==", deadline_s=10)
     assert refused[0] == "error" and refused[1] == 401 and '"error_code":401' in refused[2], refused
     assert eas.call("no_such_service", tokens["video_highlight"], "get", timeout="0s")[:2] == ("error", 404)
+
+
+HUG_AT_S = 6.5
+"""Where the hug starts in the spliced video: off the whole seconds the highlight is scored on."""
+
+
+@pytest.fixture(scope="module")
+def hug_between_stills(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, np.ndarray, int]]:
+    """6.5 s of a still (a bottle line), the whole of two_men_hugging.mp4 (labelled: two men walk and hug, 2.4 s
+    decoded), 8 s of the still again, at 30 fps and 426 x 240; served over HTTP. Yields (URL, still, hug frames)."""
+    still = cv2.resize(next(read_frames(MEDIA / "video" / "intel_bottles.mp4"))[0], (426, 240))
+    hug = [cv2.resize(f, (426, 240)) for f, _ in read_frames(MEDIA / "video" / "two_men_hugging.mp4")]
+    frames = [still] * int(HUG_AT_S * 30) + hug + [still] * 240
+    root = tmp_path_factory.mktemp("hug")
+    write_video(root / "hug.mp4", iter(frames), 30)
+    with media_server(root) as url:
+        yield f"{url}/hug.mp4", still, len(hug)
+
+
+def test_the_highlight_covers_the_labelled_hug(hub, eas, hug_between_stills) -> None:
+    """No label says when something happens, so the event is placed: the clip must hold every frame of the hug
+    (frames unlike the still) and last five seconds."""
+    _, tokens = hub
+    url, still, hug_frames = hug_between_stills
+    status, raw = eas.predict(
+        "video_highlight", tokens["video_highlight"], json.dumps({"input": {"url": url}}).encode()
+    )
+    assert status == 200, raw
+    r = httpx.get(json.loads(raw)["oss_path"], timeout=30)
+    with av.open(io.BytesIO(r.content)) as c:
+        duration = c.duration / 1e6
+        unlike = [float(np.abs(f.to_ndarray(format="rgb24").astype(int) - still).mean()) for f in c.decode(video=0)]
+    moving = [d > 10 for d in unlike]
+    assert abs(duration - 5.0) <= 0.1 and len(moving) >= 145
+    assert sum(moving) >= hug_frames - 1, (sum(moving), hug_frames)  # the whole hug is inside the window
+    assert max(d for d, m in zip(unlike, moving, strict=True) if not m) < 4  # the rest is the still, re-encoded
 
 
 def test_video_highlight_by_predict_client(hub, eas, videos) -> None:
