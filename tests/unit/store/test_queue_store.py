@@ -45,6 +45,16 @@ def test_migration_up_down_up(blank_db: Database) -> None:
     assert not tables & set(sa.inspect(blank_db.engine).get_table_names())
 
 
+def test_claims_migration_up_down(blank_db: Database) -> None:
+    def columns() -> set[str]:
+        return {c["name"] for c in sa.inspect(blank_db.engine).get_columns("eas_queue_items")}
+
+    upgrade(blank_db.engine, "0009_hubfix_queue_claims")
+    assert {"consumer", "claimed_until"} <= columns()
+    downgrade(blank_db.engine, "0008_eas_queue")
+    assert not {"consumer", "claimed_until"} & columns() and "job_id" in columns()
+
+
 def _queues(db: Database, tmp_path) -> Queues:
     return Queues(Core(Settings(data_dir=tmp_path), db, None))
 
