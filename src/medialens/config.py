@@ -105,6 +105,17 @@ class Settings(BaseSettings):
     recovery_interval_s: float = Field(
         default=5.0, description="How often each worker scans the store for expired leases and unqueued jobs."
     )
+    hub_clip_ttl_s: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="Model Hub clips (video_highlight, video_super_resolution): their signed links expire after this "
+        "long, and clips older than this are removed from the blob store.",
+    )
+    hub_clip_sweep_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How often each worker removes expired Model Hub clips (also done at start and on every new clip).",
+    )
 
     # --- media intake -----------------------------------------------------------------------------------------
     allow_private_urls: bool = Field(

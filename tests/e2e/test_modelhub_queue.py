@@ -15,7 +15,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import av
+import cv2
 import httpx
+import numpy as np
 import pytest
 
 from medialens.config import Settings
@@ -23,6 +25,7 @@ from medialens.core import file_urls
 from tests.conftest import MEDIA, require_eas_client
 from tests.e2e.eas_queue_client import QueueClients
 from tests.support import LiveServer, ensure_models, live_server, media_server
+from tests.variants import read_frames, write_video
 
 require_eas_client()  # the client is not imported here: see eas_client.py
 
@@ -133,8 +136,8 @@ def test_queue_operations(hub, eas) -> None:
     assert indexes == sorted(indexes) and len(set(indexes)) == 4
     attrs = eas.call(sink, token, "attributes")
     assert attrs["stream.length"] == "4" and attrs["stream.lastEntry"] == str(indexes[-1])
-    found = eas.call(sink, token, "search", indexes[1])
-    assert found["index"] == indexes[1] and found["waitHeadCount"] == 1
+    found = eas.call(sink, token, "search", indexes[1])  # EAS's own shape: one item ahead, nobody handles it
+    assert found == {"ConsumerId": "", "IsPending": False, "WaitCount": 1}
     assert eas.call(sink, token, "search", indexes[-1] + 100) == {}  # the client answers {} for what is not there
     got = eas.call(sink, token, "get", index=indexes[1], length=2, timeout="0s", auto_delete=False)
     assert [(f[0], f[1]) for f in got] == [(indexes[1], b"item 1"), (indexes[2], b"item 2")]
@@ -146,6 +149,34 @@ def test_queue_operations(hub, eas) -> None:
     eas.call(sink, token, "truncate", indexes[3] + 1)
     attrs = eas.call(sink, token, "attributes")
     assert attrs["stream.length"] == "0" and "stream.lastEntry" not in attrs
+
+
+def test_commit_acknowledges_what_was_read_and_it_is_not_delivered_again(hub, eas) -> None:
+    """put -> get without auto-delete (it stays: read again) -> commit -> gone; a watcher that leaves without
+    committing has its item delivered to the next one, a committed one is not."""
+    _, tokens = hub
+    token, sink = tokens["image_classification"], "image_classification/sink"
+    attrs = eas.call(sink, token, "attributes")
+    if "stream.lastEntry" in attrs:
+        eas.call(sink, token, "truncate", int(attrs["stream.lastEntry"]) + 1)
+    index, request_id = eas.call(sink, token, "put", b"result 1")
+    for _ in range(2):  # not auto-deleted: there until committed
+        (got,) = eas.call(sink, token, "get", request_id=request_id, timeout="0s", auto_delete=False)
+        assert (str(got[0]), got[1]) == (index, b"result 1")
+    assert eas.call(sink, token, "commit", int(index)) == "OK"
+    assert eas.call(sink, token, "get", request_id=request_id, timeout="0s", auto_delete=False) == []
+    assert eas.call(sink, token, "get", index=int(index), timeout="0s", auto_delete=False) == []
+    assert eas.call(sink, token, "search", int(index)) == {}  # the client's answer for an item not there
+    assert eas.call(sink, token, "attributes")["stream.length"] == "0"
+
+    two = [int(eas.call(sink, token, "put", f"result {i}".encode())[0]) for i in (2, 3)]
+    seen = eas.watch(sink, token, 0, 5, auto_commit=False, count=2, deadline_s=20)
+    assert [f[0] for f in seen] == two  # the watcher left without committing
+    eas.call(sink, token, "commit", two[0])
+    again = eas.watch(sink, token, 0, 5, auto_commit=False, count=2, deadline_s=3)
+    assert [f[0] for f in again] == [two[1]]  # the uncommitted one again, the committed one never
+    assert eas.call(sink, token, "attributes")["stream.length"] == "1"
+    eas.call(sink, token, "delete", [two[1]])
 
 
 def test_a_request_the_service_cannot_read_lands_in_the_sink_failed(hub, eas, videos) -> None:
@@ -177,6 +208,42 @@ def test_a_wrong_token_is_refused_with_401(hub, eas) -> None:
     assert eas.call("no_such_service", tokens["video_highlight"], "get", timeout="0s")[:2] == ("error", 404)
 
 
+HUG_AT_S = 6.5
+"""Where the hug starts in the spliced video: off the whole seconds the highlight is scored on."""
+
+
+@pytest.fixture(scope="module")
+def hug_between_stills(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, np.ndarray, int]]:
+    """6.5 s of a still (a bottle line), the whole of two_men_hugging.mp4 (labelled: two men walk and hug, 2.4 s
+    decoded), 8 s of the still again, at 30 fps and 426 x 240; served over HTTP. Yields (URL, still, hug frames)."""
+    still = cv2.resize(next(read_frames(MEDIA / "video" / "intel_bottles.mp4"))[0], (426, 240))
+    hug = [cv2.resize(f, (426, 240)) for f, _ in read_frames(MEDIA / "video" / "two_men_hugging.mp4")]
+    frames = [still] * int(HUG_AT_S * 30) + hug + [still] * 240
+    root = tmp_path_factory.mktemp("hug")
+    write_video(root / "hug.mp4", iter(frames), 30)
+    with media_server(root) as url:
+        yield f"{url}/hug.mp4", still, len(hug)
+
+
+def test_the_highlight_covers_the_labelled_hug(hub, eas, hug_between_stills) -> None:
+    """No label says when something happens, so the event is placed: the clip must hold every frame of the hug
+    (frames unlike the still) and last five seconds."""
+    _, tokens = hub
+    url, still, hug_frames = hug_between_stills
+    status, raw = eas.predict(
+        "video_highlight", tokens["video_highlight"], json.dumps({"input": {"url": url}}).encode()
+    )
+    assert status == 200, raw
+    r = httpx.get(json.loads(raw)["oss_path"], timeout=30)
+    with av.open(io.BytesIO(r.content)) as c:
+        duration = c.duration / 1e6
+        unlike = [float(np.abs(f.to_ndarray(format="rgb24").astype(int) - still).mean()) for f in c.decode(video=0)]
+    moving = [d > 10 for d in unlike]
+    assert abs(duration - 5.0) <= 0.1 and len(moving) >= 145
+    assert sum(moving) >= hug_frames - 1, (sum(moving), hug_frames)  # the whole hug is inside the window
+    assert max(d for d, m in zip(unlike, moving, strict=True) if not m) < 4  # the rest is the still, re-encoded
+
+
 def test_video_highlight_by_predict_client(hub, eas, videos) -> None:
     _, tokens = hub
     body = {"input": {"url": f"{videos}/intel_cars_parking_lot.mp4", "play_duration": 12_000_000}}
@@ -206,9 +273,10 @@ def test_a_queued_request_survives_a_killed_worker(tmp_path_factory: pytest.Temp
         body = json.dumps({"input": {"url": f"{videos}/intel_bottles.mp4", "play_duration": 12e6}}).encode()
         index, request_id = eas.call("video_highlight", token, "put", body)
         deadline = time.monotonic() + 60
-        while (found := eas.call("video_highlight", token, "search", int(index))).get("state") != "running":
+        while not (found := eas.call("video_highlight", token, "search", int(index))).get("IsPending"):
             assert time.monotonic() < deadline and found, found
             time.sleep(0.1)
+        assert found["WaitCount"] == 0 and found["ConsumerId"]  # the worker running it
         srv.kill()
         srv.start()
         (frame,) = eas.call("video_highlight/sink", token, "get", request_id=request_id, timeout="55s", retries=2)

@@ -14,6 +14,7 @@ import posixpath
 import shutil
 import tempfile
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -121,6 +122,24 @@ class BlobStore:
         except FileNotFoundError:
             return []
         return sorted(p[len(self.root) + 1 :] for p in found)
+
+    def modified(self, prefix: str) -> dict[str, float]:
+        """When each object under ``prefix`` was last written (Unix seconds): a file's mtime, an S3 object's
+        LastModified."""
+        base = self._path(prefix)
+        self._invalidate()
+        try:
+            found = self.fs.find(base, detail=True)
+        except FileNotFoundError:
+            return {}
+        out = {}
+        for path, info in found.items():
+            when = info.get("mtime", info.get("LastModified"))
+            if isinstance(when, datetime):
+                when = when.timestamp()
+            if when is not None:
+                out[path[len(self.root) + 1 :]] = float(when)
+        return out
 
     def _invalidate(self) -> None:
         # s3fs caches listings; another worker may have written since.

@@ -8,14 +8,16 @@ from medialens.core import file_urls
 from medialens.core.service import Core
 
 PREFIX = "hub/"
-LINK_TTL_S = 24 * 3600
 ROUTE = "/modelhub/files"
 
 
-def link(core: Core, key: str, base_url: str, ttl_s: int = LINK_TTL_S) -> str:
+def link(core: Core, key: str, base_url: str) -> str:
+    """The clip's link; a signed one expires after ``hub_clip_ttl_s``, as the clip itself does
+    (``tasks.hub_video.sweep_clips``)."""
     store = core.blobs()
     if not store.is_local:
         return f"{store.url}/{key}"
+    ttl_s = int(core.settings.hub_clip_ttl_s)
     return f"{base_url.rstrip('/')}{ROUTE}/{key}?{file_urls.signed_query(core.settings, key, ttl_s)}"
 
 

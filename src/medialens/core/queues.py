@@ -9,7 +9,18 @@ keeps the job's link, so the protocol formats the answer when it is read. A requ
 is queued already failed, and moves to the sink with its message.
 
 Items are rows in the database (``store/queue_tables.py``); indexes grow per queue and are never reused.
-``commit`` and ``delete`` both remove items (a commit acknowledges them; EAS then drops them too).
+
+Delivery follows the EAS clients (the Java SDK's commit: "confirm that the data has been consumed and then delete
+the data"; the Go SDK's: "the data in queue will not be delivered again"; the Python SDK's own tests read
+``stream.length`` 0 once every watched item is committed):
+- ``get`` reads; an item stays until it is committed or deleted (or taken with ``_auto_delete_``).
+- ``watch`` delivers each item to one watcher of the queue (the client's uid names it): the item is claimed, other
+  watchers skip it, and at most ``window`` claimed items wait for a commit. A watcher that goes away without
+  committing releases them (a dead process's claims lapse after ``LEASE_S``), so they are delivered again:
+  at least once. ``_auto_commit_`` commits each item as it is sent.
+- ``commit`` acknowledges items as consumed: they are dropped and never delivered again. ``delete`` drops items
+  whether or not anyone was sent them. On an input queue either one (and ``truncate``) withdraws the request: its
+  job is cancelled, so nothing of it reaches the sink.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from medialens.core.errors import CoreError
@@ -27,11 +39,13 @@ from medialens.core.service import Core, JobRequest, Media
 from medialens.core.views import JobView, job_view
 from medialens.store import queues as queue_store
 from medialens.store.queue_tables import QueueItem
-from medialens.store.tables import Job, JobState
+from medialens.store.tables import Job, JobState, utcnow
 from medialens.tasks.options import TaskOptions
 
 SINK = "/sink"
 POLL_S = 0.2
+LEASE_S = 30.0
+"""How long a watcher's claim outlives its last renewal (a live watcher renews every third of it)."""
 MAX_WAIT_S = 60.0
 TAG_SCAN = 1000
 """Items read at most to find those whose tags match a ``get``'s tag filter."""
@@ -179,41 +193,57 @@ class Queues:
             await asyncio.sleep(POLL_S)
 
     async def watch(
-        self, queue: str, *, start: int = 0, window: int = 1, auto_commit: bool = False
+        self, queue: str, *, consumer: str, start: int = 0, window: int = 1, auto_commit: bool = False
     ) -> AsyncIterator[QueueEntry]:
-        """Every item from ``start`` on, as it comes, oldest first, with at most ``window`` sent and not yet
-        committed (deleted) at a time; ``auto_commit`` deletes each item once the caller has taken it."""
+        """Every item from ``start`` on that no other watcher holds, as it comes, oldest first: first what
+        ``consumer`` was sent before and has not committed, then new items, at most ``window`` uncommitted at a
+        time. ``auto_commit`` commits each item once the caller has taken it. Closing the stream releases what
+        was not committed (close it: ``contextlib.aclosing``)."""
         window = max(1, window)
-        pending: set[int] = set()
-        next_start = start
-        while True:
-            if pending:  # which of the items sent are still there (not committed)
-                rows = await asyncio.to_thread(
-                    queue_store.items, self.db, queue, limit=len(pending), indexes=sorted(pending)
+        renewed = time.monotonic()
+        try:
+            again = await asyncio.to_thread(queue_store.held, self.db, queue, consumer)
+            for item, job in again:
+                yield _entry(item, job)
+            while True:
+                await asyncio.to_thread(self.settle, service_of(queue)[0])
+                held = await asyncio.to_thread(queue_store.held, self.db, queue, consumer)
+                room = window - len(held)
+                batch = await asyncio.to_thread(
+                    queue_store.claim, self.db, queue, consumer, start=start, limit=room, lease_s=LEASE_S
                 )
-                pending = {i.idx for i, _ in rows}
-            room = window - len(pending)
-            batch = []
-            if room > 0:
-                batch = await asyncio.to_thread(self.read, queue, start=next_start, length=room)
-            for entry in batch:
-                yield entry
-                next_start = entry.index + 1
-                if auto_commit:  # shielded: the caller may go away right after it sent the item
-                    await asyncio.shield(asyncio.to_thread(queue_store.remove, self.db, queue, [entry.index]))
-                else:
-                    pending.add(entry.index)
-            if not batch:
-                await asyncio.sleep(POLL_S)
+                for item, job in batch:
+                    yield _entry(item, job)
+                    if auto_commit:  # shielded: the caller may go away right after it sent the item
+                        await asyncio.shield(asyncio.to_thread(queue_store.remove, self.db, queue, [item.idx]))
+                if time.monotonic() - renewed > LEASE_S / 3:
+                    await asyncio.to_thread(queue_store.renew, self.db, queue, consumer, LEASE_S)
+                    renewed = time.monotonic()
+                if not batch:
+                    await asyncio.sleep(POLL_S)
+        finally:  # no await here: the stream is closed from a cancelled task
+            queue_store.release(self.db, queue, consumer)
 
     # --- removing ------------------------------------------------------------------------------------------------
+    def _withdraw(self, queue: str, job_ids: list[int]) -> None:
+        """An input item taken out of its queue: its request is no longer wanted, so its job is cancelled."""
+        if service_of(queue)[1]:
+            return
+        for job_id in job_ids:
+            self.core.cancel(job_id, queue_store.OWNER_APP_ID)
+
     def delete(self, queue: str, indexes: list[int]) -> int:
+        """Drop items, sent to a watcher or not."""
+        self._withdraw(queue, queue_store.job_ids(self.db, queue, indexes=indexes))
         return queue_store.remove(self.db, queue, indexes)
 
     def commit(self, queue: str, indexes: list[int]) -> int:
+        """Acknowledge items as consumed: dropped, never delivered again (nor held by a watcher's window)."""
+        self._withdraw(queue, queue_store.job_ids(self.db, queue, indexes=indexes))
         return queue_store.remove(self.db, queue, indexes)
 
     def truncate(self, queue: str, before: int) -> int:
+        self._withdraw(queue, queue_store.job_ids(self.db, queue, before=before))
         return queue_store.truncate(self.db, queue, before)
 
     # --- describing ----------------------------------------------------------------------------------------------
@@ -233,21 +263,24 @@ class Queues:
         return out
 
     def search(self, queue: str, index: int) -> dict[str, Any] | None:
-        """Where one item stands: its request id, tags, the state of its job, and how many items are before it."""
+        """Where one item stands, as EAS answers it: ``IsPending`` (being handled now: its job runs, or a watcher
+        holds it), ``ConsumerId`` (who handles it: the worker, or the watcher's uid; "" when nobody) and
+        ``WaitCount`` (items ahead of it; 0 when pending). None when the queue has no such item."""
         self.settle(service_of(queue)[0])
         rows = queue_store.items(self.db, queue, start=index, limit=1, indexes=[index])
         if not rows:
             return None
-        entry = _entry(*rows[0])
-        state = "done"
-        if entry.job is not None and entry.job.state not in JobState.FINISHED:
-            state = entry.job.state_name
-        elif entry.job is None and not service_of(queue)[1]:
-            state = "failed" if entry.message else "waiting"
-        return {
-            "index": entry.index,
-            "requestId": entry.request_id,
-            "tags": entry.tags,
-            "state": state,
-            "waitHeadCount": queue_store.count_before(self.db, queue, index),
-        }
+        item, job = rows[0]
+        consumer = ""
+        if job is not None and job.state == JobState.RUNNING and not service_of(queue)[1]:
+            consumer = job.worker or ""
+        elif item.consumer and item.claimed_until is not None and _aware(item.claimed_until) >= utcnow():
+            consumer = item.consumer
+        if consumer:
+            return {"ConsumerId": consumer, "IsPending": True, "WaitCount": 0}
+        return {"ConsumerId": "", "IsPending": False, "WaitCount": queue_store.count_before(self.db, queue, index)}
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored as UTC)."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

@@ -6,7 +6,8 @@ A running job holds a lease its worker renews. One recovery pass:
 * ends the lease of running jobs past ``job_timeout_s``, even while their worker still beats;
 * puts jobs whose lease ran out back in state 0, or fails them with a message once their worker stopped
   ``job_max_attempts`` times or the job is past its deadline;
-* removes staged media of jobs that ended without their worker cleaning up.
+* removes staged media of jobs that ended without their worker cleaning up;
+* removes expired Model Hub clips, at most every ``hub_clip_sweep_s`` (the first pass of a process does).
 
 The caller hands the requeued jobs to its workers (a thread queue, or the broker). Every change is a conditional
 UPDATE, so several processes may recover at once without running or failing a job twice.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from datetime import datetime
 
 from medialens.blobs import open_blob_store
@@ -24,6 +26,7 @@ from medialens.config import Settings
 from medialens.store import jobs as job_store
 from medialens.store.db import Database
 from medialens.store.tables import utcnow
+from medialens.tasks.hub_clips import sweep_clips
 from medialens.tasks.intake import staged_media_job
 
 log = logging.getLogger(__name__)
@@ -39,7 +42,25 @@ def scan(db: Database, settings: Settings, *, host: str | None = None, now: date
         sweep_staged_media(db, settings)
     except Exception:  # a store hiccup must not stop recovery; the next pass sweeps
         log.warning("could not sweep staged media", exc_info=True)
+    sweep_hub_clips(settings)
     return requeued
+
+
+_last_clip_sweep: float | None = None
+
+
+def sweep_hub_clips(settings: Settings) -> int:
+    """Expired Model Hub clips removed (``tasks.hub_video.sweep_clips``), unless this process did so less than
+    ``hub_clip_sweep_s`` ago: listing an S3 prefix every few seconds would cost more than the clips."""
+    global _last_clip_sweep
+    if _last_clip_sweep is not None and time.monotonic() - _last_clip_sweep < settings.hub_clip_sweep_s:
+        return 0
+    _last_clip_sweep = time.monotonic()
+    try:
+        return sweep_clips(settings)
+    except Exception:  # the next sweep tries again
+        log.warning("could not remove expired Model Hub clips", exc_info=True)
+        return 0
 
 
 def recover_lost(db: Database, *, max_attempts: int, deadline_s: float, now: datetime | None = None) -> list[int]:

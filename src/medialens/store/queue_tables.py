@@ -3,6 +3,10 @@
 A service ``svc`` has an input queue named ``svc`` and a sink ``svc/sink``. An input item links the core job that
 runs it; once that job has finished the item moves to the sink (deleted from the input queue, a sink item with the
 same request id and the job's link inserted, in one transaction). Indexes grow per queue and are never reused.
+
+A watcher that has been sent an item and not committed it holds a claim (``consumer``, ``claimed_until``): other
+watchers of the queue skip it; the claim ends with the watcher (released, so the item is delivered again) or, if
+its process died, when ``claimed_until`` has passed. A commit ends it for good (the item is consumed and dropped).
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ class QueueItem(Base):
     # what the protocol needs to answer for the job (the model and the request's own fields)
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     message: Mapped[str] = mapped_column(Text, default="")
+    # the watcher (its X-EAS-QueueService-Redis-Uid) the item was sent to and that has not committed it yet
+    consumer: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (

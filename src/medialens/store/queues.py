@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from medialens.store.db import Database
 from medialens.store.queue_tables import QueueCounter, QueueItem
-from medialens.store.tables import App, Job, JobState
+from medialens.store.tables import App, Job, JobState, utcnow
 
 OWNER_APP_ID = "modelhub-queues"
 """The app that owns queued requests' jobs (services belong to no app; jobs must belong to one)."""
@@ -110,6 +111,86 @@ def items(
         if indexes is not None:
             q = q.where(QueueItem.idx.in_(indexes))
         return [(item, job) for item, job in s.execute(q).all()]
+
+
+def _free(now: datetime) -> ColumnElement[bool]:
+    """No live watcher holds the item."""
+    return or_(QueueItem.consumer.is_(None), QueueItem.claimed_until < now)
+
+
+def claim(
+    db: Database, queue: str, consumer: str, *, start: int, limit: int, lease_s: float
+) -> list[tuple[QueueItem, Job | None]]:
+    """Claim for ``consumer`` up to ``limit`` items from ``start`` on that no live watcher holds (oldest first);
+    returns those it got. Each row's claim is conditional, so two watchers never get the same item."""
+    if limit <= 0:
+        return []
+    now = utcnow()
+    with db.session() as s:
+        ids = list(
+            s.scalars(
+                select(QueueItem.id)
+                .where(QueueItem.queue == queue, QueueItem.idx >= start, _free(now))
+                .order_by(QueueItem.idx)
+                .limit(limit)
+            )
+        )
+        if not ids:
+            return []
+        s.execute(
+            update(QueueItem)
+            .where(QueueItem.id.in_(ids), _free(now))
+            .values(consumer=consumer, claimed_until=now + timedelta(seconds=lease_s))
+            .execution_options(synchronize_session=False)
+        )
+    return held(db, queue, consumer, ids=ids)
+
+
+def held(
+    db: Database, queue: str, consumer: str, *, ids: list[int] | None = None
+) -> list[tuple[QueueItem, Job | None]]:
+    """The items ``consumer`` holds (sent, not committed, claim not lapsed), oldest first."""
+    with db.session() as s:
+        q = (
+            select(QueueItem, Job)
+            .outerjoin(Job, Job.id == QueueItem.job_id)
+            .where(QueueItem.queue == queue, QueueItem.consumer == consumer, QueueItem.claimed_until >= utcnow())
+            .order_by(QueueItem.idx)
+        )
+        if ids is not None:
+            q = q.where(QueueItem.id.in_(ids))
+        return [(item, job) for item, job in s.execute(q).all()]
+
+
+def renew(db: Database, queue: str, consumer: str, lease_s: float) -> None:
+    """Keep a live watcher's claims."""
+    with db.session() as s:
+        s.execute(
+            update(QueueItem)
+            .where(QueueItem.queue == queue, QueueItem.consumer == consumer)
+            .values(claimed_until=utcnow() + timedelta(seconds=lease_s))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def release(db: Database, queue: str, consumer: str) -> int:
+    """A watcher went away: what it was sent and did not commit can be delivered again."""
+    with db.session() as s:
+        res = s.execute(
+            update(QueueItem)
+            .where(QueueItem.queue == queue, QueueItem.consumer == consumer)
+            .values(consumer=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return res.rowcount or 0
+
+
+def job_ids(db: Database, queue: str, *, indexes: list[int] | None = None, before: int | None = None) -> list[int]:
+    """The jobs linked by the items at ``indexes`` (or below ``before``)."""
+    with db.session() as s:
+        q = select(QueueItem.job_id).where(QueueItem.queue == queue, QueueItem.job_id.is_not(None))
+        q = q.where(QueueItem.idx.in_(indexes or [])) if before is None else q.where(QueueItem.idx < before)
+        return [int(j) for j in s.scalars(q)]
 
 
 def remove(db: Database, queue: str, indexes: list[int]) -> int:

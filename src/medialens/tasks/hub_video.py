@@ -2,12 +2,16 @@
 (analyses/super_resolution.py), their clips kept in the blob store; ``video_classification`` (VideoMAE, UCF101).
 
 The clip's key is the job's own (``hub/clips/job-<id>.mp4``) so a retried job overwrites its earlier try instead
-of leaving it behind; a synchronous request gets a fresh key.
+of leaving it behind; a synchronous request gets a fresh key. A clip's link expires after ``hub_clip_ttl_s``, so
+the clip is removed then too (``sweep_clips``: on every new clip here, and periodically by each worker's recovery
+pass), on a local folder or S3 alike.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
+from pathlib import Path
 
 import numpy as np
 from pydantic import Field
@@ -19,9 +23,12 @@ from medialens.media.errors import DecodeError
 from medialens.models.installed import installed
 from medialens.models.loader import get_pipeline
 from medialens.tasks.base import TaskContext, TaskInput, TaskSpec
+from medialens.tasks.hub_clips import sweep_clips
 from medialens.tasks.intake import download_video, sampled_frames
 from medialens.tasks.options import Float, TaskOptions
 from medialens.tasks.results import TaskResult
+
+log = logging.getLogger(__name__)
 
 FACE_MODEL = "dlib-face"
 AUDIO_RATE = 16000
@@ -47,6 +54,15 @@ class HighlightClip(TaskResult):
     source_duration_s: float = Field(description="the span analysed")
     second_scores: list[float] = Field(description="each second's highlight score, 0-1")
     method: str
+
+
+def _keep_clip(ctx: TaskContext, key: str, path: Path) -> None:
+    """Store a new clip, and sweep the expired ones while at it (a failed sweep must not fail the job)."""
+    open_blob_store(ctx.settings).put_file(key, path)
+    try:
+        sweep_clips(ctx.settings)
+    except Exception:
+        log.warning("could not remove expired Model Hub clips", exc_info=True)
 
 
 def clip_key(ctx: TaskContext) -> str:
@@ -88,7 +104,7 @@ def video_highlight(ctx: TaskContext, given: TaskInput, opts: VideoSpanOptions) 
     threads = ctx.settings.decode_threads
     clip = highlight.cut_clip(path, ctx.workdir / "clip.mp4", best.start_s, best.duration_s, threads)
     key = clip_key(ctx)
-    open_blob_store(ctx.settings).put_file(key, clip.path)
+    _keep_clip(ctx, key, clip.path)
     return HighlightClip(
         key=key,
         start_s=best.start_s,
@@ -147,7 +163,7 @@ def video_super_resolution(ctx: TaskContext, given: TaskInput, opts: VideoSpanOp
     )  # fmt: skip
     name = f"job-{ctx.job_id}" if ctx.job_id is not None else uuid.uuid4().hex
     key = f"hub/super_resolution/{name}.mp4"
-    open_blob_store(ctx.settings).put_file(key, clip.path)
+    _keep_clip(ctx, key, clip.path)
     return UpscaledVideo(
         key=key,
         width=clip.width,

@@ -5,7 +5,8 @@ put (``POST``, told apart from a prediction by the client's ``X-EAS-QueueService
 the index as text and the request id in ``X-Eas-Queueservice-Request-Id``), get (``GET``: protobuf
 ``DataFrameListProto``), commit (``PUT ?_indexes_=``), delete (``DELETE ?_indexes_=``), truncate (``DELETE
 ?_index_=N&_trunc_=true``), attributes (``GET ?_attrs_=true``) and search (``GET ?_search_=true&_index_=N``) as
-JSON, and watch (a websocket on the same path streaming ``DataFrameProto``s). Every call carries the service's
+JSON (search: ``{"ConsumerId", "IsPending", "WaitCount"}`` as EAS answers it), and watch (a websocket on the same
+path streaming ``DataFrameProto``s). Delivery and commit: ``core.queues``. Every call carries the service's
 token as it is (``Authorization: <token>``); a wrong one is a 401 in the Model Hub error shape. The queues
 themselves are the core's (``core.queues``); this module parses, checks and formats.
 
@@ -20,6 +21,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
+from contextlib import aclosing
 from typing import Any
 
 import anyio
@@ -42,6 +44,7 @@ from medialens.protocols.modelhub.routes import PARSERS, PREFIX, HubRoute, _json
 router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=HubRoute)
 
 REQUEST_ID_HEADER = "X-Eas-Queueservice-Request-Id"
+UID_HEADER = "X-EAS-QueueService-Redis-Uid"
 PROTOBUF = "application/vnd.google.protobuf"
 RESERVED = {"_index_", "_length_", "_timeout_", "_raw_", "_auto_delete_", "_indexes_", "_trunc_", "_attrs_",
             "_search_", "_watch_", "_window_", "_index_only_", "_auto_commit_", "requestId"}  # fmt: skip
@@ -271,7 +274,8 @@ async def _refuse(ws: WebSocket, err: HubError) -> None:
 
 @router.websocket("/{name:path}")
 async def watch(ws: WebSocket, name: str) -> None:
-    """Stream the queue's items as ``DataFrameProto`` messages until the client goes away."""
+    """Stream the queue's items as ``DataFrameProto`` messages until the client goes away (``Queues.watch``:
+    each item to one watcher, again to another if this one leaves without committing it)."""
     core: Core = ws.app.state.core
     q = ws.query_params
     try:
@@ -287,11 +291,17 @@ async def watch(ws: WebSocket, name: str) -> None:
     await ws.accept()
     base_url = str(ws.base_url).replace("ws://", "http://", 1).replace("wss://", "https://", 1)
 
+    consumer = ws.headers.get(UID_HEADER) or str(uuid.uuid4())  # the client's own id: one per QueueClient
+
     async def pump() -> None:
+        stream = Queues(core).watch(queue, consumer=consumer, start=start, window=window, auto_commit=auto_commit)
         try:
-            async for entry in Queues(core).watch(queue, start=start, window=window, auto_commit=auto_commit):
-                ((index, data, tags, message),) = await run_in_threadpool(_frames, core, [entry], base_url, index_only)
-                await ws.send_bytes(frame(index, data, tags, message))
+            async with aclosing(stream):  # closed at once: what was not committed is released
+                async for entry in stream:
+                    ((index, data, tags, message),) = await run_in_threadpool(
+                        _frames, core, [entry], base_url, index_only
+                    )
+                    await ws.send_bytes(frame(index, data, tags, message))
         except (WebSocketDisconnect, RuntimeError, OSError):  # the client went away mid-send
             pass
         finally:
