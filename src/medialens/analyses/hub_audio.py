@@ -122,3 +122,20 @@ def music_features(samples: np.ndarray) -> MusicFeatures:
         sounding_share=float(sounding.mean()),
         level_step_db=step,
     )
+
+
+# --- speaker sex: inaSpeechSegmenter's CNNs over the VAD's speech ------------------------------------------------------
+SEX_LABELS = {"male": "男", "female": "女"}
+"""The seed's labels are not published ("Predicted label"); these are the plain Chinese words."""
+SPEAKER_METHOD = (
+    "silero VAD speech segments (pauses under 1 s kept, at most 20 s), each called by inaSpeechSegmenter 0.6.8's "
+    "CNNs (ONNX): speech/music gate, then male/female from the mean over 20-ms log-mel patches"
+)
+SPEAKER_MIN_SILENCE_MS = 1000
+SPEAKER_MAX_SEGMENT_S = 20.0
+MIN_SPEECH_PROBABILITY = 0.5
+"""Segments the speech/music CNN scores below this (music the VAD let through) get no call."""
+
+
+def speaker_label(sex: str) -> str:
+    return SEX_LABELS[sex]

@@ -194,9 +194,10 @@ HUB_MODELS: dict[str, HubModel] = {
         HubModel(
             "speaker_classification_zh",
             "speaker_classification_zh",
-            "not available yet: needs a speaker-attribute model (the seed's is a TDNN); none ships in a registry "
-            "package this build can load",
-            ("speaker-tdnn-zh",),
+            "speaker sex (男 / 女) per speech segment (silero VAD, pauses under 1 s joined, at most 20 s), called by "
+            "inaSpeechSegmenter 0.6.8's CNNs (INA, trained on French broadcast speech; Keras weights converted to "
+            "ONNX): its speech/music model drops music, its male/female model's mean over 20-ms patches decides; "
+            "not the seed's TDNN, whose label set is unpublished. Keys = segment starts; no speech: {}",
         ),
     )
 }

@@ -1,5 +1,5 @@
 """Model Hub audio services: Chinese ASR (general and e-commerce), Chinese speech detection, background music,
-speech vectors (Chinese and English).
+speech vectors (Chinese and English), speaker sex per speech segment.
 
 All take an audio file or a video's sound track and ``play_duration`` (only that much from the start).
 """
@@ -130,6 +130,52 @@ def speech_vector(ctx: TaskContext, given: TaskInput, opts: VideoSpanOptions) ->
     return SpeechVectors(windows=windows, duration_s=audio.size / RATE, method=method)
 
 
+class SpeakerSegment(TaskResult):
+    start: float
+    end: float
+    sex: str = Field(description="male or female")
+    label: str = Field(description="the answer's class: 男 or 女")
+    male_probability: float
+    speech_probability: float = Field(description="the speech/music CNN's mean speech probability")
+
+
+class SpeakerCalls(TaskResult):
+    segments: list[SpeakerSegment]
+    duration_s: float
+    method: str
+
+
+SPEAKER_MODEL = "ina-speech-segmenter"
+
+
+def speaker_classification_zh(ctx: TaskContext, given: TaskInput, opts: VideoSpanOptions) -> SpeakerCalls:
+    """Speaker sex per speech segment: silero VAD segments, gated and called by inaSpeechSegmenter's CNNs."""
+    from medialens.models.pipelines.ina_gender import SexRequest
+    from medialens.models.pipelines.vad import VadOptions, speech_segments
+
+    audio = _audio(ctx, given, opts)
+    ctx.report("finding speech")
+    vad_options = VadOptions(
+        min_silence_ms=hub_audio.SPEAKER_MIN_SILENCE_MS, max_speech_s=hub_audio.SPEAKER_MAX_SEGMENT_S
+    )
+    spans = speech_segments(get_pipeline("silero-vad", ctx.settings).probabilities(audio), audio.size, vad_options)
+    ctx.report("classifying speakers")
+    calls = get_pipeline(SPEAKER_MODEL, ctx.settings)(SexRequest(audio, [(s.start_s, s.end_s) for s in spans]))
+    segments = [
+        SpeakerSegment(
+            start=c.start,
+            end=c.end,
+            sex=c.sex,
+            label=hub_audio.speaker_label(c.sex),
+            male_probability=round(c.male_probability, 4),
+            speech_probability=round(c.speech_probability, 4),
+        )
+        for c in calls
+        if c.sex is not None and c.speech_probability >= hub_audio.MIN_SPEECH_PROBABILITY
+    ]
+    return SpeakerCalls(segments=segments, duration_s=audio.size / RATE, method=hub_audio.SPEAKER_METHOD)
+
+
 _ASR = (WHISPER,)
 HUB_AUDIO_SPECS = (
     TaskSpec("asr_zh", "audio", asr_zh, VideoSpanOptions, HubTranscript, _ASR, "Chinese ASR (Model Hub)", "video"),
@@ -143,4 +189,6 @@ HUB_AUDIO_SPECS = (
              "English speech vectors (Model Hub)", "video"),
     TaskSpec("bgm_detection", "audio", bgm_detection, VideoSpanOptions, WindowCalls, (),
              "background music per window (Model Hub)", "video"),
+    TaskSpec("speaker_classification_zh", "audio", speaker_classification_zh, VideoSpanOptions, SpeakerCalls,
+             ("silero-vad", SPEAKER_MODEL), "speaker sex per speech segment (Model Hub)", "video"),
 )  # fmt: skip
