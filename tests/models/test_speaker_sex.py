@@ -87,7 +87,7 @@ def test_labelled_speakers_are_called_with_their_sex(pipe, vad) -> None:
 
 def test_the_librispeech_reader_is_called_male_with_a_clear_margin(pipe, vad) -> None:
     (call,) = _calls(pipe, vad, "audio/librispeech_3436-172162-0000_male.ogg")
-    assert call.male_probability > 0.8 and call.patches > 700, call  # measured 0.92 over 828 patches
+    assert call.male_probability > 0.8 and call.patches > 350, call  # measured 0.92 over 414 patches (40 ms apart)
 
 
 def test_music_the_vad_takes_for_speech_fails_the_speech_gate(pipe, vad) -> None:

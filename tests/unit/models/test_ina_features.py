@@ -55,3 +55,13 @@ def test_short_audio_is_padded_to_one_patch_and_silence_is_flagged() -> None:
     silent = F.log_mel(np.zeros(F.SAMPLE_RATE, np.float32))
     assert np.isneginf(silent).all()
     assert not F.patches(silent)[1].any()
+
+
+def test_only_every_other_patch_inside_the_segments_is_scored() -> None:
+    from medialens.models.pipelines.ina_gender import segment_rows
+
+    rows = segment_rows([(1.0, 1.1), (0.0, 0.2)], n_patches=100)
+    assert rows.tolist() == [0, 2, 4, 6, 8, 50, 52, 54]
+    assert segment_rows([(5.0, 9.0)], n_patches=100).tolist() == []  # past the end of the audio
+    assert segment_rows([(1.0, 1.0)], n_patches=100).tolist() == [50]  # an empty segment still gets a patch
+    assert segment_rows([], n_patches=100).size == 0

@@ -5,8 +5,9 @@ Weights: ``keras_male_female_cnn.hdf5`` and ``keras_speech_music_cnn.hdf5`` from
 68-frame log-mel patch per 20 ms (``ina_features``): the speech/music CNN on the lowest 21 bands, outputs
 (speech, music); the gender CNN on all 24, outputs (female, male). inaSpeechSegmenter runs gender only where its
 speech/music model found speech and smooths the per-patch scores with a Viterbi pass; here each given segment
-(from the caller's VAD) gets one call: the mean speech and male probabilities over its patches
-(digital-silence patches, whose features are not finite, left out). The models were trained on French
+(from the caller's VAD) gets one call: the mean speech and male probabilities over its patches, taking every
+other patch (one per 40 ms; each spans 680 ms, so no audio is skipped) and only patches inside the segments
+(the CNNs cost ~0.15 GFLOP a patch); digital-silence patches, whose features are not finite, are left out. The models were trained on French
 broadcast speech (adult speakers), not on Mandarin.
 """
 
@@ -59,6 +60,23 @@ class SegmentSex:
 class _Pre:
     mspec: np.ndarray
     """[frames, 24] log mel; patches are cut per chunk in ``forward`` (bounded memory on long files)."""
+    rows: np.ndarray
+    """The patch indices to score: every PATCH_STRIDE-th inside the segments."""
+
+
+PATCH_STRIDE = 2
+
+
+def segment_rows(segments: Sequence[tuple[float, float]], n_patches: int) -> np.ndarray:
+    """Patch indices [lo, hi) of each segment (at least one), every PATCH_STRIDE-th, merged and sorted."""
+    spans = [_patch_span(start, end, n_patches) for start, end in segments]
+    rows = [np.arange(lo, hi, PATCH_STRIDE) for lo, hi in spans if hi > lo]
+    return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)
+
+
+def _patch_span(start: float, end: float, n_patches: int) -> tuple[int, int]:
+    lo = min(max(0, int(start / ina_features.PATCH_S)), n_patches)
+    return lo, min(n_patches, max(lo + 1, round(end / ina_features.PATCH_S)))
 
 
 @register_pipeline
@@ -78,16 +96,16 @@ class InaGenderPipeline(Pipeline[SexRequest, _Pre, list[SegmentSex]]):
         self._lock = threading.Lock()
 
     def preprocess(self, item: SexRequest) -> _Pre:
-        return _Pre(ina_features.log_mel(item.samples))
+        mspec = ina_features.log_mel(item.samples)
+        return _Pre(mspec, segment_rows(item.segments, ina_features.patch_count(len(mspec))))
 
     def forward(self, batch: Sequence[_Pre]) -> list[np.ndarray]:
         """Per patch [female, male, speech, music]; NaN rows where the patch is not finite."""
         out = []
         for pre in batch:
-            n = ina_features.patch_count(len(pre.mspec))
-            probs = np.full((n, 4), np.nan, np.float32)
-            for start in range(0, n, self.chunk):
-                rows = np.arange(start, min(n, start + self.chunk))
+            probs = np.full((ina_features.patch_count(len(pre.mspec)), 4), np.nan, np.float32)
+            for start in range(0, len(pre.rows), self.chunk):
+                rows = pre.rows[start : start + self.chunk]
                 gender_in, ok = ina_features.patches(pre.mspec, ina_features.N_MELS, rows)
                 speech_in, ok_speech = ina_features.patches(pre.mspec, self._speech_mels, rows)
                 keep = ok & ok_speech
@@ -102,8 +120,7 @@ class InaGenderPipeline(Pipeline[SexRequest, _Pre, list[SegmentSex]]):
     def postprocess(self, raw: np.ndarray, item: SexRequest, pre: _Pre) -> list[SegmentSex]:
         calls = []
         for start, end in item.segments:
-            lo = max(0, int(start / ina_features.PATCH_S))
-            hi = min(len(raw), max(lo + 1, round(end / ina_features.PATCH_S)))
+            lo, hi = _patch_span(start, end, len(raw))
             rows = raw[lo:hi]
             rows = rows[np.isfinite(rows[:, 0])]
             if len(rows) == 0:
