@@ -124,7 +124,7 @@ def music_features(samples: np.ndarray) -> MusicFeatures:
     )
 
 
-# --- speaker sex: inaSpeechSegmenter's CNNs over the VAD's speech ------------------------------------------------------
+# --- speaker sex: inaSpeechSegmenter's CNNs over the VAD's speech ---------------------------------------------------
 SEX_LABELS = {"male": "男", "female": "女"}
 """The seed's labels are not published ("Predicted label"); these are the plain Chinese words."""
 SPEAKER_METHOD = (

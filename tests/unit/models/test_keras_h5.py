@@ -9,9 +9,9 @@ import h5py
 import numpy as np
 import onnxruntime as ort
 import pytest
+from tests.keras_reference import forward
 
 from medialens.models.convert import keras_h5
-from tests.keras_reference import forward
 
 H, W = 11, 9
 
@@ -31,15 +31,18 @@ def _bn(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
 
 def _write_model(path: Path, *, extra: dict | None = None) -> None:
     """Reshape, Conv2D+BN+ReLU, 'same' MaxPool, Conv2D (relu), Flatten over 4 x 3 x 5 (so the channel order
-    matters; the pool pads an odd size), Dense+BN+ReLU, Dropout, Dense softmax: the layer kinds inaSpeechSegmenter's CNNs use."""
+    matters; the pool pads an odd size), Dense+BN+ReLU, Dropout, Dense softmax: the layer kinds of
+    inaSpeechSegmenter's CNNs."""
     rng = np.random.default_rng(7)
     layers = [
         _layer("Reshape", "reshape", target_shape=[H, W, 1], batch_input_shape=[None, H, W]),
-        _layer("Conv2D", "conv2d_1", filters=4, kernel_size=[3, 3], strides=[1, 1], padding="valid", activation="linear"),
+        _layer("Conv2D", "conv2d_1", filters=4, kernel_size=[3, 3], strides=[1, 1], padding="valid",
+               activation="linear"),
         _layer("BatchNormalization", "bn_1", epsilon=0.001),
         _layer("Activation", "act_1", activation="relu"),
         _layer("MaxPooling2D", "pool_1", pool_size=[2, 2], strides=[2, 2], padding="same"),
-        _layer("Conv2D", "conv2d_2", filters=5, kernel_size=[2, 2], strides=[1, 1], padding="valid", activation="relu"),
+        _layer("Conv2D", "conv2d_2", filters=5, kernel_size=[2, 2], strides=[1, 1], padding="valid",
+               activation="relu"),
         _layer("Flatten", "flatten"),
         _layer("Dense", "dense_1", units=6, activation="linear"),
         _layer("BatchNormalization", "bn_2", epsilon=0.001),

@@ -7,8 +7,8 @@ Weights: ``keras_male_female_cnn.hdf5`` and ``keras_speech_music_cnn.hdf5`` from
 speech/music model found speech and smooths the per-patch scores with a Viterbi pass; here each given segment
 (from the caller's VAD) gets one call: the mean speech and male probabilities over its patches, taking every
 other patch (one per 40 ms; each spans 680 ms, so no audio is skipped) and only patches inside the segments
-(the CNNs cost ~0.15 GFLOP a patch); digital-silence patches, whose features are not finite, are left out. The models were trained on French
-broadcast speech (adult speakers), not on Mandarin.
+(the CNNs cost ~0.15 GFLOP a patch); digital-silence patches, whose features are not finite, are left out.
+The models were trained on French broadcast speech (adult speakers), not on Mandarin.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ import numpy as np
 
 from medialens.config import Settings
 from medialens.models.pipeline import Pipeline
-from medialens.models.pipelines import ina_features
-from medialens.models.pipelines import register_pipeline
+from medialens.models.pipelines import ina_features, register_pipeline
 from medialens.models.runtime import onnx_session
 
 GENDER_ONNX = "gender_cnn.onnx"
