@@ -69,6 +69,15 @@ def log_mel(samples: np.ndarray) -> np.ndarray:
         return np.log(power @ mel_filterbank().T)
 
 
+def frame_db(samples: np.ndarray) -> np.ndarray:
+    """[frames] level of each 25-ms frame (the frames of ``log_mel``) in dB full scale (RMS; -200 for zeros)."""
+    x = np.asarray(samples, np.float32)
+    if x.size < WIN:
+        x = np.pad(x, (0, WIN - x.size))
+    frames = np.lib.stride_tricks.sliding_window_view(x, WIN)[::HOP]
+    return 10.0 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-20)
+
+
 def patch_count(frames: int) -> int:
     return -(-frames // STEP)
 

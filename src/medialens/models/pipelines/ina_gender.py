@@ -7,7 +7,9 @@ Weights: ``keras_male_female_cnn.hdf5`` and ``keras_speech_music_cnn.hdf5`` from
 speech/music model found speech and smooths the per-patch scores with a Viterbi pass; here each given segment
 (from the caller's VAD) gets one call: the mean speech and male probabilities over its patches, taking every
 other patch (one per 40 ms; each spans 680 ms, so no audio is skipped) and only patches inside the segments
-(the CNNs cost ~0.15 GFLOP a patch); digital-silence patches, whose features are not finite, are left out.
+(the CNNs cost ~0.15 GFLOP a patch). Patches whose centre frame is quieter than SILENT_DBFS are left out
+(inaSpeechSegmenter gates on energy too, relative to the file's mean; here absolute), and so are those of digital
+silence, whose features are not finite. A request may skip the gender CNN (``sex=False``: speech/music only).
 The models were trained on French broadcast speech (adult speakers), not on Mandarin.
 """
 
@@ -29,6 +31,8 @@ GENDER_ONNX = "gender_cnn.onnx"
 SPEECH_MUSIC_ONNX = "speech_music_cnn.onnx"
 SPEECH_MUSIC_NOISE_ONNX = "speech_music_noise_cnn.onnx"
 LABELS = ("female", "male")
+SILENT_DBFS = -60.0
+"""Patches centred on a 25-ms frame quieter than this (RMS, dB full scale) are not scored."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class SexRequest:
     """float32 mono at 16 kHz."""
     segments: Sequence[tuple[float, float]]
     """[start, end) in seconds: the speech to call, one answer each."""
+    sex: bool = True
+    """Run the male/female CNN too (False: the speech/music CNN only, ``sex`` None in the answers)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ class SegmentSex:
     start: float
     end: float
     sex: str | None
-    """"male" / "female"; None when the segment had no usable patch."""
+    """"male" / "female"; None when the segment had no usable patch or the request skipped the gender CNN."""
     male_probability: float
     speech_probability: float
     """The speech/music CNN's mean speech probability (music: near 0)."""
@@ -60,7 +66,8 @@ class _Pre:
     mspec: np.ndarray
     """[frames, 24] log mel; patches are cut per chunk in ``forward`` (bounded memory on long files)."""
     rows: np.ndarray
-    """The patch indices to score: every PATCH_STRIDE-th inside the segments."""
+    """The patch indices to score: every PATCH_STRIDE-th inside the segments, centred on a sounding frame."""
+    sex: bool
 
 
 PATCH_STRIDE = 2
@@ -96,7 +103,10 @@ class InaGenderPipeline(Pipeline[SexRequest, _Pre, list[SegmentSex]]):
 
     def preprocess(self, item: SexRequest) -> _Pre:
         mspec = ina_features.log_mel(item.samples)
-        return _Pre(mspec, segment_rows(item.segments, ina_features.patch_count(len(mspec))))
+        rows = segment_rows(item.segments, ina_features.patch_count(len(mspec)))
+        level = ina_features.frame_db(item.samples)
+        centre = np.minimum(rows * ina_features.STEP, len(level) - 1)
+        return _Pre(mspec, rows[level[centre] > SILENT_DBFS], item.sex)
 
     def forward(self, batch: Sequence[_Pre]) -> list[np.ndarray]:
         """Per patch [female, male, speech, music]; NaN rows where the patch is not finite."""
@@ -105,14 +115,16 @@ class InaGenderPipeline(Pipeline[SexRequest, _Pre, list[SegmentSex]]):
             probs = np.full((ina_features.patch_count(len(pre.mspec)), 4), np.nan, np.float32)
             for start in range(0, len(pre.rows), self.chunk):
                 rows = pre.rows[start : start + self.chunk]
-                gender_in, ok = ina_features.patches(pre.mspec, ina_features.N_MELS, rows)
-                speech_in, ok_speech = ina_features.patches(pre.mspec, self._speech_mels, rows)
-                keep = ok & ok_speech
+                speech_in, keep = ina_features.patches(pre.mspec, self._speech_mels, rows)
+                if pre.sex:
+                    gender_in, ok = ina_features.patches(pre.mspec, ina_features.N_MELS, rows)
+                    keep &= ok
                 if not keep.any():
                     continue
                 with self._lock:
-                    probs[rows[keep], :2] = self._gender.run(None, {"input": gender_in[keep]})[0]
                     probs[rows[keep], 2:] = self._speech.run(None, {"input": speech_in[keep]})[0]
+                    if pre.sex:
+                        probs[rows[keep], :2] = self._gender.run(None, {"input": gender_in[keep]})[0]
             out.append(probs)
         return out
 
@@ -121,12 +133,13 @@ class InaGenderPipeline(Pipeline[SexRequest, _Pre, list[SegmentSex]]):
         for start, end in item.segments:
             lo, hi = _patch_span(start, end, len(raw))
             rows = raw[lo:hi]
-            rows = rows[np.isfinite(rows[:, 0])]
+            rows = rows[np.isfinite(rows[:, 2])]
             if len(rows) == 0:
                 calls.append(SegmentSex(start, end, None, float("nan"), float("nan"), 0))
                 continue
             male, speech = float(rows[:, 1].mean()), float(rows[:, 2].mean())
-            calls.append(SegmentSex(start, end, LABELS[int(male >= 0.5)], male, speech, len(rows)))
+            sex = LABELS[int(male >= 0.5)] if pre.sex else None
+            calls.append(SegmentSex(start, end, sex, male, speech, len(rows)))
         return calls
 
     def close(self) -> None:
