@@ -1,6 +1,6 @@
 """inaSpeechSegmenter's CNNs (ina-speech-segmenter) on the labelled test audio: the ONNX conversion against a NumPy
 forward pass of the original Keras weights, speaker sex where labels.json records it, and the speech/music gate
-that keeps the VAD's false positives on music from getting a speaker."""
+that keeps the VAD's false positives on music from getting a speaker, and music per window (bgm_detection)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from medialens.analyses import hub_audio
 from medialens.config import Settings
 from medialens.media.audio import read_audio
 from medialens.models.pipelines import ina_features, pipeline_class
@@ -23,6 +24,7 @@ from tests.support import ensure_models
 
 MODEL = "ina-speech-segmenter"
 SEXED = sorted(f for f, e in LABELS.items() if e["kind"] == "audio" and "speaker_sex" in e["truth"])
+MUSICAL = sorted(f for f, e in LABELS.items() if e["kind"] == "audio" and "contains_music" in e["truth"])
 SEGMENTS = VadOptions(min_silence_ms=1000, max_speech_s=20.0)  # as the speaker_classification_zh task
 
 
@@ -101,3 +103,16 @@ def test_no_segments_no_calls_and_silence_no_sex(pipe) -> None:
     assert pipe(SexRequest(silence, [])) == []
     (call,) = pipe(SexRequest(silence, [(0.0, 2.0)]))
     assert call.sex is None and call.patches == 0 and not call.speech
+
+
+@pytest.mark.parametrize("name", MUSICAL)
+def test_music_windows_score_near_one_and_the_rest_near_zero(pipe, name: str) -> None:
+    audio = read_audio(MEDIA / name)
+    windows = hub_audio.windows(audio.size / ina_features.SAMPLE_RATE)
+    calls = pipe(SexRequest(audio, windows, sex=False))
+    music = [1.0 - c.speech_probability for c in calls]
+    assert all(c.sex is None and c.patches > 20 for c in calls), calls  # the gender CNN was not run
+    if LABELS[name]["truth"]["contains_music"]:
+        assert min(music) > 0.9, music  # measured 0.996-1.0
+    else:
+        assert max(music) < 0.3, music  # measured 0.0-0.11 (speech), 0.0 (the robin: "speech" to this model)
