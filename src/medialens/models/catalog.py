@@ -342,7 +342,7 @@ SPECS: tuple[ModelSpec, ...] = (
         convert=convert_ina_speech_segmenter,
         files=tuple(INA_KERAS.values()),
         licence="MIT",
-        used_by=("speaker_classification_zh",),
+        used_by=("speaker_classification_zh", "bgm_detection"),
         description="inaSpeechSegmenter CNNs (INA; French broadcast speech): male/female per 20 ms from 68 x 24 "
         "log-mel patches, plus its speech/music(/noise) models; Keras HDF5 converted to ONNX at pull time (h5py, "
         "TensorFlow-free).",
