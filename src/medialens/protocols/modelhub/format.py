@@ -209,13 +209,29 @@ def window_calls(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
     return {_microsecond_key(w.start): _yes_no(w.present) for w in r.windows}
 
 
+def speaker_classes(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
+    """The seed's speaker answer: {speech segment start in microseconds: '{"class":"男"}\\n' or 女}."""
+    return {
+        _microsecond_key(s.start): json.dumps({"class": s.label}, ensure_ascii=False, separators=(",", ":")) + "\n"
+        for s in r.segments
+    }
+
+
 def window_vectors(r: Any, _req: dict[str, Any]) -> dict[str, Any]:
     """The seed's vector string ("v1,v2,...,vN") for each window, keyed by its start in microseconds."""
     return {_microsecond_key(w.start): _csv(w.vector) for w in r.windows}
 
 
 BARE = frozenset(
-    {"asr_zh", "asr_zh_ecommerce", "speech_detection_zh", "bgm_detection", "speech_vector_zh", "speech_vector_en"}
+    {
+        "asr_zh",
+        "asr_zh_ecommerce",
+        "speech_detection_zh",
+        "bgm_detection",
+        "speech_vector_zh",
+        "speech_vector_en",
+        "speaker_classification_zh",
+    }
 )
 """Answers that are the seed's map of times alone: no request_id / success beside the microsecond keys."""
 
@@ -244,6 +260,7 @@ FORMATTERS: dict[str, Formatter] = {
     "bgm_detection": window_calls,
     "speech_vector_zh": window_vectors,
     "speech_vector_en": window_vectors,
+    "speaker_classification_zh": speaker_classes,
 }
 
 

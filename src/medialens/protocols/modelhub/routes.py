@@ -212,6 +212,7 @@ PARSERS: dict[str, Callable[[dict[str, Any]], tuple[Media, dict[str, Any]]]] = {
     "bgm_detection": _video,
     "speech_vector_zh": _video,
     "speech_vector_en": _video,
+    "speaker_classification_zh": _video,
 }
 
 
