@@ -116,8 +116,17 @@ class LiveServer:
         return Settings(**{k[len(prefix) :].lower(): v for k, v in self.env.items() if k.startswith(prefix)})
 
     def create_app(self, name: str = "test") -> tuple[str, str]:
-        creds = json.loads(self.cli("apps", "create", "--name", name, "--json"))
-        return creds["app_id"], creds["token"]
+        """An app on the server's database, made in this process (tests/unit/test_cli.py covers `apps create`)."""
+        from medialens.store.apps import create_app
+        from medialens.store.db import Database
+
+        db = Database(self.settings().resolved_database_url)
+        try:
+            db.migrate()
+            new = create_app(db, name)
+        finally:
+            db.dispose()
+        return new.app_id, new.token
 
     def start(self) -> None:
         with open(Path(self.env["MEDIALENS_DATA_DIR"]) / "server.log", "ab") as log:  # the child keeps its own copy

@@ -313,8 +313,22 @@ def test_hub_models_say_which_pull_they_need(hub) -> None:
         "face_enhancement": "gfpgan-v1.4",
         "video_classification": "videomae-base-ucf101",  # no offline tier (bench/video_classification_offline.py)
     }
-    for model, weights in hub.items():
-        with pytest.raises(subprocess.CalledProcessError) as err:
-            srv.cli("services", "deploy", model)
-        said = " ".join(err.value.stdout.split())  # rich wraps long lines
-        assert "not deployed" in said and f"medialens models pull {weights}" in said
+    from medialens.core import ModelNotFound
+    from medialens.core.services import deploy
+    from medialens.store.db import Database
+
+    model, weights = next(iter(hub.items()))  # the CLI once (its exit status and words), the core for the rest
+    with pytest.raises(subprocess.CalledProcessError) as err:
+        srv.cli("services", "deploy", model)
+    said = " ".join(err.value.stdout.split())  # rich wraps long lines
+    assert "not deployed" in said and f"medialens models pull {weights}" in said
+    settings = srv.settings()
+    db = Database(settings.resolved_database_url)
+    try:
+        for model, weights in hub.items():
+            with pytest.raises(ModelNotFound) as refused:
+                deploy(db, settings, model)
+            assert "not deployed" in refused.value.message, refused.value.message
+            assert f"medialens models pull {weights}" in refused.value.message, refused.value.message
+    finally:
+        db.dispose()
