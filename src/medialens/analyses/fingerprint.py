@@ -103,12 +103,16 @@ def _unit(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def rmac(fmap: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) feature maps -> (N, C) R-MAC vectors (regions L2-normalised, summed, L2-normalised)."""
+    """(N, C, H, W) feature maps -> (N, C) R-MAC vectors (regions L2-normalised, summed, L2-normalised).
+
+    Pooled channels-last, so each region's max runs over contiguous channel rows (5x faster than over (H, W))."""
     n, c, h, w = fmap.shape
-    out = np.zeros((n, c), np.float32)
-    for y0, x0, y1, x1 in _rmac_regions(h, w):
-        out += _unit(fmap[:, :, y0:y1, x0:x1].max(axis=(2, 3)))
-    return _unit(out)
+    maps = np.ascontiguousarray(fmap.transpose(0, 2, 3, 1))
+    regions = _rmac_regions(h, w)
+    pooled = np.empty((len(regions), n, c), np.float32)
+    for i, (y0, x0, y1, x1) in enumerate(regions):
+        np.max(maps[:, y0:y1, x0:x1].reshape(n, -1, c), axis=1, out=pooled[i])
+    return _unit(_unit(pooled).sum(axis=0))
 
 
 def whiten(vectors: np.ndarray) -> np.ndarray:
@@ -137,8 +141,21 @@ def centre(rgb: np.ndarray, keep: float) -> np.ndarray:
 
 def _input(rgb: np.ndarray) -> np.ndarray:
     """An RGB image as the network's normalised CHW input (squeezed to SIDE x SIDE)."""
-    x = cv2.resize(np.ascontiguousarray(rgb), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
-    return ((x.astype(np.float32) * (1 / 255.0) - MEAN) / STD).transpose(2, 0, 1)
+    return _inputs([rgb])[0]
+
+
+_SCALE = (1 / (255.0 * STD)).astype(np.float32)
+_SHIFT = (-MEAN / STD).astype(np.float32)
+
+
+def _inputs(images: Sequence[np.ndarray]) -> np.ndarray:
+    """RGB images as one normalised NCHW batch (each squeezed to SIDE x SIDE): normalised once for the batch."""
+    x = np.stack([cv2.resize(np.ascontiguousarray(im), (SIDE, SIDE), interpolation=cv2.INTER_AREA) for im in images])
+    out = np.empty((len(images), 3, SIDE, SIDE), np.float32)
+    for ch in range(3):
+        np.multiply(x[..., ch], _SCALE[ch], out=out[:, ch], casting="unsafe")
+        out[:, ch] += _SHIFT[ch]
+    return out
 
 
 def raw_descriptors(images: Sequence[np.ndarray], settings: Settings, *, batch: int = BATCH) -> np.ndarray:
@@ -146,7 +163,7 @@ def raw_descriptors(images: Sequence[np.ndarray], settings: Settings, *, batch: 
     session = _session(settings)
     out = []
     for i in range(0, len(images), batch):
-        x = np.stack([_input(im) for im in images[i : i + batch]])
+        x = _inputs(images[i : i + batch])
         fmap = session.run([FEATURE_MAP], {"input": x})[0]
         out.append(rmac(fmap))
     return np.concatenate(out) if out else np.zeros((0, 1280), np.float32)
@@ -165,6 +182,11 @@ class Fingerprint:
 
     fps: float
     vectors: np.ndarray
+
+    @property
+    def f32(self) -> np.ndarray:
+        """``vectors`` as float32 (converted when compared: a float32 copy of a library would double its memory)."""
+        return self.vectors.astype(np.float32)
 
     @property
     def frames(self) -> int:
@@ -227,8 +249,10 @@ def _spread(x: np.ndarray) -> float:
 
 def _jitter(sim: np.ndarray) -> np.ndarray:
     """Each cell's best over its reference neighbours: tolerates one sample of jitter between two samplings."""
-    padded = np.pad(sim, ((0, 0), (1, 1)), constant_values=-1.0)
-    return np.maximum(np.maximum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
+    out = sim.copy()
+    np.maximum(out[:, 1:], sim[:, :-1], out=out[:, 1:])
+    np.maximum(out[:, :-1], sim[:, 1:], out=out[:, :-1])
+    return out
 
 
 def _diagonals(m: np.ndarray) -> np.ndarray:
@@ -250,6 +274,12 @@ def _top_mean(diags: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return sums / np.maximum(take, 1), length
 
 
+def _views_sim(q: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """(nq, d) x (nr, views, d) -> (nq, nr, views) dot products, as one BLAS product."""
+    nr, nv, d = r.shape
+    return (q @ r.reshape(nr * nv, d).T).reshape(len(q), nr, nv)
+
+
 def _score(query: Fingerprint, ref: Fingerprint) -> tuple[float, int, np.ndarray] | None:
     """(score, offset, jittered similarity matrix) of the best diagonal, offset = reference frame - query frame.
 
@@ -259,9 +289,9 @@ def _score(query: Fingerprint, ref: Fingerprint) -> tuple[float, int, np.ndarray
     whose frames are all alike) from a copy, which moves the same way; it is left out for near-still videos."""
     if query.frames == 0 or ref.frames == 0:
         return None
-    q = query.vectors[:, 0, :].astype(np.float32)  # the query's full view
-    r = ref.vectors.astype(np.float32)
-    per_view = np.einsum("id,jvd->ijv", q, r)
+    q = query.f32[:, 0, :]  # the query's full view
+    r = ref.f32
+    per_view = _views_sim(q, r)
     best_view = per_view.argmax(axis=2)
     exact = per_view.max(axis=2)  # (q frames, r frames): best reference view
     sim = _jitter(exact)
@@ -269,7 +299,7 @@ def _score(query: Fingerprint, ref: Fingerprint) -> tuple[float, int, np.ndarray
     value, length = _top_mean(_diagonals(sim), TOP_K)
     if min(_spread(q), _spread(r[:, 0, :])) >= SPREAD_MIN:
         qc, rc = _unit(q - q.mean(axis=0)), _unit(r - r.mean(axis=0, keepdims=True))
-        motion = np.take_along_axis(np.einsum("id,jvd->ijv", qc, rc), best_view[:, :, None], axis=2)[:, :, 0]
+        motion = np.take_along_axis(_views_sim(qc, rc), best_view[:, :, None], axis=2)[:, :, 0]
         value = (1 - MOTION_WEIGHT) * value + MOTION_WEIGHT * np.nanmean(_diagonals(_jitter(motion)), axis=0)
     key = value + 0.01 * np.nanmean(_diagonals(exact), axis=0)  # ties go to the exact alignment
     key[length < min(TOP_K, nq, nr)] = -np.inf  # diagonals too short to judge
@@ -306,17 +336,22 @@ SEGMENT_S = 5.0
 CANDIDATES = 10
 
 
-def segment_means(fpr: Fingerprint, views: tuple[int, ...] = (0, 1)) -> np.ndarray:
-    """(segments x len(views), DIM) unit means of consecutive ``SEGMENT_S`` windows: the first stage's keys."""
+def segment_means(fpr: Fingerprint, views: int | None = None) -> np.ndarray:
+    """(segments, DIM) unit means of consecutive ``SEGMENT_S`` windows over the first ``views`` views of each frame
+    (all when None): the first stage's keys.
+
+    A reference's key averages its views (full, mirrored, cropped) into one: on the test copies the true reference
+    then ranked first for every copy (it did not for 1 of 120 with a key per view, or with the full view's alone),
+    with a third of the keys to scan."""
     per = max(1, int(SEGMENT_S * fpr.fps))
-    v = fpr.vectors[:, list(views), :].astype(np.float32)
+    v = fpr.f32[:, :views, :].mean(axis=1)
     keys = [v[i : i + per].mean(axis=0) for i in range(0, max(1, fpr.frames - per // 2), per)] or [v.mean(axis=0)]
-    return _unit(np.concatenate(keys))
+    return _unit(np.stack(keys))
 
 
 class FingerprintIndex:
-    """A library of fingerprints with a cheap first stage: every reference's 5 s segment means (full and mirrored
-    view) in one matrix; a query's segment means pick the ``CANDIDATES`` closest references, and only those are
+    """A library of fingerprints with a cheap first stage: every reference's 5 s segment means (its views averaged)
+    in one float32 matrix; a query's segment means pick the ``CANDIDATES`` closest references, and only those are
     aligned frame by frame (``compare``). Entries are added, replaced and removed by key; the matrix is rebuilt on
     the first query after a change."""
 
@@ -364,7 +399,7 @@ class FingerprintIndex:
         if not self._prints or query.frames == 0:
             return []
         matrix = self._build()
-        sims = (segment_means(query, (0,)) @ matrix.T).max(axis=0)  # each key's best query segment
+        sims = (segment_means(query, 1) @ matrix.T).max(axis=0)  # each key's best query segment
         best = np.maximum.reduceat(sims, self._starts)  # each reference's best key (its keys are contiguous)
         k = min(k, len(self._ids))
         return [self._ids[int(i)] for i in np.argpartition(-best, k - 1)[:k]]
