@@ -39,6 +39,7 @@ VIEWS = ("full", "mirrored", "crop90")  # a reference's views of each sampled fr
 LEGACY_VIEWS = ("full", "mirrored", "crop90", "crop90-mirrored", "crop80", "crop80-mirrored")  # before 0006
 LEGACY_VIEWS_KEPT = tuple(LEGACY_VIEWS.index(name) for name in VIEWS)
 CROP_VIEW = 0.9
+MIRROR_EVERY = 2  # the mirrored view is computed on every other frame (``fingerprint``)
 FRAME_SIDE = 320  # sampled frames are decoded to this size: enough for the views' SIDE x SIDE inputs
 BATCH = 16
 TOP_K = 8
@@ -169,11 +170,13 @@ def raw_descriptors(images: Sequence[np.ndarray], settings: Settings, *, batch: 
     return np.concatenate(out) if out else np.zeros((0, 1280), np.float32)
 
 
-def views(rgb: np.ndarray, reference: bool) -> list[np.ndarray]:
+def views(rgb: np.ndarray, reference: bool, mirrored: bool = True) -> list[np.ndarray]:
     """A sampled frame's views, black borders removed: the full frame, and for a reference also its mirror image
-    and its centre ``CROP_VIEW`` (``VIEWS``)."""
+    (unless ``mirrored`` is False) and its centre ``CROP_VIEW`` (``VIEWS``)."""
     rgb = trim_borders(rgb)
-    return [rgb, rgb[:, ::-1], centre(rgb, CROP_VIEW)] if reference else [rgb]
+    if not reference:
+        return [rgb]
+    return [rgb, rgb[:, ::-1], centre(rgb, CROP_VIEW)] if mirrored else [rgb, centre(rgb, CROP_VIEW)]
 
 
 @dataclass(frozen=True)
@@ -210,19 +213,38 @@ class Fingerprint:
 def fingerprint(frames: Iterable[Frame], settings: Settings, *, reference: bool = True) -> Fingerprint:
     """The fingerprint of sampled frames; ``reference`` adds the mirrored and cropped views (library entries).
 
+    The mirrored view is computed on every ``MIRROR_EVERY``-th frame only; the frames between keep the last one
+    computed (the alignment tolerates a sample of jitter): 2.5 network runs a frame instead of 3, and on the test
+    copies the same copies found (mirroring every third frame lost two on the half the threshold is chosen on).
     Frames are taken ``BATCH`` at a time, so memory stays bounded however long the video."""
     per = len(VIEWS) if reference else 1
     chunks: list[np.ndarray] = []
     pending: list[np.ndarray] = []
+    mirrored: list[bool] = []  # per pending frame: whether its own mirror view is among ``pending``
+    last_mirror = np.zeros(DIM, np.float32)
 
     def flush() -> None:
-        if pending:
-            chunks.append(whiten(raw_descriptors(pending, settings)).reshape(-1, per, DIM).astype(np.float16))
-            pending.clear()
+        nonlocal last_mirror
+        if not mirrored:
+            return
+        desc = whiten(raw_descriptors(pending, settings))
+        out = np.empty((len(mirrored), per, DIM), np.float32)
+        at = 0
+        for i, own in enumerate(mirrored):
+            out[i, 0] = desc[at]
+            if reference:
+                last_mirror = desc[at + 1] if own else last_mirror
+                out[i, 1], out[i, 2] = last_mirror, desc[at + 1 + own]
+            at += (2 + own) if reference else 1
+        chunks.append(out.astype(np.float16))
+        pending.clear()
+        mirrored.clear()
 
-    for frame in frames:
-        pending += views(frame.rgb, reference)
-        if len(pending) >= BATCH * per:
+    for index, frame in enumerate(frames):
+        own = index % MIRROR_EVERY == 0
+        pending += views(frame.rgb, reference, own)
+        mirrored.append(own)
+        if len(mirrored) >= BATCH:
             flush()
     flush()
     return Fingerprint(SAMPLE_FPS, np.concatenate(chunks) if chunks else np.zeros((0, per, DIM), np.float16))
