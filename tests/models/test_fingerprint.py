@@ -71,3 +71,13 @@ def test_serialised_fingerprint_round_trips(library) -> None:
     fpr = index[index.ids[0]]
     back = fp.Fingerprint.from_bytes(fpr.to_bytes(), fpr.fps)
     assert back.vectors.shape == fpr.vectors.shape and (back.vectors == fpr.vectors).all()
+
+
+def test_reference_mirrors_every_other_frame(library) -> None:
+    """A reference's mirrored view is computed on even frames; odd frames repeat the frame before's."""
+    index, _ = library
+    v = index["basketball_gym.mp4"].vectors
+    assert v.shape[1] == len(fp.VIEWS) and v.shape[0] >= 4
+    assert (v[1::2, 1] == v[0 : len(v) - 1 : 2, 1]).all()
+    assert not (v[2::2, 1] == v[0 : len(v) - 2 : 2, 1]).all()
+    assert not (v[1::2, 2] == v[0 : len(v) - 1 : 2, 2]).all()  # the crop view is every frame's own
