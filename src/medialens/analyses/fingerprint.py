@@ -8,11 +8,11 @@ to ``DIM`` (power ``WHITEN_POWER``, fitted on still images of the test media, no
 ``data/fingerprint_pca.npz``) and L2-normalised. A query keeps the full view only; a reference keeps the full
 frame, its mirror image (computed on every other frame, ``MIRROR_EVERY``) and its 90 % centre crop (``VIEWS``: on
 the test copies an 80 % crop and a mirrored crop found nothing more, and each view costs one network run), and a
-query frame's similarity to a reference frame is
-the best over its views. Two videos match when the best diagonal of their frame-similarity matrix (a constant
-offset: copies keep the time scale whatever their frame rate) has a high mean over its top ``TOP_K`` aligned
-similarities; the run of aligned frames above ``FRAME_MATCH`` gives the duplicated segment. A second, temporal term
-verifies the candidate: the aligned frames must also change alike (``compare``).
+query frame's similarity to a reference frame is the best over its views. Two videos match when the best diagonal
+of their frame-similarity matrix (a constant offset: copies keep the time scale whatever their frame rate) has a
+high mean over its top ``TOP_K`` aligned similarities; the run of aligned frames above ``FRAME_MATCH`` gives the
+duplicated segment. A second, temporal term verifies the candidate: the aligned frames must also change alike
+(``compare``).
 """
 
 from __future__ import annotations
