@@ -222,9 +222,13 @@ def _describe(images: list[np.ndarray], settings: Settings) -> np.ndarray:
     return whiten(raw_descriptors(images, settings))
 
 
+MAX_WORKERS = 4  # batches in flight at most: each holds BATCH frames' views and feature maps (~40 MB)
+
+
 def _workers(settings: Settings) -> int:
-    """How many batches run through the network at once: ``model_threads`` (0: one per core)."""
-    return max(1, settings.model_threads or os.cpu_count() or 1)
+    """How many batches run through the network at once: ``model_threads`` (0: one per core), at most
+    ``MAX_WORKERS``."""
+    return max(1, min(MAX_WORKERS, settings.model_threads or os.cpu_count() or 1))
 
 
 def fingerprint(frames: Iterable[Frame], settings: Settings, *, reference: bool = True) -> Fingerprint:
