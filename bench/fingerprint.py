@@ -115,7 +115,7 @@ def speed(out: Path, settings: Settings) -> None:
         "plain decoding (every frame)": plain,
         "sampled decode only (2 fps, 320 px)": lambda: sum(1 for _ in dna_frames(clip, info, settings)),
         "query fingerprint (1 view)": lambda: fingerprint(clip, settings, False),
-        "DNA job fingerprint (3 views)": lambda: fingerprint(clip, settings, True),
+        "DNA job fingerprint (3 views, 2.5 network runs a frame)": lambda: fingerprint(clip, settings, True),
     }
     fingerprint(clip, settings, True)  # loads the model
     took, cpu = {}, {}
@@ -131,8 +131,10 @@ def speed(out: Path, settings: Settings) -> None:
     for name, t in took.items():
         print(
             f"  {name}: {t:.2f} s, {duration / t:.1f}x real time, {t / decode:.2f}x plain decoding's time; "
-            f"CPU {cpu[name]:.2f} s, {cpu[name] / decode_cpu:.2f}x plain decoding's"
+            f"CPU {cpu[name]:.2f} s, {cpu[name] / decode_cpu:.2f}x plain decoding's "
+            f"(at most {duration / (cpu[name] / 2):.1f}x real time on 2 idle cores)"
         )
+    print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
 
     rng = np.random.default_rng(0)
     index = fp.FingerprintIndex()

@@ -71,3 +71,28 @@ def test_serialised_fingerprint_round_trips(library) -> None:
     fpr = index[index.ids[0]]
     back = fp.Fingerprint.from_bytes(fpr.to_bytes(), fpr.fps)
     assert back.vectors.shape == fpr.vectors.shape and (back.vectors == fpr.vectors).all()
+
+
+def test_reference_mirrors_every_other_frame(library) -> None:
+    """A reference's mirrored view is computed on even frames; odd frames repeat the frame before's."""
+    index, _ = library
+    v = index["basketball_gym.mp4"].vectors
+    assert v.shape[1] == len(fp.VIEWS) and v.shape[0] >= 4
+    assert (v[1::2, 1] == v[0 : len(v) - 1 : 2, 1]).all()
+    assert not (v[2::2, 1] == v[0 : len(v) - 2 : 2, 1]).all()
+    assert not (v[1::2, 2] == v[0 : len(v) - 1 : 2, 2]).all()  # the crop view is every frame's own
+
+
+def test_batches_in_parallel_keep_frame_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small batches, two in flight at once, give the same fingerprint as one batch at a time (the mirrored view
+    carried over from the batch before)."""
+    path = MEDIA / "video" / "basketball_gym.mp4"
+    root = ensure_models("mobilenet-v2")
+    settings = Settings(model_dir=root)
+    frames = list(dna_frames(path, probe_video(path, settings=settings), settings))[:9]
+    monkeypatch.setattr(fp, "BATCH", 3)
+    one = fp.fingerprint(frames, Settings(model_dir=root, model_threads=1))
+    two = fp.fingerprint(frames, Settings(model_dir=root, model_threads=2))
+    assert one.vectors.shape == (9, len(fp.VIEWS), fp.DIM)
+    assert (one.vectors == two.vectors).all()
+    assert (one.vectors[3, 1] == one.vectors[2, 1]).all() and not (one.vectors[3, 1] == one.vectors[3, 0]).all()
