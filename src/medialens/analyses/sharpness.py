@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 
 REBLUR_TAPS = 9  # the paper's strong low-pass: a 9-tap average
 BLUR_MIDPOINT = 0.5  # halfway between measured sharp (<= 0.41) and blurred (>= 0.63) content
@@ -27,12 +27,14 @@ def blur_metric(gray: np.ndarray) -> float | None:
 
     None for a flat image (a black frame, a fade): it has no detail to judge, so it is no evidence of blur.
     """
-    img = np.asarray(gray, dtype=np.float32)
+    img = np.ascontiguousarray(gray, dtype=np.float32)
     if min(img.shape) < 2:
         return None
     estimates = []
     for axis in (0, 1):
-        reblurred = uniform_filter1d(img, REBLUR_TAPS, axis=axis)
+        # a 1-D box along ``axis``, mirrored at the edges (scipy's uniform_filter1d, at less than half its cost)
+        taps = (1, REBLUR_TAPS) if axis == 0 else (REBLUR_TAPS, 1)
+        reblurred = cv2.blur(img, taps, borderType=cv2.BORDER_REFLECT)
         d_orig = np.abs(np.diff(img, axis=axis))
         d_reblur = np.abs(np.diff(reblurred, axis=axis))
         total = float(d_orig.sum())

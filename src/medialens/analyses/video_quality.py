@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from medialens.analyses.cv_threads import opencv_single_threaded
 from medialens.analyses.image_quality import niqe_to_quality, rgb_to_gray
 from medialens.analyses.niqe import N_FEATURES, NiqeModel, niqe_features
 from medialens.analyses.sharpness import blur_metric, sharpness_factor
@@ -96,8 +97,9 @@ class _Accumulator:
 def assess_video(info: VideoInfo, frames: Iterable[Frame], model: NiqeModel) -> VideoQualityResult:
     """Consume ``frames`` once (sampled, <= 512 px) and score them; sizes and timing come from ``info``."""
     acc = _Accumulator()
-    for frame in frames:
-        acc.add(frame)
+    with opencv_single_threaded():  # the decoder's threads hold the other cores (cv_threads.py)
+        for frame in frames:
+            acc.add(frame)
     if acc.n_frames == 0:
         raise DecodeError("the video has no decodable frames")
     return VideoQualityResult(

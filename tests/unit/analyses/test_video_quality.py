@@ -136,3 +136,18 @@ def test_ssim_bounds() -> None:
     a = np.random.default_rng(0).uniform(0, 255, (128, 128))
     assert ssim(a, a) == pytest.approx(1.0)
     assert ssim(a, 255 - a) == 0.0
+
+
+def test_a_decoder_error_is_the_analysis_error_and_opencv_threads_come_back(
+    niqe_model: NiqeModel, basketball: Clip
+) -> None:
+    info, frames = basketball
+    threads = cv2.getNumThreads()
+
+    def broken() -> Iterator[Frame]:  # what the decode thread hands on when the file breaks off mid-stream
+        yield from frames[:3]
+        raise DecodeError("video could not be decoded: broken off")
+
+    with pytest.raises(DecodeError, match="broken off"):
+        assess_video(info, broken(), niqe_model)
+    assert cv2.getNumThreads() == threads
