@@ -166,6 +166,7 @@ def main() -> None:
             for model, (body, given) in cases.items():
                 client = PredictClient(endpoint, model)
                 client.set_token(tokens[model])
+                client.set_timeout(120_000)  # ms; the first call loads the models (past the 5 s default when busy)
                 client.init()
                 raw = json.dumps(body)
 
