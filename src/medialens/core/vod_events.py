@@ -144,8 +144,9 @@ class EventDispatcher:
         with httpx.Client(timeout=TIMEOUT_S, follow_redirects=False, trust_env=False) as client:
             while not self._stop.is_set():
                 try:
-                    record_finished(self.db)
-                    deliver_due(self.db, self.settings, client)
+                    if vod_store.anything_to_dispatch(self.db):
+                        record_finished(self.db)
+                        deliver_due(self.db, self.settings, client)
                 except Exception:  # a dispatcher error must never end the thread
                     log.exception("VOD event dispatch failed")
                 self._stop.wait(self.interval_s)

@@ -1,11 +1,15 @@
 """HTTP plumbing every protocol shares: reading a body no further than a limit, handing a read body on to the
-route, and the path a client signed. Not a protocol: no wire format, no core calls (tests/unit/test_layers.py)."""
+route, the path a client signed, and strict base64. Not a protocol: no wire format, no core calls
+(tests/unit/test_layers.py)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from typing import Any
 
+import pybase64
 from starlette.requests import Request
 
 
@@ -74,3 +78,15 @@ def signed_path(request: Request) -> str:
     path = request.scope["path"]
     root = request.scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root) else path
+
+
+def b64decode(text: str | bytes) -> bytes:
+    """Strict base64 (``base64.b64decode(text, validate=True)``: the same bytes, the same errors), SIMD-decoded.
+
+    The standard library decodes ~200 MB/s on this Python: 4 ms for an 860 KB image field, a tenth of a 40 ms
+    model call; pybase64 takes 0.15 ms. Text it refuses goes to the standard library, which decides (it also
+    accepts excess padding such as ``QUJD==``), so what is accepted and the bytes it decodes to do not change."""
+    try:
+        return pybase64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return base64.b64decode(text, validate=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from medialens.store.db import Database
@@ -238,6 +238,15 @@ def set_callback(db: Database, app_id: str, url: str, event_types: str, auth_key
 def get_callback(db: Database, app_id: str) -> MessageCallback | None:
     with db.session() as s:
         return s.get(MessageCallback, app_id)
+
+
+def anything_to_dispatch(db: Database) -> bool:
+    """Whether the event dispatcher has anything to look at: an account with a callback (whose finished jobs get
+    events) or an event not yet settled. One cheap query for the twice-a-second poll of a server nobody asked for
+    callbacks, instead of the two below (~10x the CPU, which requests on a busy server then wait behind)."""
+    q = select(or_(exists().where(MessageCallback.app_id.is_not(None)), exists().where(CallbackEvent.state == 0)))
+    with db.session() as s:
+        return bool(s.execute(q).scalar())
 
 
 def finished_without_event(db: Database, limit: int = 100) -> list[tuple[AIJob, Job, MessageCallback]]:

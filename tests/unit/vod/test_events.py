@@ -37,3 +37,22 @@ def test_event_type_filter() -> None:
     assert vod_events._wanted("", "AIMediaDNAComplete")
     assert vod_events._wanted("FileUploadComplete,AIMediaDNAComplete", "AIMediaDNAComplete")
     assert not vod_events._wanted("AIVideoTagComplete", "AIMediaDNAComplete")
+
+
+def test_the_idle_poll_probe_sees_callbacks_and_unsettled_events(db: Database) -> None:
+    from medialens.store import apps
+    from medialens.store import vod as vod_store
+
+    assert not vod_store.anything_to_dispatch(db)  # a server nobody asked for callbacks: the poll stops here
+    a, b = apps.create_app(db, "a").app_id, apps.create_app(db, "b").app_id
+    vod_store.set_callback(db, a, "https://cb.example.com/x", "ALL", "")
+    assert vod_store.anything_to_dispatch(db)
+    with db.session() as s:
+        s.query(vod_store.MessageCallback).delete()
+    assert not vod_store.anything_to_dispatch(db)
+    vod_store.add_event(db, b, "job-1", {"EventType": "AIMediaDNAComplete"})
+    assert vod_store.anything_to_dispatch(db)  # the callback gone, an event pending: it must still be settled
+    with db.session() as s:
+        event = s.query(vod_store.CallbackEvent).one()
+    vod_store.finish_event(db, event.id, state=1)
+    assert not vod_store.anything_to_dispatch(db)

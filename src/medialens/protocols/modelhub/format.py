@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from medialens.protocols.http import b64decode
 
 Formatter = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
@@ -74,7 +75,7 @@ def mask_json(bits_b64: str, height: int, width: int) -> RawJSON:
     """The packed mask as the seed's [h][w] list of 0/1, as JSON text (one buffer: a 1000 x 700 mask is 1.4 MB)."""
     if height * width == 0:
         return RawJSON(b"[]")
-    bits = np.unpackbits(np.frombuffer(base64.b64decode(bits_b64), np.uint8), count=height * width)
+    bits = np.unpackbits(np.frombuffer(b64decode(bits_b64), np.uint8), count=height * width)
     # "[" then per row "[b,b,...,b]," (2 * width + 2 bytes), the last row's comma turned into the closing "]"
     buf = np.full(1 + height * (2 * width + 2), ord(","), np.uint8)
     buf[0] = ord("[")
@@ -83,7 +84,7 @@ def mask_json(bits_b64: str, height: int, width: int) -> RawJSON:
     rows[:, 1 : 2 * width : 2] = bits.reshape(height, width) + ord("0")
     rows[:, 2 * width] = ord("]")
     buf[-1] = ord("]")
-    return RawJSON(buf.tobytes())
+    return RawJSON(buf)  # one copy of the buffer (tobytes() and then RawJSON would make two)
 
 
 def probs_json(probs: dict[str, float]) -> RawJSON:

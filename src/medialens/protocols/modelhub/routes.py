@@ -7,7 +7,6 @@ can fix (the official client retries 5xx answers five times).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import logging
@@ -23,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from medialens.core import Core, CoreError, Media
-from medialens.protocols.http import read_capped, signed_path
+from medialens.protocols.http import b64decode, read_capped, signed_path
 from medialens.protocols.modelhub import errors
 from medialens.protocols.modelhub.auth import authorized
 from medialens.protocols.modelhub.errors import HubError
@@ -111,7 +110,7 @@ def _b64(req: dict[str, Any], key: str, where: str = "") -> bytes:
     if value.startswith("data:") and "," in value[:200]:  # a data URL: the payload after the comma
         value = value.split(",", 1)[1]
     try:
-        return base64.b64decode(value, validate=True)
+        return b64decode(value)
     except (binascii.Error, ValueError):
         raise errors.bad_request(f"{where}{key} is not valid base64") from None
 
