@@ -18,6 +18,8 @@ Output ``logits`` [N, num_labels]; ``config.json`` stays installed for ``id2labe
 from __future__ import annotations
 
 import json
+import pickle
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,7 +85,13 @@ def sinusoid_table(n_position: int, d_hid: int) -> np.ndarray:
 
 def load_weights(path: Path) -> dict[str, np.ndarray]:
     """The state dict, from safetensors or a ``torch.save`` file, with the ``videomae.`` prefix dropped."""
-    sd = load_safetensors(path) if is_safetensors(path) else load_state_dict(path)
+    if is_safetensors(path):
+        sd = load_safetensors(path)
+    else:
+        try:
+            sd = load_state_dict(path)
+        except (pickle.UnpicklingError, EOFError, struct.error) as err:
+            raise CheckpointError(f"neither safetensors nor a PyTorch checkpoint ({err})") from None
     return {k.removeprefix(PREFIX): v for k, v in sd.items()}
 
 
