@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +200,28 @@ def test_a_checkpoint_of_another_network_fails_the_pull(mirror: Mirror, settings
     with pytest.raises(ModelError, match=r"conversion failed.*classifier\.weight is missing"):
         pull("videomae-base-ucf101", settings=settings)
     assert not (Path(settings.model_dir) / "videomae-base-ucf101").exists()
+
+
+def test_safetensors_reader_takes_bf16_and_refuses_what_does_not_add_up(tmp_path: Path) -> None:
+    from medialens.models.convert.safetensors_np import load_safetensors
+
+    def write(header: dict, body: bytes) -> Path:
+        head = json.dumps(header).encode()
+        path = tmp_path / "w.safetensors"
+        path.write_bytes(struct.pack("<Q", len(head)) + head + body)
+        return path
+
+    x = np.array([1.5, -2.25, 3.0e-3], np.float32)
+    bf16 = (x.view(np.uint32) >> 16).astype("<u2").tobytes()  # these values keep their top 16 bits
+    got = load_safetensors(write({"x": {"dtype": "BF16", "shape": [3], "data_offsets": [0, 6]}}, bf16))["x"]
+    np.testing.assert_allclose(got, x, rtol=1e-2)
+    cases = [
+        ({"x": {"dtype": "F32", "shape": [3], "data_offsets": [0, 16]}}, b"\0" * 12, "lies outside the file"),
+        ({"x": {"dtype": "F32", "shape": [4], "data_offsets": [0, 12]}}, b"\0" * 12, "12 bytes for shape"),
+        ({"x": {"dtype": "C64", "shape": [1], "data_offsets": [0, 8]}}, b"\0" * 8, "dtype C64 is not supported"),
+        ({"x": {"shape": [1]}}, b"", "bad entry for x"),
+        ({"__metadata__": {}}, b"", "no tensors"),
+    ]
+    for header, body, message in cases:
+        with pytest.raises(CheckpointError, match=message):
+            load_safetensors(write(header, body))

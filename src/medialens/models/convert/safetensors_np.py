@@ -43,8 +43,6 @@ def _array(raw: memoryview, dtype: str, shape: list[int]) -> np.ndarray:
     if dtype == "BF16":  # no NumPy bfloat16: the upper half of a float32
         bits = np.frombuffer(raw, "<u2").astype(np.uint32) << 16
         return bits.view(np.float32).reshape(shape)
-    if dtype not in DTYPES:
-        raise CheckpointError(f"safetensors dtype {dtype} is not supported")
     return np.frombuffer(raw, DTYPES[dtype]).reshape(shape)  # read-only views of the file bytes
 
 
@@ -73,7 +71,9 @@ def load_safetensors(path: Path) -> dict[str, np.ndarray]:
             raise CheckpointError(f"{Path(path).name}: bad entry for {name}: {err}") from None
         if not 0 <= start <= end <= len(body):
             raise CheckpointError(f"{Path(path).name}: {name} lies outside the file")
-        itemsize = 2 if dtype == "BF16" else DTYPES[dtype].itemsize if dtype in DTYPES else 1
+        if dtype != "BF16" and dtype not in DTYPES:
+            raise CheckpointError(f"{Path(path).name}: {name}: safetensors dtype {dtype} is not supported")
+        itemsize = 2 if dtype == "BF16" else DTYPES[dtype].itemsize
         if end - start != itemsize * int(np.prod(shape, dtype=np.int64)):
             raise CheckpointError(f"{Path(path).name}: {name} has {end - start} bytes for shape {shape} {dtype}")
         out[name] = _array(body[start:end], dtype, shape)
