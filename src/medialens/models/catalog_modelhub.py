@@ -6,6 +6,7 @@ revisions pinned by commit hash (seen on the hub's file browser), files checked 
 
 from __future__ import annotations
 
+from medialens.models.convert import VIDEOMAE_WEIGHTS, convert_videomae
 from medialens.models.sources import HuggingFaceRepo, JoinedParts, PyPIArchive
 from medialens.models.spec import ModelSpec
 
@@ -157,22 +158,28 @@ MODELHUB_SPECS = (
         task="video-classification",
         runtime="onnx",
         sources=(
-            # VideoMAE-base fine-tuned on UCF101 (101 actions), as Optimum's ONNX export (`optimum-cli export onnx
-            # --task video-classification`): pixel_values [1,16,3,224,224] -> logits [1,101]; config.json carries
-            # id2label. No published ONNX export was verifiable from the build machine: point HF_ENDPOINT at a mirror
-            # holding the export in this layout if the repo has none.
-            HuggingFaceRepo(
-                "nateraw/videomae-base-finetuned-ucf101",
-                "main",
-                {"onnx/model.onnx": "model.onnx", "config.json": "config.json"},
+            # VideoMAE-base fine-tuned on UCF101 (101 actions), a transformers VideoMAEForVideoClassification
+            # checkpoint: config.json (id2label) and PyTorch weights, no ONNX. The weights are converted at pull
+            # time, torch-free (convert/videomae.py): pixel_values [1,16,3,224,224] -> logits [1,101]. A repo may
+            # hold model.safetensors (preferred, tried first) or only the 2022 pytorch_model.bin (the fallback);
+            # both land as videomae.weights and the converter sniffs the format.
+            *(
+                HuggingFaceRepo(
+                    "nateraw/videomae-base-finetuned-ucf101",
+                    "main",
+                    {weights: VIDEOMAE_WEIGHTS, "config.json": "config.json"},
+                )
+                for weights in ("model.safetensors", "pytorch_model.bin")
             ),
         ),
+        raw_files=(VIDEOMAE_WEIGHTS, "config.json"),
+        convert=convert_videomae,
         files=("model.onnx", "config.json"),
         licence="CC-BY-NC-4.0",
         input_size=(224, 224),
         used_by=("video_classification",),
         bundle="hub",
-        description="VideoMAE-base (MCG-NJU) fine-tuned on UCF101, ONNX: 16 frames over the clip, 224 x 224, "
-        "ImageNet-normalised; 101 action classes. Licence: VideoMAE's weights are CC-BY-NC-4.0.",
+        description="VideoMAE-base (MCG-NJU) fine-tuned on UCF101, converted to ONNX at pull time: 16 frames over "
+        "the clip, 224 x 224, ImageNet-normalised; 101 action classes. Licence: VideoMAE's weights are CC-BY-NC-4.0.",
     ),
 )

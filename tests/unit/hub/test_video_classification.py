@@ -1,5 +1,6 @@
 """``video_classification``: hub-only (VideoMAE fine-tuned on UCF101): "not deployed" until pulled, then through
-the loopback mirror with a tiny model in the export's layout (``pixel_values`` -> ``logits``, ``config.json``)."""
+the loopback mirror with a narrow VideoMAE checkpoint in the hub repo's layout (``config.json`` +
+``pytorch_model.bin``), converted to ONNX at pull time."""
 
 from __future__ import annotations
 
@@ -11,31 +12,39 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from onnx import TensorProto, helper
 
 from medialens.app import create_app
 from medialens.config import Settings
 from medialens.core import ModelNotFound
+from medialens.models.convert import videomae
 from medialens.models.installed import pull
 from medialens.models.pipelines.videomae import FRAMES, MEAN, SIZE, STD, evenly
-from medialens.models.registry import get_spec
 from tests.conftest import MEDIA
 from tests.support import media_server
-from tests.unit.hub.conftest import init, model_bytes, serve, unpinned
+from tests.unit.hub.videomae_checkpoint import REPO, full_size, torch_zip, videomae_state
 
 LABELS = ["ApplyEyeMakeup", "Basketball", "YoYo"]
 
 
-def tiny_videomae(weights: np.ndarray) -> bytes:
-    """pixel_values [1,16,3,224,224] -> per-channel mean [1,3] -> MatMul ``weights`` [3, classes] -> logits."""
-    nodes = [
-        helper.make_node("ReduceMean", ["pixel_values", "axes"], ["m"], keepdims=0),
-        helper.make_node("MatMul", ["m", "w"], ["logits"]),
-    ]
-    inits = [init("axes", np.array([1, 3, 4], np.int64)), init("w", weights.astype(np.float32))]
-    ins = [helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, [1, FRAMES, 3, SIZE, SIZE])]
-    outs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, weights.shape[1]])]
-    return model_bytes(nodes, ins, outs, inits)
+def mean_red_videomae(weights: np.ndarray) -> tuple[dict, dict[str, np.ndarray]]:
+    """A VideoMAE whose logits are ``weights`` times the sign of the clip's mean normalised red.
+
+    Two hidden dims: the patch embedding takes the mean red of each tubelet patch (and minus it), its bias cancels
+    the position table's mean; the encoder layer is the identity (zero weights around the residuals); mean pooling
+    then ``fc_norm`` turn [a, -a] into [sign a, -sign a]; the classifier reads the first dim.
+    """
+    cfg = full_size(hidden_size=2, intermediate_size=2, num_attention_heads=1, labels=LABELS)
+    sd = {k: np.zeros_like(v) for k, v in videomae_state(cfg).items()}
+    t, p = cfg["tubelet_size"], cfg["patch_size"]
+    proj = sd["videomae.embeddings.patch_embeddings.projection.weight"]
+    proj[0, 0], proj[1, 0] = 1 / (t * p * p), -1 / (t * p * p)
+    pos = videomae.sinusoid_table((FRAMES // t) * (SIZE // p) ** 2, 2)[0]
+    sd["videomae.embeddings.patch_embeddings.projection.bias"] = -pos.mean(0)
+    for key in sd:
+        if key.endswith("layernorm_before.weight") or key.endswith("layernorm_after.weight") or key == "fc_norm.weight":
+            sd[key][:] = 1.0
+    sd["classifier.weight"][:, 0] = weights
+    return cfg, sd
 
 
 def test_frames_are_taken_evenly_and_normalised_like_videomae(tmp_path: Path) -> None:
@@ -67,11 +76,9 @@ def test_video_classification_is_not_deployed_until_pulled_then_answers_the_mode
     with pytest.raises(ModelNotFound, match="medialens models pull videomae-base-ucf101"):
         core.deploy_service("video_classification")
     # red above the ImageNet mean speaks for Basketball, below it for ApplyEyeMakeup
-    weights = np.zeros((3, len(LABELS)), np.float32)
-    weights[0] = [-20.0, 20.0, 0.0]
-    config = {"id2label": {str(i): n for i, n in enumerate(LABELS)}}
-    files = {"model.onnx": tiny_videomae(weights), "config.json": json.dumps(config).encode()}
-    serve(mirror, unpinned(get_spec("videomae-base-ucf101"), monkeypatch), files)
+    cfg, sd = mean_red_videomae(np.array([-20.0, 20.0, 0.0], np.float32))
+    mirror.hf_file(REPO, "main", "pytorch_model.bin", torch_zip(sd, monkeypatch))
+    mirror.hf_file(REPO, "main", "config.json", json.dumps(cfg).encode())
     pull("videomae-base-ucf101", settings=settings)
     token = core.deploy_service("video_classification").token
 

@@ -13,6 +13,7 @@ from pathlib import Path
 MOBILENET_V2_ONNX = "mobilenet_v2.onnx"
 PLACES365_CHECKPOINT = "resnet18_places365.pth.tar"
 PLACES365_ONNX = "resnet18_places365.onnx"
+VIDEOMAE_WEIGHTS = "videomae.weights"
 
 
 def convert_mobilenet_v2(stage: Path) -> None:
@@ -27,6 +28,13 @@ def convert_places365_resnet18(stage: Path) -> None:
     from medialens.models.convert import resnet
 
     resnet.convert_checkpoint(stage / PLACES365_CHECKPOINT, stage / PLACES365_ONNX)
+
+
+def convert_videomae(stage: Path) -> None:
+    """``ModelSpec.convert`` for VideoMAE classifiers: ``config.json`` + ``videomae.weights`` -> ``model.onnx``."""
+    from medialens.models.convert import videomae
+
+    videomae.convert(stage)
 
 
 def tfjs_converter(stem: str) -> Callable[[Path], None]:

@@ -1,4 +1,5 @@
-"""VideoMAE fine-tuned on UCF101 (ONNX, Optimum's export layout), the hub model of Model Hub ``video_classification``.
+"""VideoMAE fine-tuned on UCF101 (the checkpoint converted to ONNX at pull time, ``convert/videomae.py``), the hub
+model of Model Hub ``video_classification``.
 
 One input is ``FRAMES`` RGB frames spread evenly over the clip. Each is resized so its short side is ``SIZE``
 (bilinear), centre-cropped to ``SIZE`` x ``SIZE``, scaled to 0-1 and normalised with the ImageNet mean and
