@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     recovery_interval_s: float = Field(
         default=5.0, description="How often each worker scans the store for expired leases and unqueued jobs."
     )
+    credential_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a server keeps a checked token or AccessKey in memory: a rotated or deleted one is "
+        "still accepted for up to this long (each request otherwise reads the database).",
+    )
     hub_clip_ttl_s: float = Field(
         default=24 * 3600.0,
         gt=0,

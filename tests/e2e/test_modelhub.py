@@ -40,7 +40,12 @@ IMAGE_LIMIT = 2_000_000  # the golden eagle (2.27 MB) is over it
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, dict[str, str]]]:
     ensure_models(*MODELS)
-    srv = live_server(tmp_path_factory.mktemp("modelhub"), allow_private_urls="true", image_max_bytes=str(IMAGE_LIMIT))
+    srv = live_server(
+        tmp_path_factory.mktemp("modelhub"),
+        allow_private_urls="true",
+        image_max_bytes=str(IMAGE_LIMIT),
+        credential_cache_s="1",
+    )
     tokens = srv.deploy(*OFFLINE)
     srv.start()
     yield srv, tokens
@@ -295,7 +300,7 @@ def test_services_survive_a_restart_and_tokens_rotate(hub, eas: EasClient) -> No
     try:
         import time
 
-        time.sleep(5.5)  # the server caches a service for up to 5 s
+        time.sleep(1.2)  # the server caches a service for up to credential_cache_s (1 s here)
         failed(eas.predict("ocr", tokens["ocr"], {"image": b64("ocr_zh_line_crop.jpg")}), 401, "unauthorized")
         ok(eas.predict("ocr", new, {"image": b64("ocr_zh_line_crop.jpg")}, plain=True))
     finally:

@@ -79,12 +79,11 @@ def _options_schema(options: type[TaskOptions]) -> dict[str, Any]:
 
 
 class Core:
-    CREDENTIAL_TTL_S = 5.0
     AVAILABILITY_TTL_S = 2.0
 
     def __init__(self, settings: Settings, db: Database, executor: Executor | None) -> None:
         self.settings, self.db, self.executor = settings, db, executor
-        self._tokens = TTLCache(self.CREDENTIAL_TTL_S)
+        self._tokens = TTLCache(settings.credential_cache_s)
         self._available = TTLCache(self.AVAILABILITY_TTL_S)
         self._blobs: BlobStore | None = None
 

@@ -116,7 +116,7 @@ class Vod:
         self.core, self.db, self.settings = core, core.db, core.settings
         cache = getattr(core, "_vod_keys", None)
         if cache is None:
-            cache = core._vod_keys = TTLCache(core.CREDENTIAL_TTL_S)  # type: ignore[attr-defined]
+            cache = core._vod_keys = TTLCache(core.settings.credential_cache_s)  # type: ignore[attr-defined]
         self._keys = cache
 
     # --- AccessKeys ----------------------------------------------------------------------------------------------
