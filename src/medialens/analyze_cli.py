@@ -34,7 +34,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-console = Console()
+console = Console(soft_wrap=True)  # result lines are data: never wrapped, whatever the terminal width
 err_console = Console(stderr=True, soft_wrap=True)  # a path or a summary line is never cut
 
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
