@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
 from medialens.app import create_app
@@ -66,9 +67,20 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, d
         yield create_app(settings_, run_workers=False), {"Authorization": f"Bearer {cred.app_id}:{cred.token}"}
 
 
-@schema.parametrize()
+# One test per operation with its own id (schemathesis' own ``schema.parametrize()`` gives every operation the same
+# node id, so pytest-xdist, which schedules by node id, ran only one of them).
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[op.label for op in OPERATIONS])
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_server_errors(case, target) -> None:
+@given(data=st.data())
+def test_no_server_errors(operation, target, data) -> None:
     app, auth = target
+    case = data.draw(operation.as_strategy())
     response = case.call(app=app, headers=auth)
     case.validate_response(response, checks=[not_a_server_error])
+
+
+def test_every_operation_has_its_own_test() -> None:
+    assert len(OPERATIONS) >= 25 and len({op.label for op in OPERATIONS}) == len(OPERATIONS)
