@@ -81,3 +81,14 @@ def media_dir() -> Path:
     if not MEDIA.is_dir():
         pytest.fail(f"test media not found at {MEDIA} (it ships in tests/media; MEDIALENS_TEST_MEDIA_DIR overrides)")
     return MEDIA
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test needs its own node id: pytest-xdist (`make test`) schedules by node id and silently runs one of
+    several tests that share one."""
+    seen: dict[str, int] = {}
+    for item in items:
+        seen[item.nodeid] = seen.get(item.nodeid, 0) + 1
+    shared = sorted(nodeid for nodeid, count in seen.items() if count > 1)
+    if shared:
+        raise pytest.UsageError(f"tests share a node id, so pytest-xdist would run only one of each: {shared[:5]}")
