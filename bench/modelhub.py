@@ -153,6 +153,7 @@ OTHERS = {
     "bgm_detection": "audio/zh_speech_mid.wav",
     "speech_vector_zh": "audio/zh_speech_mid.wav",
     "speech_vector_en": "audio/zh_speech_mid.wav",
+    "speaker_classification_zh": "audio/zh_speech_mid.wav",
 }
 
 
