@@ -15,14 +15,13 @@ over the same span. preprocess (decode) -> compute (up-scale each frame) -> post
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from medialens.media.errors import DecodeError
-from medialens.media.reencode import reencode_window
+from medialens.media.reencode import Reencoded, reencode_window
 
 SCALE = 2
 UNSHARP_SIGMA = 1.0
@@ -42,22 +41,10 @@ def classical(rgb: np.ndarray, scale: int = SCALE) -> np.ndarray:
     return cv2.addWeighted(up, 1.0 + UNSHARP_AMOUNT, blur, -UNSHARP_AMOUNT, 0)
 
 
-@dataclass(frozen=True)
-class UpscaledClip:
-    path: Path
-    duration_s: float
-    width: int
-    height: int
-    source_width: int
-    source_height: int
-    frames: int
-    has_audio: bool
-
-
 def upscale_video(
     src: Path, dest: Path, span_s: float, upscale: FrameUpscaler, scale: int = SCALE, threads: int = 0,
     report: Callable[[int], None] | None = None,
-) -> UpscaledClip:  # fmt: skip
+) -> Reencoded:  # fmt: skip
     """Up-scale the first ``span_s`` seconds of ``src`` into an MP4 at ``dest``; ``report(frames_done)`` per frame."""
 
     def check_size(src_w: int, src_h: int) -> None:
@@ -66,11 +53,7 @@ def upscale_video(
                 f"video is too large to up-scale: {src_w}x{src_h} x{scale} exceeds {MAX_OUTPUT_SIDE} pixels a side"
             )
 
-    done = reencode_window(
+    return reencode_window(
         src, dest, 0.0, span_s, picture=upscale, scale=scale, check_size=check_size, crf=20, threads=threads,
         report=report, nothing="no frame in the span to up-scale",
-    )  # fmt: skip
-    return UpscaledClip(
-        dest, done.duration_s, done.width, done.height, done.source_width, done.source_height, done.frames,
-        done.has_audio,
     )  # fmt: skip

@@ -25,6 +25,9 @@ PictureFunction = Callable[[np.ndarray], np.ndarray]
 
 @dataclass(frozen=True)
 class Reencoded:
+    """The written clip: where it is, its length and size, the source's size."""
+
+    path: Path
     duration_s: float
     width: int
     height: int
@@ -125,7 +128,7 @@ def reencode_window(
             out.mux(aout.encode(None))
     if n_frames == 0:
         raise DecodeError(f"video could not be decoded: {nothing}")
-    return Reencoded(round(n_frames / float(rate), 3), width, height, src_w, src_h, n_frames, aout is not None)
+    return Reencoded(dest, round(n_frames / float(rate), 3), width, height, src_w, src_h, n_frames, aout is not None)
 
 
 def _picture(
