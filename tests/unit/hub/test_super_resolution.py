@@ -4,7 +4,6 @@ mirror with a tiny model in the hub repo's layout, run through the Model Hub end
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,7 +14,6 @@ from fastapi.testclient import TestClient
 from onnx import TensorProto, helper
 
 from medialens.analyses import super_resolution as sr
-from medialens.app import create_app
 from medialens.config import Settings
 from medialens.models.installed import pull
 from medialens.models.pipelines.esrgan import TILE, tiles
@@ -63,15 +61,6 @@ def test_a_file_that_is_not_a_video_is_a_decode_error(tmp_path: Path) -> None:
     bad.write_bytes(b"not a video at all")
     with pytest.raises(DecodeError):
         sr.upscale_video(bad, tmp_path / "out.mp4", 1.0, sr.classical)
-
-
-@pytest.fixture
-def api(settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(
-        Settings(data_dir=tmp_path / "data", model_dir=settings.model_dir, allow_private_urls=True), run_workers=True
-    )
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
 
 
 def test_real_esrgan_from_the_hub_upscales_a_video(

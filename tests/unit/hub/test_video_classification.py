@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from medialens.app import create_app
 from medialens.config import Settings
 from medialens.core import ModelNotFound
 from medialens.models.convert import videomae
@@ -58,15 +56,6 @@ def test_frames_are_taken_evenly_and_normalised_like_videomae(tmp_path: Path) ->
     np.testing.assert_allclose(x[0, :, 0, 0], (128 / 255 - MEAN) / STD, atol=1e-5)
     with pytest.raises(ValueError, match="no frames"):
         evenly([])
-
-
-@pytest.fixture
-def api(settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(
-        Settings(data_dir=tmp_path / "data", model_dir=settings.model_dir, allow_private_urls=True), run_workers=True
-    )
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
 
 
 def test_video_classification_is_not_deployed_until_pulled_then_answers_the_models_class(
