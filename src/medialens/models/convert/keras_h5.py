@@ -18,7 +18,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from medialens.models.convert.mobilenet import GraphBuilder
+from medialens.models.convert.mobilenet import GraphBuilder, save_model
 
 OPSET = 13
 ACTIVATIONS = {"relu": "Relu", "softmax": "Softmax", "sigmoid": "Sigmoid", "tanh": "Tanh"}
@@ -130,21 +130,13 @@ def build_model(layers: list[Layer], graph_name: str) -> onnx.ModelProto:
             raise ValueError(f"unsupported Keras layer {layer.kind}")
         i += 1
     x = g.op("Identity", [x], out="probs")
-    graph = helper.make_graph(
-        g.nodes,
+    return g.model(
         graph_name,
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", height, width])],
         [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", units])],
-        initializer=g.inits,
+        OPSET,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="medialens")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
 
 
 def convert_file(src: Path, dst: Path) -> None:
-    model = build_model(read_sequential(src), src.stem)
-    tmp = dst.with_name(dst.name + ".tmp")
-    onnx.save(model, str(tmp))
-    tmp.replace(dst)
+    save_model(build_model(read_sequential(src), src.stem), dst)

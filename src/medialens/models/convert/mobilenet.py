@@ -76,6 +76,23 @@ class GraphBuilder:
     def relu6(self, x: str) -> str:
         return self.op("Clip", [x, self.const(np.float32(0.0), "zero"), self.const(np.float32(6.0), "six")])
 
+    def model(
+        self, name: str, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto], opset: int = OPSET
+    ) -> onnx.ModelProto:
+        """The checked model of the nodes built so far (IR 8: what the pinned ONNX Runtime reads)."""
+        graph = helper.make_graph(self.nodes, name, inputs, outputs, initializer=self.inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="medialens")
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        return model
+
+
+def save_model(model: onnx.ModelProto, dst: Path) -> None:
+    """Write beside ``dst`` then rename: an interrupted pull never leaves half a model under the final name."""
+    tmp = dst.with_name(dst.name + ".tmp")
+    onnx.save(model, str(tmp))
+    tmp.replace(dst)
+
 
 def _conv_bn(g: GraphBuilder, sd: dict[str, np.ndarray], conv: str, bn: str, x: str, stride: int, act: bool) -> str:
     w = sd[f"{conv}.weight"]
@@ -112,27 +129,18 @@ def build_model(sd: dict[str, np.ndarray]) -> onnx.ModelProto:
     fc_b = sd["classifier.1.bias"].astype(np.float32)
     g.op("Gemm", [feats, g.const(fc_w, "fc_w"), g.const(fc_b, "fc_b")], out="logits", transB=1)
     n_feat, n_cls = fc_w.shape[1], fc_w.shape[0]
-    graph = helper.make_graph(
-        g.nodes,
+    return g.model(
         "mobilenet_v2",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, 224, 224])],
         [
             helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", n_cls]),
             helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", n_feat]),
         ],
-        initializer=g.inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="medialens")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
 
 
 def convert_checkpoint(src: Path, dst: Path) -> None:
-    model = build_model(load_state_dict(src))
-    tmp = dst.with_name(dst.name + ".tmp")
-    onnx.save(model, str(tmp))
-    tmp.replace(dst)
+    save_model(build_model(load_state_dict(src)), dst)
 
 
 def convert(stage: Path) -> None:

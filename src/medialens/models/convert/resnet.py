@@ -17,7 +17,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from medialens.models.convert.mobilenet import GraphBuilder, fold_bn
+from medialens.models.convert.mobilenet import GraphBuilder, fold_bn, save_model
 from medialens.models.convert.torch_pickle import CheckpointError, load_state_dict
 
 OPSET = 13
@@ -61,21 +61,13 @@ def build_model(sd: dict[str, np.ndarray]) -> onnx.ModelProto:
     except KeyError:
         raise CheckpointError("not a torchvision ResNet-18 state dict: fc.weight is missing") from None
     g.op("Gemm", [feats, g.const(fc_w, "fc_w"), g.const(fc_b, "fc_b")], out="logits", transB=1)
-    graph = helper.make_graph(
-        g.nodes,
+    return g.model(
         "resnet18",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, 224, 224])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", fc_w.shape[0]])],
-        initializer=g.inits,
+        OPSET,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="medialens")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
 
 
 def convert_checkpoint(src: Path, dst: Path) -> None:
-    model = build_model(strip_prefix(load_state_dict(src)))
-    tmp = dst.with_name(dst.name + ".tmp")
-    onnx.save(model, str(tmp))
-    tmp.replace(dst)
+    save_model(build_model(strip_prefix(load_state_dict(src))), dst)

@@ -21,6 +21,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from medialens.models.convert.mobilenet import save_model
+
 OPSET = 13
 _DTYPES = {
     "DT_FLOAT": np.float32,
@@ -447,7 +449,4 @@ def convert_model(model_json_path: Path) -> onnx.ModelProto:
 
 
 def convert_file(model_json_path: Path, dst: Path) -> None:
-    model = convert_model(model_json_path)
-    tmp = dst.with_name(dst.name + ".tmp")
-    onnx.save(model, str(tmp))
-    tmp.replace(dst)
+    save_model(convert_model(model_json_path), dst)

@@ -29,7 +29,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from medialens.models.convert import VIDEOMAE_WEIGHTS
-from medialens.models.convert.mobilenet import GraphBuilder
+from medialens.models.convert.mobilenet import GraphBuilder, save_model
 from medialens.models.convert.safetensors_np import is_safetensors, load_safetensors
 from medialens.models.convert.torch_pickle import CheckpointError, load_state_dict
 
@@ -176,17 +176,12 @@ def build_model(sd: dict[str, np.ndarray], cfg: VideoMAEConfig) -> onnx.ModelPro
     scores = g.op("MatMul", [feats, g.const(np.ascontiguousarray(cls_w.T), "cls_w")])
     g.op("Add", [scores, g.const(cls_b, "cls_b")], out="logits")
     dims = ["N", cfg.num_frames, cfg.num_channels, cfg.image_size, cfg.image_size]
-    graph = helper.make_graph(
-        g.nodes,
+    return g.model(
         "videomae",
         [helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, dims)],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", cls_w.shape[0]])],
-        initializer=g.inits,
+        OPSET,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="medialens")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
 
 
 def convert(stage: Path) -> None:
@@ -201,7 +196,4 @@ def convert(stage: Path) -> None:
     model = build_model(load_weights(stage / WEIGHTS), cfg)
     if model.graph.output[0].type.tensor_type.shape.dim[1].dim_value != len(raw["id2label"]):
         raise CheckpointError(f"{CONFIG}: id2label does not match the classifier's outputs")
-    dst = stage / ONNX_FILE
-    tmp = dst.with_name(dst.name + ".tmp")
-    onnx.save(model, str(tmp))
-    tmp.replace(dst)
+    save_model(model, stage / ONNX_FILE)
