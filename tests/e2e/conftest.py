@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MEDIA
+from tests.e2e.eas_client import EasClient
 from tests.support import LiveServer, ensure_models, live_server, media_server
 from tests.variants import blur_frame, degraded_video, image_variants, noise_frame, slideshow, stamp_watermark
 
@@ -77,3 +78,11 @@ def pai(server: LiveServer, credentials: tuple[str, str]):
 
     app_id, token = credentials
     return ApiClient(server.base_url, app_id, token)
+
+
+@pytest.fixture(scope="module")
+def eas(hub) -> Iterator[EasClient]:
+    """The official ``PredictClient`` (in a child process) on the requesting module's own ``hub`` server."""
+    client = EasClient(hub[0].base_url)
+    yield client
+    client.close()

@@ -52,13 +52,6 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, 
     srv.stop()
 
 
-@pytest.fixture(scope="module")
-def eas(hub: tuple[LiveServer, dict[str, str]]) -> Iterator[EasClient]:
-    client = EasClient(hub[0].base_url)
-    yield client
-    client.close()
-
-
 @pytest.fixture(params=["signed", "plain"])
 def call(request: pytest.FixtureRequest, hub, eas: EasClient):
     """predict(service, body) -> (status, answer), by the client's signature or its custom_url plain token."""

@@ -51,13 +51,6 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, 
     srv.stop()
 
 
-@pytest.fixture(scope="module")
-def eas(hub) -> Iterator[EasClient]:
-    client = EasClient(hub[0].base_url)
-    yield client
-    client.close()
-
-
 def _predict(eas: EasClient, hub, service: str, body: dict | str) -> tuple[int, dict]:
     return eas.predict(service, hub[1][service], body, timeout_ms=60_000)  # Whisper on 2 shared cores
 

@@ -81,13 +81,6 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, 
     srv.stop()
 
 
-@pytest.fixture(scope="module")
-def eas(hub) -> Iterator[EasClient]:
-    client = EasClient(hub[0].base_url)
-    yield client
-    client.close()
-
-
 @pytest.fixture(params=["signed", "plain"])
 def call(request: pytest.FixtureRequest, hub, eas: EasClient):
     _, tokens = hub

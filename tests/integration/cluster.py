@@ -192,10 +192,8 @@ class Cluster:
     def wait_workers_ready(self, timeout: float = 60.0) -> None:
         """Each live worker writes its record to the blob store once Celery is consuming."""
         from medialens.blobs import open_blob_store
-        from medialens.config import Settings
 
-        settings = Settings(**{k[10:].lower(): v for k, v in self.api.env.items() if k.startswith("MEDIALENS_")})
-        store = open_blob_store(settings)
+        store = open_blob_store(self.api.settings())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             alive = [p for p in self.workers if p.poll() is None]
