@@ -28,5 +28,7 @@ def pipeline(model_dir: Path, settings: Settings) -> MatMulPipeline:
 
 @pytest.fixture(autouse=True)
 def _fresh_loader():
+    """No pipeline cached before or after: another module in the same test process may have loaded models."""
+    loader.unload_all()
     yield
     loader.unload_all()
