@@ -83,9 +83,17 @@ def _by(css: str):
 
 
 def _wait(driver, condition, timeout: float = 90):
+    """Wait for a condition; an element the page redrew meanwhile (stale) is looked up again on the next poll."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+    waiting = WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
+    return waiting.until(condition)
+
+
+def _click(driver, css: str) -> None:
+    """Click what css selects now: the admin tables are redrawn whenever a list reloads, so a found row may be gone."""
+    _wait(driver, lambda d: d.find_element(*_by(css)).click() or True, 10)
 
 
 def _connect(driver, site: LiveServer, credential: str) -> None:
@@ -283,7 +291,7 @@ def test_admin_manages_every_protocols_credentials(browser, site: LiveServer) ->
         return browser.execute_script(script, f"#{table} tbody tr", attr)
 
     def confirm_delete(table: str, attr: str, value: str) -> None:
-        browser.find_element(*_by(f"#{table} tr[{attr}='{value}'] button.danger")).click()
+        _click(browser, f"#{table} tr[{attr}='{value}'] button.danger")
         browser.switch_to.alert.accept()
         _wait(browser, lambda _d: value not in rows(table, attr), 10)
 
@@ -294,7 +302,7 @@ def test_admin_manages_every_protocols_credentials(browser, site: LiveServer) ->
     _wait(browser, lambda _d: key_id in rows("keys", "data-key"), 10)
     assert made["AccessKeySecret"] not in browser.find_element(*_by("#keys")).text
     assert vod_keys.key_secret(db, settings, key_id)[0] == made["AccessKeySecret"]
-    browser.find_element(*_by(f"#keys tr[data-key='{key_id}'] button.rotate")).click()
+    _click(browser, f"#keys tr[data-key='{key_id}'] button.rotate")
     _wait(browser, lambda _d: key_id not in rows("keys", "data-key") and rows("keys", "data-key"), 10)
     rotated = secret("vod-keys")["AccessKeyId"]
     assert rotated != key_id and rows("keys", "data-key") == [rotated]
@@ -312,12 +320,13 @@ def test_admin_manages_every_protocols_credentials(browser, site: LiveServer) ->
     # Model Hub services: deploy one, call it with its token, rotate the token
     from selenium.webdriver.support.ui import Select
 
-    Select(browser.find_element(*_by("#service-model"))).select_by_value("image_classification")
+    # the model list is redrawn by every services reload: choose again if it was redrawn under us
+    _wait(browser, lambda d: Select(d.find_element(*_by("#service-model"))).select_by_value("image_classification") or True, 10)
     browser.find_element(*_by("#service-name")).send_keys("playground_cls")
     browser.find_element(*_by("#deploy-service")).click()
     _wait(browser, lambda _d: "playground_cls" in rows("service-list", "data-service"), 10)
     token = secret("services")["token"]
     _section_screenshot(browser, "#services", "admin-services.png")
-    browser.find_element(*_by("#service-list tr[data-service='playground_cls'] button.rotate")).click()
+    _click(browser, "#service-list tr[data-service='playground_cls'] button.rotate")
     _wait(browser, lambda _d: secret("services")["token"] != token, 10)
     confirm_delete("service-list", "data-service", "playground_cls")
