@@ -321,7 +321,8 @@ def test_admin_manages_every_protocols_credentials(browser, site: LiveServer) ->
     from selenium.webdriver.support.ui import Select
 
     # the model list is redrawn by every services reload: choose again if it was redrawn under us
-    _wait(browser, lambda d: Select(d.find_element(*_by("#service-model"))).select_by_value("image_classification") or True, 10)
+    choose = "image_classification"
+    _wait(browser, lambda d: Select(d.find_element(*_by("#service-model"))).select_by_value(choose) or True, 10)
     browser.find_element(*_by("#service-name")).send_keys("playground_cls")
     browser.find_element(*_by("#deploy-service")).click()
     _wait(browser, lambda _d: "playground_cls" in rows("service-list", "data-service"), 10)

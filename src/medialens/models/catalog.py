@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from medialens.models.convert import (
     INA_KERAS,
+    MOBILENET_V2_FINGERPRINT_INT8,
     MOBILENET_V2_ONNX,
     convert_ina_speech_segmenter,
     convert_mobilenet_v2,
@@ -362,12 +363,12 @@ SPECS: tuple[ModelSpec, ...] = (
         ),
         raw_files=("mobilenet_v2-b0353104.pth",),
         convert=convert_mobilenet_v2,
-        files=(MOBILENET_V2_ONNX,),
+        files=(MOBILENET_V2_ONNX, MOBILENET_V2_FINGERPRINT_INT8),
         licence="BSD-3-Clause",
         input_size=(224, 224),
         used_by=("image_tags", "classify_by_prompts"),
         description="torchvision MobileNetV2 ImageNet-1k: logits + 1280-d features; the .pth is converted to ONNX "
-        "at pull time (torch-free).",
+        "at pull time (torch-free), and its last feature map quantized to int8 for video fingerprints.",
     ),
     ModelSpec(
         name="nanodet",

@@ -193,12 +193,21 @@ def fingerprints(
         return list(s.scalars(q))
 
 
-def fingerprint_stamps(db: Database, app_id: str) -> dict[str, datetime]:
-    """media_id -> when its fingerprint was stored, for every fingerprint of an account (no vectors read): what a
-    worker's in-memory library compares with its own to load only what changed."""
+def fingerprint_stamps(db: Database, app_id: str, method: str) -> dict[str, datetime]:
+    """media_id -> when its fingerprint was stored, for every fingerprint of an account made with ``method`` (no
+    vectors read): what a worker's in-memory library compares with its own to load only what changed."""
     with db.session() as s:
-        rows = s.execute(select(Fingerprint.media_id, Fingerprint.created_at).where(Fingerprint.app_id == app_id))
-        return {m: c for m, c in rows}
+        q = select(Fingerprint.media_id, Fingerprint.created_at).where(
+            Fingerprint.app_id == app_id, Fingerprint.method == method
+        )
+        return {m: c for m, c in s.execute(q)}
+
+
+def stale_fingerprints(db: Database, app_id: str, method: str) -> int:
+    """How many of an account's fingerprints were made with another recipe than ``method`` (not comparable)."""
+    with db.session() as s:
+        q = select(func.count()).where(Fingerprint.app_id == app_id, Fingerprint.method != method)
+        return int(s.scalar(q) or 0)
 
 
 def delete_fingerprint(db: Database, app_id: str, media_id: str) -> bool:

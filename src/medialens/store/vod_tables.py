@@ -74,6 +74,8 @@ class Fingerprint(Base):
     fps: Mapped[float] = mapped_column(Float)
     dim: Mapped[int] = mapped_column(Integer)
     views: Mapped[int] = mapped_column(Integer, server_default="6")  # per frame; rows before 0006 hold 6
+    # the descriptor recipe (``analyses.fingerprint.METHOD``); rows before 0010 hold the float network's
+    method: Mapped[str] = mapped_column(String(64), server_default="mobilenetv2-rmac-pca128-2fps-3views")
     vectors: Mapped[bytes] = mapped_column(LargeBinary)  # float16 frames x views x dim
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -36,8 +36,9 @@ def _library(db: Database, account: str) -> _Library:
 
 
 def _sync(db: Database, account: str, lib: _Library) -> None:
-    """Make ``lib`` hold exactly the store's fingerprints of ``account`` (caller holds ``lib.lock``)."""
-    stamps = vod_store.fingerprint_stamps(db, account)
+    """Make ``lib`` hold exactly the store's fingerprints of ``account`` made with this version's recipe
+    (``fp.METHOD``; others are not comparable, see ``stale``) (caller holds ``lib.lock``)."""
+    stamps = vod_store.fingerprint_stamps(db, account, fp.METHOD)
     for gone in [m for m in lib.stamps if m not in stamps]:
         lib.index.remove(gone)
         del lib.stamps[gone]
@@ -56,6 +57,12 @@ def matches(db: Database, account: str, query: fp.Fingerprint, exclude: str) -> 
         return lib.index.query(query, exclude=exclude)
 
 
+def stale(db: Database, account: str) -> int:
+    """How many of the account's fingerprints an earlier recipe made: matching leaves them out until their media
+    are fingerprinted again (a new AIMediaDNA job on each)."""
+    return vod_store.stale_fingerprints(db, account, fp.METHOD)
+
+
 def put(db: Database, account: str, media_id: str, fpr: fp.Fingerprint) -> None:
     """Store a medium's fingerprint; every process's library picks it up at its next query."""
     vod_store.put_fingerprint(
@@ -66,6 +73,7 @@ def put(db: Database, account: str, media_id: str, fpr: fp.Fingerprint) -> None:
             fps=fpr.fps,
             dim=fp.DIM,
             views=fpr.vectors.shape[1],
+            method=fp.METHOD,
             vectors=fpr.to_bytes(),
         ),
     )

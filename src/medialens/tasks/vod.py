@@ -124,6 +124,8 @@ class MediaDna(TaskResult):
     matches: list[DnaMatch] = Field(default_factory=list)
     frames: int = 0
     method: str = ""
+    # the account's fingerprints an earlier recipe made, left out of matching (fingerprint those media again)
+    not_compared: int = 0
 
 
 def source_key(media_id: str) -> str:
@@ -310,7 +312,8 @@ def media_dna(ctx: TaskContext, given: TaskInput, opts: VodMediaOptions) -> Medi
     ]
     if opts.account and opts.media_id:
         dna_library.put(db, opts.account, opts.media_id, mine)
-    return MediaDna(matches=matches, frames=mine.frames, method=fp.METHOD)
+    stale = dna_library.stale(db, opts.account) if opts.account else 0
+    return MediaDna(matches=matches, frames=mine.frames, method=fp.METHOD, not_compared=stale)
 
 
 def ai_image(ctx: TaskContext, given: TaskInput, opts: AIImageOptions) -> AIImages:

@@ -64,6 +64,7 @@ def test_library_follows_the_store(db: Database, account: str, monkeypatch: pyte
         fps=fp.SAMPLE_FPS,
         dim=fp.DIM,
         views=len(fp.VIEWS),
+        method=fp.METHOD,
         vectors=prints["m1"].to_bytes(),
     )
     vod_store.put_fingerprint(db, row)  # another worker adds one
@@ -81,17 +82,50 @@ def test_libraries_are_per_account(db: Database, account: str, tmp_path) -> None
     assert [k for k, _ in dna_library.matches(db, account, _excerpt(fpr), exclude="x")] == ["a"]
 
 
-def test_fingerprints_stored_before_migration_0006_stay_readable(db: Database, account: str) -> None:
-    """A row of the six-view layout (no ``views`` given: the migration's server default) is read with the three
-    views used now, so a library stored by an earlier version keeps matching."""
+def test_six_view_rows_of_before_migration_0006_are_read_with_the_views_used_now() -> None:
+    """The six-view layout (full, mirrored, 90 % crop and its mirror, 80 % crop and its mirror) reads as the three
+    views used now; another count is refused."""
     fpr = _random_print(21)
     legacy = np.zeros((fpr.frames, len(fp.LEGACY_VIEWS), fp.DIM), np.float16)
     legacy[:, list(fp.LEGACY_VIEWS_KEPT), :] = fpr.vectors
-    row = FingerprintRow(app_id=account, media_id="old", fps=fp.SAMPLE_FPS, dim=fp.DIM, vectors=legacy.tobytes())
-    vod_store.put_fingerprint(db, row)
-    assert [k for k, _ in dna_library.matches(db, account, _excerpt(fpr), exclude="x")] == ["old"]
+    read = fp.Fingerprint.from_bytes(legacy.tobytes(), fp.SAMPLE_FPS, views=len(fp.LEGACY_VIEWS))
+    assert np.array_equal(read.vectors, fpr.vectors)
     with pytest.raises(ValueError, match="4 views"):
         fp.Fingerprint.from_bytes(np.zeros((2, 4, fp.DIM), np.float16).tobytes(), 2.0, views=4)
+
+
+def test_fingerprints_of_an_earlier_recipe_are_left_out_until_made_again(db: Database, account: str) -> None:
+    """A row stored without ``method`` (before migration 0010: the float network's recipe) lives in another
+    descriptor space: matching leaves it out and counts it as stale, until the medium is fingerprinted again."""
+    fpr = _random_print(23)
+    row = FingerprintRow(app_id=account, media_id="old", fps=fp.SAMPLE_FPS, dim=fp.DIM, views=3, vectors=fpr.to_bytes())
+    vod_store.put_fingerprint(db, row)
+    assert dna_library.matches(db, account, _excerpt(fpr), exclude="x") == []
+    assert dna_library.stale(db, account) == 1
+    dna_library.put(db, account, "old", fpr)  # its DNA job runs again
+    assert [k for k, _ in dna_library.matches(db, account, _excerpt(fpr), exclude="x")] == ["old"]
+    assert dna_library.stale(db, account) == 0
+
+
+def test_migration_0010_names_the_float_recipe_of_stored_fingerprints(blank_db: Database, tmp_path) -> None:
+    """Rows stored before 0010 get the float network's recipe; up, down and up again."""
+    upgrade(blank_db.engine, "0009_hubfix_queue_claims")
+    account = keys.create_key(blank_db, Settings(data_dir=tmp_path)).account
+    with blank_db.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO fingerprints (app_id, media_id, fps, dim, views, vectors, created_at)"
+                " VALUES (:a, 'm', 2, 128, 3, :v, :t)"
+            ),
+            {"a": account, "v": b"\0" * 12, "t": datetime.now(UTC)},
+        )
+    upgrade(blank_db.engine, "0010_fingerprint_method")
+    with blank_db.engine.connect() as conn:
+        method = conn.execute(sa.text("SELECT method FROM fingerprints")).scalar_one()
+    assert method == "mobilenetv2-rmac-pca128-2fps-3views" != fp.METHOD
+    downgrade(blank_db.engine, "0009_hubfix_queue_claims")
+    upgrade(blank_db.engine)
+    assert "method" in {c["name"] for c in sa.inspect(blank_db.engine).get_columns("fingerprints")}
 
 
 def test_migration_0006_marks_stored_fingerprints_as_six_views(blank_db: Database, tmp_path) -> None:

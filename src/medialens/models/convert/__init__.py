@@ -11,16 +11,20 @@ from pathlib import Path
 
 #: File names the conversions write (pipelines load these; importing them here does not import onnx).
 MOBILENET_V2_ONNX = "mobilenet_v2.onnx"
+MOBILENET_V2_FINGERPRINT_INT8 = "mobilenet_v2_fingerprint_int8.onnx"  # its last feature map, int8 (fingerprints)
+FINGERPRINT_FEATURE_MAP = "feature_map"  # that network's output: MobileNetV2's last map, before average pooling
 PLACES365_CHECKPOINT = "resnet18_places365.pth.tar"
 PLACES365_ONNX = "resnet18_places365.onnx"
 VIDEOMAE_WEIGHTS = "videomae.weights"
 
 
 def convert_mobilenet_v2(stage: Path) -> None:
-    """``ModelSpec.convert`` for ``mobilenet-v2`` (imports onnx only when a pull runs it)."""
-    from medialens.models.convert import mobilenet
+    """``ModelSpec.convert`` for ``mobilenet-v2`` (imports onnx only when a pull runs it): the float classifier,
+    then the fingerprint's int8 feature-map network quantized from it."""
+    from medialens.models.convert import fingerprint_int8, mobilenet
 
     mobilenet.convert(stage)
+    fingerprint_int8.convert(stage)
 
 
 def convert_places365_resnet18(stage: Path) -> None:

@@ -48,9 +48,9 @@ def read_sequential(path: Path) -> list[Layer]:
             weights: dict[str, np.ndarray] = {}
             if name in groups:
                 groups[name].visititems(
-                    lambda key, obj, w=weights: w.__setitem__(key.rsplit("/", 1)[-1].split(":")[0], obj[()])
-                    if hasattr(obj, "shape")
-                    else None
+                    lambda key, obj, w=weights: (
+                        w.__setitem__(key.rsplit("/", 1)[-1].split(":")[0], obj[()]) if hasattr(obj, "shape") else None
+                    )
                 )
             layers.append(Layer(spec["class_name"], name, spec["config"], weights))
     return layers
