@@ -18,7 +18,7 @@ from medialens.analyses.video_quality import assess_video
 from medialens.config import Settings
 from medialens.media.video import probe_video
 from medialens.models.loader import get_pipeline
-from medialens.models.runtime import limit_blas_threads
+from medialens.models.runtime import limit_blas_threads, tune_allocator
 from medialens.tasks.intake import sampled_frames
 
 
@@ -26,6 +26,7 @@ def main() -> None:
     clip, n = Path(sys.argv[1]), int(sys.argv[2])
     settings = Settings(model_threads=1, decode_threads=1)
     limit_blas_threads(settings)
+    tune_allocator(settings)  # as a worker does
     model = get_pipeline("niqe", settings).model
     info = probe_video(clip, settings=settings)
     assess_video(info, sampled_frames(clip, info, settings), model)  # warm

@@ -38,7 +38,7 @@ from tests.support import ensure_models, live_server, media_server
 from medialens.config import Settings
 from medialens.core import HUB_MODELS
 from medialens.core.services import not_deployed_hint
-from medialens.models.runtime import limit_blas_threads
+from medialens.models.runtime import limit_blas_threads, tune_allocator
 from medialens.tasks import TaskContext, TaskInput, get_task
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
@@ -194,6 +194,9 @@ def main() -> None:
     model_dir = ensure_models(*MODELS)
     settings = Settings(model_dir=model_dir, model_threads=int(THREADS))
     limit_blas_threads(settings)  # as the server does: idle BLAS threads spinning here would slow the server
+    # as the server does, so that the bare calls page-fault no more than the server's (MEDIALENS_MALLOC_KEEP_MB=0:
+    # glibc's adaptive defaults here, the server still tuned)
+    tune_allocator(settings)
     cases = requests()
     if only := os.environ.get("BENCH_SERVICES"):
         cases = {k: v for k, v in cases.items() if k in only.split(",")}

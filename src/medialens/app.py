@@ -43,10 +43,11 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from medialens.models.runtime import limit_blas_threads
+        from medialens.models.runtime import limit_blas_threads, tune_allocator
 
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         limit_blas_threads(settings)
+        tune_allocator(settings)
         db = Database(settings.resolved_database_url)
         db.migrate()
         executor = LocalPoolExecutor(db, settings) if workers_expected else None

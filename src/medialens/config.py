@@ -163,6 +163,13 @@ class Settings(BaseSettings):
     decode_threads: int = Field(
         default=0, description="FFmpeg threads per video being decoded; 0 lets FFmpeg decide (one per core)."
     )
+    malloc_keep_mb: int = Field(
+        default=64,
+        ge=0,
+        description="glibc malloc: free memory each allocator arena keeps for reuse instead of handing it back to the "
+        "OS at once, in MB; blocks up to 32 MB then come from the arenas. 0 keeps glibc's adaptive defaults, under "
+        "which the same request may page-fault thousands of times or not at all, depending on what ran before.",
+    )
     model_cache_size: int = Field(default=16, description="Most models kept loaded at once (LRU).")
     model_idle_ttl_s: float = Field(default=1800.0, description="A model unused this long is unloaded.")
 

@@ -8,6 +8,8 @@ settings; TFLite files go through :func:`litert_interpreter`.
 
 from __future__ import annotations
 
+import ctypes
+import platform
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +42,30 @@ def limit_blas_threads(settings: Settings) -> None:
 
     del settings
     threadpool_limits(limits=1, user_api="blas")
+
+
+# glibc's mallopt parameters (malloc.h) and its ceiling for the mmap threshold on 64-bit systems.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD_MAX = 32 * 1024 * 1024
+
+
+def tune_allocator(settings: Settings) -> bool:
+    """Let glibc keep freed memory for reuse (``settings.malloc_keep_mb`` per arena, blocks up to 32 MB from the
+    arenas) instead of its adaptive thresholds, which mmap a large block or hand a heap's top back to the OS
+    depending on what was freed before: the same request then page-faults thousands of times or not at all. The
+    selfie mask's request (a 2.9 MB float mask, a 1.4 MB answer) took 31 ms in a server where the mask service
+    ran first (2,600 page faults per call) and 17 ms with this (none). Whether the tuning was applied (not on
+    other C libraries, nor with ``malloc_keep_mb=0``)."""
+    keep = min(settings.malloc_keep_mb * 1024 * 1024, 2**31 - 1)  # mallopt takes a C int
+    if keep <= 0 or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    # Either call ends glibc's adaptive thresholds: set both, the mmap one no higher than what is kept.
+    return mallopt(_M_TRIM_THRESHOLD, keep) == 1 and mallopt(_M_MMAP_THRESHOLD, min(keep, _MMAP_THRESHOLD_MAX)) == 1
 
 
 def session_options(settings: Settings) -> ort.SessionOptions:
