@@ -194,9 +194,10 @@ def main() -> None:
     model_dir = ensure_models(*MODELS)
     settings = Settings(model_dir=model_dir, model_threads=int(THREADS))
     limit_blas_threads(settings)  # as the server does: idle BLAS threads spinning here would slow the server
-    # as the server does, so that the bare calls page-fault no more than the server's (MEDIALENS_MALLOC_KEEP_MB=0:
-    # glibc's adaptive defaults here, the server still tuned)
-    tune_allocator(settings)
+    # As the server does, so that the bare calls page-fault no more than the server's. BENCH_BARE_MALLOC=default
+    # leaves this process on glibc's adaptive thresholds (the server's stay tuned).
+    if os.environ.get("BENCH_BARE_MALLOC") != "default":
+        tune_allocator(settings)
     cases = requests()
     if only := os.environ.get("BENCH_SERVICES"):
         cases = {k: v for k, v in cases.items() if k in only.split(",")}
