@@ -253,23 +253,27 @@ def _parse(model: str, body: bytes) -> tuple[dict[str, Any], Media, dict[str, An
     return req, media, given
 
 
+def _held(model: str, body: bytes) -> tuple[dict[str, Any], Media, dict[str, Any]] | Exception:
+    """What :func:`_parse` answers or raises, kept to be told once the caller is known."""
+    try:
+        return _parse(model, body)
+    except Exception as err:
+        return err
+
+
 def _predict(core: Core, call: _Call) -> Response:
     """Everything after the body is read, in one worker thread (one hop off the event loop per request).
 
-    The body is parsed while its MD5 is hashed aside, but what the parse found (an answer or an error) is used only
-    once the signature is checked: an unauthorized request still gets 401, whatever its body."""
+    A large signed body is parsed while its MD5 is hashed aside, but what the parse found (an answer or an error) is
+    told only once the signature holds: an unauthorized request still gets 401, whatever its body. Other bodies are
+    parsed after the check, as a plain token costs nothing to refuse."""
     request_id = str(uuid.uuid4())
     service = core.service(call.name)
     if service is None:
         raise errors.no_service(call.name)
     md5hex = _md5_aside(call)
     deployed = service.model in PARSERS and service.available
-    parsed: tuple[dict[str, Any], Media, dict[str, Any]] | Exception | None = None
-    if deployed:
-        try:
-            parsed = _parse(service.model, call.body)
-        except Exception as err:  # raised below, once the caller is known
-            parsed = err
+    early = _held(service.model, call.body) if deployed and md5hex is not None else None
     ok = authorized(
         service.token,
         call.authorization,
@@ -284,9 +288,9 @@ def _predict(core: Core, call: _Call) -> Response:
         raise errors.unauthorized()
     if not deployed:
         raise HubError(404, f"model {service.model} is not deployed: {service.hint}")
+    parsed = early if early is not None else _parse(service.model, call.body)
     if isinstance(parsed, Exception):
         raise parsed
-    assert parsed is not None
     req, media, given = parsed
     options = core.options(service.task, given)
     try:
