@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from medialens.app import create_app
 from medialens.config import Settings
 from medialens.protocols.modelhub.auth import authorization_header
-from medialens.protocols.modelhub.routes import HASH_ASIDE_BYTES, QUEUE_HEADER_RAW, PredictFastPath
+from medialens.protocols.modelhub.routes import PARSE_ASIDE_BYTES, QUEUE_HEADER_RAW, PredictFastPath
 from medialens.store.apps import create_app as create_credentials
 from tests import support
 from tests.conftest import MEDIA
@@ -77,20 +77,20 @@ def test_refusals(api) -> None:
 
 
 def test_a_large_signed_body_is_parsed_while_hashed_but_checked_first(api) -> None:
-    """A signed body from HASH_ASIDE_BYTES on is hashed on another thread while it is parsed: it is answered as a
+    """A signed body from PARSE_ASIDE_BYTES on is parsed on another thread while it is hashed: it is answered as a
     small one, and what the parse found (a 400, a server fault) is told only to a caller whose signature holds."""
     client, token, _ = api
     image = base64.b64encode((MEDIA / "image" / "ocr_zh_line_crop.jpg").read_bytes()).decode()
-    body = json.dumps({"image": image, "padding": "x" * HASH_ASIDE_BYTES}).encode()
+    body = json.dumps({"image": image, "padding": "x" * PARSE_ASIDE_BYTES}).encode()
     r = client.post("/api/predict/reader", content=body, headers=_signed(token, body))
     assert r.status_code == 200, r.text
     assert "中国作家协会" in "".join(r.json()["detection_texts"])
     tampered = body.replace(b'"padding": "x', b'"padding": "y', 1)
     _refused(client.post("/api/predict/reader", content=tampered, headers=_signed(token, body)), 401, "unauthorized")
-    not_json = b"{" + b"x" * HASH_ASIDE_BYTES
+    not_json = b"{" + b"x" * PARSE_ASIDE_BYTES
     _refused(client.post("/api/predict/reader", content=not_json, headers=_signed(token, b"{}")), 401, "unauthorized")
     _refused(client.post("/api/predict/reader", content=not_json, headers=_signed(token, not_json)), 400, "JSON")
-    too_deep = b"[" * HASH_ASIDE_BYTES  # json.loads gives up with a RecursionError, not a ValueError
+    too_deep = b"[" * PARSE_ASIDE_BYTES  # json.loads gives up with a RecursionError, not a ValueError
     _refused(client.post("/api/predict/reader", content=too_deep, headers=_signed(token, b"{}")), 401, "unauthorized")
     _refused(client.post("/api/predict/reader", content=too_deep, headers=_signed(token, too_deep)), 500, "internal")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -23,16 +22,8 @@ def string_to_sign(method: str, md5hex: str, content_type: str, date: str, path:
     return f"{method.upper()}\n{md5hex}\n{content_type}\n{date}\n{path}"
 
 
-def body_md5(body: bytes) -> str:
-    return hashlib.md5(body).hexdigest()
-
-
-def signature(
-    token: str, method: str, body: bytes, content_type: str, date: str, path: str, md5hex: str | None = None
-) -> str:
-    """``md5hex``: the body's MD5 when the caller already has it (hashed aside while the body was parsed)."""
-    md5hex = body_md5(body) if md5hex is None else md5hex
-    msg = string_to_sign(method, md5hex, content_type, date, path).encode()
+def signature(token: str, method: str, body: bytes, content_type: str, date: str, path: str) -> str:
+    msg = string_to_sign(method, hashlib.md5(body).hexdigest(), content_type, date, path).encode()
     return base64.b64encode(hmac.new(token.encode(), msg, hashlib.sha1).digest()).decode("ascii")
 
 
@@ -64,16 +55,14 @@ def authorized(
     date: str | None,
     path: str,
     now: datetime | None = None,
-    md5hex: Callable[[], str] | None = None,
 ) -> bool:
-    """Whether the request carries the service's token, signed or plain. ``md5hex`` gives the body's MD5 where
-    the caller hashes it itself (asked for only when the request is signed); else it is computed here."""
+    """Whether the request carries the service's token, signed or plain."""
     if not authorization or not token:
         return False
     given = authorization.strip().encode("utf-8", "replace")
     if authorization.startswith(PREFIX):
         if not date or not date_acceptable(date, now):
             return False
-        expected = signature(token, method, body, content_type, date, path, md5hex() if md5hex else None).encode()
+        expected = signature(token, method, body, content_type, date, path).encode()
         return hmac.compare_digest(expected, authorization[len(PREFIX) :].strip().encode("utf-8", "replace"))
     return hmac.compare_digest(token.encode(), given)
