@@ -90,7 +90,7 @@ def test_batches_in_parallel_keep_frame_order(monkeypatch: pytest.MonkeyPatch) -
     root = ensure_models("mobilenet-v2")
     settings = Settings(model_dir=root)
     frames = list(dna_frames(path, probe_video(path, settings=settings), settings))[:9]
-    monkeypatch.setattr(fp, "BATCH", 3)
+    monkeypatch.setattr(fp, "FRAMES_PER_BATCH", 3)
     one = fp.fingerprint(frames, Settings(model_dir=root, model_threads=1))
     two = fp.fingerprint(frames, Settings(model_dir=root, model_threads=2))
     assert one.vectors.shape == (9, len(fp.VIEWS), fp.DIM)

@@ -45,7 +45,11 @@ LEGACY_VIEWS_KEPT = tuple(LEGACY_VIEWS.index(name) for name in VIEWS)
 CROP_VIEW = 0.9
 MIRROR_EVERY = 2  # the mirrored view is computed on every other frame (``fingerprint``)
 FRAME_SIDE = 320  # sampled frames are decoded to this size: enough for the views' SIDE x SIDE inputs
-BATCH = 16
+BATCH = 16  # images per network run (``raw_descriptors``)
+# sampled frames per batch of ``fingerprint`` (10 network runs): small, so the network starts on the first frames
+# while the rest decode. A DNA job on 15 s of 720p (bench clips, same run): 24.2-26.6x real time with 16 frames a
+# batch, 27.4-32.2x with 8, 30.2-34.3x with 4; 2 and 3 no better.
+FRAMES_PER_BATCH = 4
 TOP_K = 8
 MOTION_WEIGHT = 0.6  # chosen with VIDEO_MATCH on half the test videos (bench/fingerprint.py); 0.3 before
 SPREAD_MIN = 0.1
@@ -123,8 +127,11 @@ def rmac(fmap: np.ndarray) -> np.ndarray:
 
 
 def whiten(vectors: np.ndarray) -> np.ndarray:
+    """PCA-whitened unit vectors, through ``einsum``'s single-threaded loop rather than BLAS: after each product
+    OpenBLAS's idle threads spin on the cores the network runs need (a 16-frame batch cost 17.7 CPU-ms a frame
+    with its default pool, 10.8 without; this product takes 0.5 ms a batch either way)."""
     mean, proj = _pca()
-    return _unit((_unit(vectors) - mean) @ proj)
+    return _unit(np.einsum("nd,dk->nk", _unit(vectors) - mean, proj))
 
 
 def trim_borders(rgb: np.ndarray) -> np.ndarray:
@@ -224,7 +231,7 @@ def _describe(images: list[np.ndarray], settings: Settings) -> np.ndarray:
     return whiten(raw_descriptors(images, settings))
 
 
-MAX_WORKERS = 4  # batches in flight at most: each holds BATCH frames' views and feature maps (~40 MB)
+MAX_WORKERS = 4  # batches in flight at most: each holds FRAMES_PER_BATCH frames' views and feature maps (~10 MB)
 
 
 def _workers(settings: Settings) -> int:
@@ -239,8 +246,8 @@ def fingerprint(frames: Iterable[Frame], settings: Settings, *, reference: bool 
     The mirrored view is computed on every ``MIRROR_EVERY``-th frame only; the frames between keep the last one
     computed (the alignment tolerates a sample of jitter): 2.5 network runs a frame instead of 3, and on the test
     copies the same copies found (mirroring every third frame lost two on the half the threshold is chosen on).
-    Frames are taken ``BATCH`` at a time, ``_workers`` batches through the network at once (each a single-threaded
-    run), so memory stays bounded however long the video."""
+    Frames are taken ``FRAMES_PER_BATCH`` at a time, ``_workers`` batches through the network at once (each a
+    single-threaded run), so memory stays bounded however long the video."""
     per = len(VIEWS) if reference else 1
     chunks: list[np.ndarray] = []
     pending: list[np.ndarray] = []
@@ -277,7 +284,7 @@ def fingerprint(frames: Iterable[Frame], settings: Settings, *, reference: bool 
             own = index % MIRROR_EVERY == 0
             pending += views(frame.rgb, reference, own)
             mirrored.append(own)
-            if len(mirrored) >= BATCH:
+            if len(mirrored) >= FRAMES_PER_BATCH:
                 submit()
         if mirrored:
             submit()

@@ -366,7 +366,7 @@ SPECS: tuple[ModelSpec, ...] = (
         files=(MOBILENET_V2_ONNX, MOBILENET_V2_FINGERPRINT_INT8),
         licence="BSD-3-Clause",
         input_size=(224, 224),
-        used_by=("image_tags", "classify_by_prompts"),
+        used_by=("image_tags", "classify_by_prompts", "video fingerprints"),
         description="torchvision MobileNetV2 ImageNet-1k: logits + 1280-d features; the .pth is converted to ONNX "
         "at pull time (torch-free), and its last feature map quantized to int8 for video fingerprints.",
     ),

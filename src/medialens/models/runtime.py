@@ -30,18 +30,16 @@ def onnx_providers(settings: Settings) -> list[str]:
 
 
 def limit_blas_threads(settings: Settings) -> None:
-    """Hold NumPy/SciPy's BLAS pool (OpenBLAS, process-wide) to one thread, whatever ``model_threads`` says.
+    """Hold NumPy/SciPy's BLAS pool (OpenBLAS, process-wide) to ``model_threads``, as ONNX sessions are: several
+    jobs or worker processes on one machine otherwise each start a thread per core and fight over them.
 
-    The models run in ONNX Runtime and CTranslate2, each with its own pool; what NumPy multiplies here is small
-    post-processing (whitening, similarities, projections), where OpenBLAS's extra threads cost more than they
-    bring: they spin after every product, on the cores the models need. A video fingerprint's 16-frame batch
-    (network run, R-MAC, a 16 x 1280 x 128 whitening product) took 17.7 CPU-ms a frame with OpenBLAS's default
-    pool against 10.8 with one thread (the network run alone: 10.4), and a DNA job on a 15-s 720p clip 1.57
-    against 1.17 CPU-s. ``settings`` is kept for callers that size other pools with it."""
-    from threadpoolctl import threadpool_limits
+    Not held to one thread whatever the setting: OpenBLAS's summation order follows its thread count, and Whisper's
+    NumPy front end then moves enough for a borderline Mandarin word to come out otherwise (富士康 -> 故事康 on the
+    shared clip). Code whose small products must not wake the pool avoids BLAS instead (``fingerprint.whiten``)."""
+    if settings.model_threads > 0:
+        from threadpoolctl import threadpool_limits
 
-    del settings
-    threadpool_limits(limits=1, user_api="blas")
+        threadpool_limits(limits=settings.model_threads)
 
 
 # glibc's mallopt parameters (malloc.h) and its ceiling for the mmap threshold on 64-bit systems.
