@@ -107,30 +107,21 @@ def test_fingerprints_of_an_earlier_recipe_are_left_out_until_made_again(db: Dat
     assert dna_library.stale(db, account) == 0
 
 
-def test_migration_0010_names_the_float_recipe_of_stored_fingerprints(blank_db: Database, tmp_path) -> None:
-    """Rows stored before 0010 get the float network's recipe; up, down and up again."""
-    upgrade(blank_db.engine, "0009_hubfix_queue_claims")
-    account = keys.create_key(blank_db, Settings(data_dir=tmp_path)).account
-    with blank_db.engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO fingerprints (app_id, media_id, fps, dim, views, vectors, created_at)"
-                " VALUES (:a, 'm', 2, 128, 3, :v, :t)"
-            ),
-            {"a": account, "v": b"\0" * 12, "t": datetime.now(UTC)},
-        )
-    upgrade(blank_db.engine, "0010_fingerprint_method")
-    with blank_db.engine.connect() as conn:
-        method = conn.execute(sa.text("SELECT method FROM fingerprints")).scalar_one()
-    assert method == "mobilenetv2-rmac-pca128-2fps-3views" != fp.METHOD
-    downgrade(blank_db.engine, "0009_hubfix_queue_claims")
-    upgrade(blank_db.engine)
-    assert "method" in {c["name"] for c in sa.inspect(blank_db.engine).get_columns("fingerprints")}
+FLOAT_RECIPE = "mobilenetv2-rmac-pca128-2fps-3views"  # what fingerprints were made with before migration 0010
 
 
-def test_migration_0006_marks_stored_fingerprints_as_six_views(blank_db: Database, tmp_path) -> None:
-    """Rows stored before 0006 get ``views`` = 6 (the layout they were written in); up, down and up again."""
-    upgrade(blank_db.engine, "0005_twelvelabs")
+@pytest.mark.parametrize(
+    ("before", "revision", "column", "given"),
+    [
+        ("0005_twelvelabs", "0006_fingerprint_views", "views", 6),  # the six-view layout they were written in
+        ("0009_hubfix_queue_claims", "0010_fingerprint_method", "method", FLOAT_RECIPE),  # the float network's
+    ],
+)
+def test_migrations_describe_the_fingerprints_stored_before_them(
+    blank_db: Database, tmp_path, before: str, revision: str, column: str, given: object
+) -> None:
+    """A row stored before ``revision`` gets the value that describes how it was made; up, down and up again."""
+    upgrade(blank_db.engine, before)
     account = keys.create_key(blank_db, Settings(data_dir=tmp_path)).account
     with blank_db.engine.begin() as conn:
         conn.execute(
@@ -140,9 +131,13 @@ def test_migration_0006_marks_stored_fingerprints_as_six_views(blank_db: Databas
             ),
             {"a": account, "v": b"\0" * 12, "t": datetime.now(UTC)},
         )
-    upgrade(blank_db.engine, "0006_fingerprint_views")
+    upgrade(blank_db.engine, revision)
     with blank_db.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT views FROM fingerprints")).scalar_one() == 6
-    downgrade(blank_db.engine, "0005_twelvelabs")
+        assert conn.execute(sa.text(f"SELECT {column} FROM fingerprints")).scalar_one() == given
+    downgrade(blank_db.engine, before)
     upgrade(blank_db.engine)
-    assert "views" in {c["name"] for c in sa.inspect(blank_db.engine).get_columns("fingerprints")}
+    assert column in {c["name"] for c in sa.inspect(blank_db.engine).get_columns("fingerprints")}
+
+
+def test_the_recipe_of_earlier_fingerprints_is_not_this_versions() -> None:
+    assert fp.METHOD != FLOAT_RECIPE
