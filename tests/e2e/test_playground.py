@@ -9,6 +9,7 @@ Redis, not a browser. Selenium is a test dependency: without it they fail under 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 from collections.abc import Iterator
@@ -135,13 +136,36 @@ def _section_screenshot(driver, css: str, name: str) -> None:
 
 
 def _texts(driver, css: str) -> list[str]:
-    return [e.text for e in driver.find_elements(*_by(css))]
+    """The texts of what ``css`` selects, read again if the page redrew an element while it was being read."""
+    texts: list[str] = []
+
+    def read(d) -> bool:
+        texts[:] = [e.text for e in d.find_elements(*_by(css))]
+        return True
+
+    _wait(driver, read, 10)
+    return texts
+
+
+def _checked(driver) -> list[str]:
+    """The ticked tasks, read in one script (the list is redrawn when the connection or the media changes)."""
+    return driver.execute_script("return [...document.querySelectorAll('#tasks input:checked')].map((i) => i.value)")
+
+
+def _settled(driver, read, expected, timeout: float = 10):
+    """What ``read(driver)`` gives once it equals ``expected``, or after ``timeout`` (for the assertion to show):
+    the page draws defaults and results a moment after the event the test waited for."""
+    from selenium.common.exceptions import TimeoutException
+
+    with contextlib.suppress(TimeoutException):
+        _wait(driver, lambda d: read(d) == expected, timeout)
+    return read(driver)
 
 
 def test_image_faces_tags_and_quality(browser, site: LiveServer, credential: str) -> None:
     _connect(browser, site, credential)
-    checked = [e.get_attribute("value") for e in browser.find_elements(*_by("#tasks input:checked"))]
-    assert set(checked) == {"image_quality", "image_tags", "face_attributes"}
+    checked = _settled(browser, lambda d: set(_checked(d)), {"image_quality", "image_tags", "face_attributes"})
+    assert checked == {"image_quality", "image_tags", "face_attributes"}
     _analyse(browser, TWO_FACES)
     assert not browser.find_elements(*_by(".card.failed")), _texts(browser, ".card.failed .status")
     with Client(site.base_url, credential) as client:  # as many boxes as the API finds faces (>= 100 px)
@@ -178,7 +202,7 @@ def test_ocr_text_in_place(browser, site: LiveServer, credential: str) -> None:
     _analyse(browser)
     with Client(site.base_url, credential) as client:
         regions = client.analyze("watermark_remove", sign).regions
-    drawn = _texts(browser, "#overlay .box.text .label")
+    drawn = _settled(browser, lambda d: _texts(d, "#overlay .box.text .label"), [r.text or "text" for r in regions])
     assert drawn == [r.text or "text" for r in regions] and "Seoul" in drawn
     assert browser.find_element(*_by(".card[data-task=watermark_remove] img.output")).size["width"] > 50
     browser.save_screenshot(str(ARTIFACTS / "playground-ocr.png"))
@@ -187,7 +211,7 @@ def test_ocr_text_in_place(browser, site: LiveServer, credential: str) -> None:
 def test_video_timeline_transcript_and_live_progress(browser, site: LiveServer, credential: str) -> None:
     _connect(browser, site, credential)
     browser.find_element(*_by("#file")).send_keys(str(VIDEO))
-    checked = {e.get_attribute("value") for e in browser.find_elements(*_by("#tasks input:checked"))}
+    checked = _settled(browser, lambda d: set(_checked(d)), {"video_quality", "video_classify"})
     assert checked == {"video_quality", "video_classify"}  # transcribe is offered for the sound track, unchecked
     _choose(browser, "video_quality", "video_classify", "video_index", "transcribe", "video_highlight")
     _analyse(browser)
@@ -235,8 +259,7 @@ def test_video_timeline_transcript_and_live_progress(browser, site: LiveServer, 
 def test_audio_is_transcribed(browser, site: LiveServer, credential: str) -> None:
     _connect(browser, site, credential)
     browser.find_element(*_by("#file")).send_keys(str(SPEECH))
-    checked = [e.get_attribute("value") for e in browser.find_elements(*_by("#tasks input:checked"))]
-    assert checked == ["transcribe"]
+    assert _settled(browser, _checked, ["transcribe"]) == ["transcribe"]
     _analyse(browser)
     assert not browser.find_elements(*_by(".card.failed")), _texts(browser, ".card.failed .status")
     assert browser.find_element(*_by("#player")).tag_name == "audio"
