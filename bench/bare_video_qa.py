@@ -18,15 +18,14 @@ from medialens.analyses.video_quality import assess_video
 from medialens.config import Settings
 from medialens.media.video import probe_video
 from medialens.models.loader import get_pipeline
-from medialens.models.runtime import limit_blas_threads, tune_allocator
+from medialens.models.runtime import prepare_process
 from medialens.tasks.intake import sampled_frames
 
 
 def main() -> None:
     clip, n = Path(sys.argv[1]), int(sys.argv[2])
     settings = Settings(model_threads=1, decode_threads=1)
-    limit_blas_threads(settings)
-    tune_allocator(settings)  # as a worker does
+    prepare_process(settings)  # as a worker does
     model = get_pipeline("niqe", settings).model
     info = probe_video(clip, settings=settings)
     assess_video(info, sampled_frames(clip, info, settings), model)  # warm

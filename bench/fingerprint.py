@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 from medialens.analyses import fingerprint as fp  # noqa: E402
 from medialens.config import Settings  # noqa: E402
 from medialens.media.video import probe_video  # noqa: E402
-from medialens.models.runtime import limit_blas_threads  # noqa: E402
+from medialens.models.runtime import prepare_process  # noqa: E402
 from medialens.tasks.vod import dna_frames  # noqa: E402
 
 MARGIN = 0.005
@@ -93,18 +93,6 @@ def accuracy(out: Path, settings: Settings) -> None:
     print(f"false matches: {wrong['all'][:5]}")
 
 
-def _default_preset(path: Path, frames: list[np.ndarray], rate: float) -> Path:
-    """The frames as libx264's default preset writes them (B-frames, CABAC, deblocking: how uploads usually are)."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=round(rate))
-        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
-        stream.options = {"crf": "23"}
-        for rgb in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
-        container.mux(stream.encode())
-    return path
-
-
 def speed(out: Path, settings: Settings) -> None:
     import cv2
     from tests.conftest import MEDIA
@@ -113,7 +101,8 @@ def speed(out: Path, settings: Settings) -> None:
     frames, rate = frames_of(MEDIA / "video" / "intel_bottles.mp4")  # the first 15 s
     big = [cv2.resize(f, (1280, 720)) for f in frames]
     clips = {
-        "x264 default preset (B-frames, CABAC)": _default_preset(out / "bottles_720p_default.mp4", big, rate),
+        # libx264's default preset (B frames, CABAC, deblocking): how uploads usually are
+        "x264 default preset (B-frames, CABAC)": write(out / "bottles_720p_default.mp4", iter(big), rate, 23, "medium"),
         "x264 ultrafast (no B-frames)": write(out / "bottles_720p_ultrafast.mp4", iter(big), rate, 23),
     }
     duration = len(frames) / rate
@@ -185,7 +174,7 @@ def main() -> None:
     parser.add_argument("--only", choices=("accuracy", "speed"), default=None)
     args = parser.parse_args()
     settings = Settings(model_dir=TEST_MODEL_DIR, model_threads=2)
-    limit_blas_threads(settings)  # as a worker does
+    prepare_process(settings)  # as a worker does
     out = args.out or Path(tempfile.mkdtemp(prefix="fingerprint-bench-"))
     out.mkdir(parents=True, exist_ok=True)
     if args.only in (None, "accuracy"):

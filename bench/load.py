@@ -145,11 +145,10 @@ def image_latency(client: ApiClient, url: str, n: int = 40) -> None:
     synchronous path through the workers."""
     from medialens.config import Settings
     from medialens.jobs.sync_calls import run_locally
-    from medialens.models.runtime import limit_blas_threads, tune_allocator
+    from medialens.models.runtime import prepare_process
 
     settings = Settings(allow_private_urls=True, model_threads=1)
-    limit_blas_threads(settings)
-    tune_allocator(settings)  # as the workers do
+    prepare_process(settings)  # as the workers do
     api = AiServiceImageApi(client)
     inputs = {"url": url, "options": {}}
     run_locally(settings, "image_quality", inputs)  # warm both

@@ -21,7 +21,8 @@ def _even(x: float) -> int:
     return max(2, int(x) // 2 * 2)
 
 
-def write(path: Path, frames: Iterator[np.ndarray], fps: float, crf: int = 20) -> Path:
+def write(path: Path, frames: Iterator[np.ndarray], fps: float, crf: int = 20, preset: str = "ultrafast") -> Path:
+    """H.264 in MP4; ``preset`` is libx264's (ultrafast: no B frames, no CABAC, quick to write)."""
     with av.open(str(path), "w") as container:
         stream = None
         for rgb in frames:
@@ -29,7 +30,7 @@ def write(path: Path, frames: Iterator[np.ndarray], fps: float, crf: int = 20) -
                 stream = container.add_stream("libx264", rate=round(fps))
                 stream.width, stream.height = _even(rgb.shape[1]), _even(rgb.shape[0])
                 stream.pix_fmt = "yuv420p"
-                stream.options = {"crf": str(crf), "preset": "ultrafast"}
+                stream.options = {"crf": str(crf), "preset": preset}
             rgb = np.ascontiguousarray(rgb[: stream.height, : stream.width])
             for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
                 container.mux(packet)

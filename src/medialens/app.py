@@ -43,11 +43,10 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from medialens.models.runtime import limit_blas_threads, tune_allocator
+        from medialens.models.runtime import prepare_process
 
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        limit_blas_threads(settings)
-        tune_allocator(settings)
+        prepare_process(settings)
         db = Database(settings.resolved_database_url)
         db.migrate()
         executor = LocalPoolExecutor(db, settings) if workers_expected else None

@@ -138,7 +138,7 @@ def worker(
     from medialens.jobs.broker import QUEUES
     from medialens.jobs.celery_app import app as celery_app
     from medialens.jobs.sizing import shared_core_settings
-    from medialens.models.runtime import limit_blas_threads, tune_allocator
+    from medialens.models.runtime import prepare_process
 
     settings = get_settings()
     chosen = [q.strip() for q in (queues or settings.worker_queues).split(",") if q.strip()]
@@ -152,8 +152,7 @@ def worker(
         os.environ.update(sized)
         get_settings.cache_clear()
         settings = get_settings()
-    limit_blas_threads(settings)
-    tune_allocator(settings)
+    prepare_process(settings)
     port = settings.worker_metrics_port if metrics_port is None else metrics_port
     if port:
         from medialens.observability.metrics import serve_worker_metrics

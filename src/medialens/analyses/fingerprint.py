@@ -33,9 +33,9 @@ import numpy as np
 from medialens.config import Settings
 from medialens.media.types import Frame
 from medialens.models.convert import FINGERPRINT_FEATURE_MAP as FEATURE_MAP
+from medialens.models.convert import FINGERPRINT_SIDE as SIDE
 
 MODEL = "mobilenet-v2"
-SIDE = 224
 SAMPLE_FPS = 2.0
 DIM = 128
 WHITEN_POWER = 0.35

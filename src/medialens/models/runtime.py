@@ -66,6 +66,13 @@ def tune_allocator(settings: Settings) -> bool:
     return mallopt(_M_TRIM_THRESHOLD, keep) == 1 and mallopt(_M_MMAP_THRESHOLD, min(keep, _MMAP_THRESHOLD_MAX)) == 1
 
 
+def prepare_process(settings: Settings) -> None:
+    """What a process that runs models sets up once, process-wide: the BLAS pool (``limit_blas_threads``) and the
+    allocator (``tune_allocator``). Servers, workers and the benches that stand for them call this."""
+    limit_blas_threads(settings)
+    tune_allocator(settings)
+
+
 def session_options(settings: Settings) -> ort.SessionOptions:
     """Options every medialens ONNX session shares; ``model_threads == 0`` leaves intra-op threads to ORT."""
     opts = ort.SessionOptions()

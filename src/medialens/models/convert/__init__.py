@@ -13,6 +13,7 @@ from pathlib import Path
 MOBILENET_V2_ONNX = "mobilenet_v2.onnx"
 MOBILENET_V2_FINGERPRINT_INT8 = "mobilenet_v2_fingerprint_int8.onnx"  # its last feature map, int8 (fingerprints)
 FINGERPRINT_FEATURE_MAP = "feature_map"  # that network's output: MobileNetV2's last map, before average pooling
+FINGERPRINT_SIDE = 224  # that network's fixed input side: the fingerprint squeezes every view to it
 PLACES365_CHECKPOINT = "resnet18_places365.pth.tar"
 PLACES365_ONNX = "resnet18_places365.onnx"
 VIDEOMAE_WEIGHTS = "videomae.weights"

@@ -26,9 +26,9 @@ import numpy as np
 import onnx
 
 from medialens.models.convert import FINGERPRINT_FEATURE_MAP as FEATURE_MAP
+from medialens.models.convert import FINGERPRINT_SIDE as SIDE
 from medialens.models.convert import MOBILENET_V2_FINGERPRINT_INT8, MOBILENET_V2_ONNX
 
-SIDE = 224
 RANGES = "fingerprint_int8_ranges.json"
 
 
